@@ -1,0 +1,67 @@
+"""Database base classes, naming convention and engine construction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import DateTime, ForeignKey, MetaData, func
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from backend.kit.ids import new_id
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+APP_ROLE = "merkato_app"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class TenantOwned(Timestamped):
+    """A row that belongs to one tenant: primary key (tenant_id, id), RLS in the migration."""
+
+    # sort_order puts tenant_id first in the table and so first in the primary key
+    tenant_id: Mapped[UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True, sort_order=-2)
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=new_id, sort_order=-1)
+
+
+def to_async_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and select the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def make_engine(url: str, *, as_app_role: bool, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
+    """An engine; with as_app_role every connection runs as merkato_app from its first packet.
+
+    The role rides in the startup packet, so there is no window in which a pooled connection
+    could run a query as the owner.
+    """
+    connect_args: dict[str, Any] = {}
+    if as_app_role:
+        connect_args["server_settings"] = {"role": APP_ROLE}
+    return create_async_engine(
+        to_async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args=connect_args,
+        **kwargs,
+    )

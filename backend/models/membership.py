@@ -1,0 +1,43 @@
+"""A membership: an identity's access to one tenant as staff, or as a user of a supplier or customer."""
+
+from __future__ import annotations
+
+import enum
+from uuid import UUID
+
+from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.kit.db import Base, TenantOwned
+
+
+class MembershipKind(enum.StrEnum):
+    STAFF = "staff"
+    SUPPLIER = "supplier"
+    CUSTOMER = "customer"
+
+
+class Membership(TenantOwned, Base):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "identity_id"),
+        ForeignKeyConstraint(["tenant_id", "supplier_id"], ["suppliers.tenant_id", "suppliers.id"]),
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+        CheckConstraint(
+            "(kind = 'staff' AND supplier_id IS NULL AND customer_id IS NULL)"
+            " OR (kind = 'supplier' AND supplier_id IS NOT NULL AND customer_id IS NULL)"
+            " OR (kind = 'customer' AND customer_id IS NOT NULL AND supplier_id IS NULL)",
+            name="party_matches_kind",
+        ),
+    )
+
+    identity_id: Mapped[UUID] = mapped_column(ForeignKey("identities.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    supplier_id: Mapped[UUID | None]
+    customer_id: Mapped[UUID | None]
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def party_id(self) -> UUID | None:
+        return self.supplier_id or self.customer_id

@@ -1,0 +1,106 @@
+"""Settings: the one typed object built from the environment, and the only reader of it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "test", "production"]
+
+# In production these must be set explicitly; anywhere else they have safe local defaults.
+REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "MERKATO_SECRET_KEY", "BROKER_URL", "SMTP_URL")
+
+
+class SettingsError(RuntimeError):
+    """A configuration value is missing or malformed; the message is one line naming it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Environment
+    database_url: str | None
+    database_app_url: str | None
+    broker_url: str | None
+    base_domain: str
+    secret_key: str
+    smtp_url: str | None
+    stripe_secret_key: str | None
+    stripe_webhook_secret: str | None
+    stripe_api_base: str | None
+    data_dir: Path
+    login_max_failures_per_hour: int
+    session_days: int
+    api_token_minutes: int
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def billing_enabled(self) -> bool:
+        return bool(self.stripe_secret_key)
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A per-checkout random key kept under the data directory, so dev sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env_vars = dict(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env_vars.get(name, "").strip()
+        return value or None
+
+    env = get("MERKATO_ENV") or "development"
+    if env not in ("development", "test", "production"):
+        raise SettingsError(f"MERKATO_ENV must be development, test or production, not {env!r}")
+    if env == "production":
+        for name in REQUIRED_IN_PRODUCTION:
+            if not get(name):
+                raise SettingsError(f"{name} is required when MERKATO_ENV=production")
+
+    data_dir = Path(get("MERKATO_DATA_DIR") or ".merkato").resolve()
+
+    def integer(name: str, default: int) -> int:
+        raw = get(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+
+    return Settings(
+        env=env,  # type: ignore[arg-type]  # checked against the Literal above
+        database_url=get("DATABASE_URL"),
+        database_app_url=get("DATABASE_APP_URL"),
+        broker_url=get("BROKER_URL"),
+        base_domain=(get("MERKATO_BASE_DOMAIN") or "localhost").lower(),
+        secret_key=get("MERKATO_SECRET_KEY") or _dev_secret(data_dir),
+        smtp_url=get("SMTP_URL"),
+        stripe_secret_key=get("STRIPE_SECRET_KEY"),
+        stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
+        stripe_api_base=get("STRIPE_API_BASE"),
+        data_dir=data_dir,
+        login_max_failures_per_hour=integer("MERKATO_LOGIN_MAX_FAILURES", 100),
+        session_days=integer("MERKATO_SESSION_DAYS", 14),
+        api_token_minutes=integer("MERKATO_API_TOKEN_MINUTES", 15),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings()
