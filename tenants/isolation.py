@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
+from backend.kit.db import make_engine
 from tenants.context import NO_CONTEXT, TenantContext
 
 CONTEXT_KEY = "tenant_context"
@@ -30,12 +31,25 @@ def _apply_context(session: Session, transaction: SessionTransaction, connection
     connection.exec_driver_sql(SET_CONTEXT_SQL, context.settings)
 
 
+def context_of(session: AsyncSession) -> TenantContext:
+    """The context a session was opened with; repositories read their party scope from it."""
+    context: TenantContext = session.info.get(CONTEXT_KEY, NO_CONTEXT)
+    return context
+
+
 class Database:
     """The app-role engine and the one way to open a transaction with a tenant context."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+    @classmethod
+    def connect(cls, owner_url: str, app_url: str | None = None, *, pool_size: int = 10) -> Database:
+        """Run as merkato_app: through its own URL if given, else by switching role on the owner's."""
+        if app_url:
+            return cls(make_engine(app_url, as_app_role=False, pool_size=pool_size))
+        return cls(make_engine(owner_url, as_app_role=True, pool_size=pool_size))
 
     @asynccontextmanager
     async def transaction(self, context: TenantContext) -> AsyncIterator[AsyncSession]:

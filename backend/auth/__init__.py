@@ -1,0 +1,1 @@
+"""Identities, passwords, sessions, login tickets, throttling and API tokens."""

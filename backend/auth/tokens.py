@@ -1,0 +1,75 @@
+"""Opaque secrets for cookies and tickets (we store only their SHA-256) and signed API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from backend.auth.principal import Principal
+
+ISSUER = "merkato"
+_ALGORITHM = "HS256"
+
+
+def new_secret() -> tuple[str, bytes]:
+    """A random token for the client and the hash we keep."""
+    token = secrets.token_urlsafe(32)
+    return token, digest(token)
+
+
+def digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokens:
+    """Short-lived HS256 bearer tokens; the tenant travels inside the signed claims."""
+
+    secret_key: str
+    minutes: int
+
+    def _key(self) -> OctKey:
+        # a dedicated derivation so the session secret and the token key are never the same bytes
+        return OctKey.import_key(hashlib.sha256(b"merkato-api-token:" + self.secret_key.encode()).digest())
+
+    def issue(self, principal: Principal) -> tuple[str, int]:
+        now = int(time.time())
+        expires_in = self.minutes * 60
+        claims = {
+            "iss": ISSUER,
+            "sub": str(principal.identity_id),
+            "tid": str(principal.tenant_id),
+            "mid": str(principal.membership_id),
+            "kind": principal.kind,
+            "pid": str(principal.party_id) if principal.party_id else None,
+            "roles": sorted(principal.roles),
+            "email": principal.email,
+            "name": principal.name,
+            "iat": now,
+            "exp": now + expires_in,
+        }
+        return jwt.encode({"alg": _ALGORITHM}, claims, self._key(), algorithms=[_ALGORITHM]), expires_in
+
+    def verify(self, token: str) -> Principal | None:
+        try:
+            claims = jwt.decode(token, self._key(), algorithms=[_ALGORITHM]).claims
+            jwt.JWTClaimsRegistry(iss={"essential": True, "value": ISSUER}, exp={"essential": True}).validate(claims)
+            return Principal(
+                tenant_id=UUID(claims["tid"]),
+                identity_id=UUID(claims["sub"]),
+                membership_id=UUID(claims["mid"]),
+                kind=claims["kind"],
+                party_id=UUID(claims["pid"]) if claims.get("pid") else None,
+                roles=frozenset(claims["roles"]),
+                email=claims["email"],
+                name=claims["name"],
+            )
+        except (JoseError, KeyError, ValueError, TypeError):
+            return None

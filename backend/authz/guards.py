@@ -1,0 +1,51 @@
+"""Route guards. The wrong audience gets 404 (as if the page did not exist); a member of the right
+audience without the permission gets 403; nobody logged in gets 401 (pages turn that into the
+login page)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from backend.auth.principal import ApexUser, Principal
+from backend.authz.roles import Permission, permissions_of
+from backend.models.membership import MembershipKind
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+
+
+def principal_of(connection: ASGIConnection) -> Principal:
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException()
+    return user
+
+
+def member(kind: MembershipKind | None = None, permission: Permission | None = None) -> Guard:
+    """Allow members of this tenant (of one kind, optionally holding a staff permission)."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        principal = principal_of(connection)
+        if kind is not None and principal.kind != kind:
+            raise NotFoundException()
+        if permission is not None and permission not in permissions_of(principal.roles):
+            raise PermissionDeniedException()
+
+    return guard
+
+
+def staff(permission: Permission | None = None) -> Guard:
+    return member(MembershipKind.STAFF, permission)
+
+
+supplier_user = member(MembershipKind.SUPPLIER)
+customer_user = member(MembershipKind.CUSTOMER)
+any_member = member()
+
+
+def apex_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not isinstance(connection.scope.get("user"), ApexUser):
+        raise NotAuthorizedException()

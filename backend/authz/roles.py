@@ -1,0 +1,48 @@
+"""Staff roles and what each may do: the one table every permission check reads."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+
+class StaffRole(enum.StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    BUYER = "buyer"
+    SALES = "sales"
+    SUPPORT = "support"
+    WAREHOUSE = "warehouse"
+    FINANCE = "finance"
+    VIEWER = "viewer"
+
+
+class Permission(enum.StrEnum):
+    MANAGE_USERS = "manage_users"
+    VIEW_SUPPLIERS = "view_suppliers"
+    MANAGE_SUPPLIERS = "manage_suppliers"
+    VIEW_CUSTOMERS = "view_customers"
+    MANAGE_CUSTOMERS = "manage_customers"
+    VIEW_ITEMS = "view_items"
+
+
+_VIEW_ALL = {Permission.VIEW_SUPPLIERS, Permission.VIEW_CUSTOMERS, Permission.VIEW_ITEMS}
+
+ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
+    StaffRole.OWNER: frozenset(Permission),
+    StaffRole.ADMIN: frozenset(Permission),
+    StaffRole.BUYER: frozenset(_VIEW_ALL | {Permission.MANAGE_SUPPLIERS}),
+    StaffRole.SALES: frozenset(_VIEW_ALL | {Permission.MANAGE_CUSTOMERS}),
+    StaffRole.SUPPORT: frozenset({Permission.VIEW_CUSTOMERS, Permission.VIEW_ITEMS}),
+    StaffRole.WAREHOUSE: frozenset({Permission.VIEW_SUPPLIERS, Permission.VIEW_ITEMS}),
+    StaffRole.FINANCE: frozenset(_VIEW_ALL),
+    StaffRole.VIEWER: frozenset(_VIEW_ALL),
+}
+
+
+def permissions_of(roles: Iterable[str]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        if role in StaffRole.__members__.values():
+            granted |= ROLE_PERMISSIONS[StaffRole(role)]
+    return frozenset(granted)

@@ -1,0 +1,1 @@
+"""Items the tenant buys and sells."""

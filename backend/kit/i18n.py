@@ -1,0 +1,67 @@
+"""Translations (Babel gettext catalogs under backend/locale) and locale-aware formatting.
+
+The current locale lives in a context variable set once per request, so templates, services
+and error messages all speak the reader's language without passing it around.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.numbers import format_currency
+from babel.support import Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LOCALES = ("en", "zh_Hans")
+LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+DEFAULT_LOCALE = "en"
+
+_current: ContextVar[str] = ContextVar("merkato_locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def translations(locale: str) -> Translations:
+    return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
+
+
+def set_locale(locale: str) -> None:
+    _current.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def current_locale() -> str:
+    return _current.get()
+
+
+def gettext(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def negotiate(*candidates: str | None, accept_language: str | None = None) -> str:
+    """The first supported locale among explicit choices, then the browser's preferences."""
+    for candidate in candidates:
+        if candidate in LOCALES:
+            return candidate
+    if accept_language:
+        for part in accept_language.split(","):
+            tag = part.split(";")[0].strip().lower()
+            if tag.startswith("zh"):
+                return "zh_Hans"
+            if tag.startswith("en"):
+                return "en"
+    return DEFAULT_LOCALE
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """An amount with its ISO 4217 currency, in the reader's locale."""
+    return format_currency(amount, currency, locale=Locale.parse(_current.get()))

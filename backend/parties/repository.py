@@ -1,0 +1,69 @@
+"""Every query on suppliers and customers. The party scope of the session is applied by default:
+a supplier user's queries only ever see their own supplier, a customer user's only their own
+customer (RLS enforces the same underneath)."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.kit.pagination import Page, PageRequest
+from backend.models import Customer, Supplier
+from tenants.context import PartyKind
+from tenants.isolation import context_of
+
+PartyT = TypeVar("PartyT", Supplier, Customer)
+
+
+class PartyRepository(Generic[PartyT]):
+    model: type[PartyT]
+    own_kind: PartyKind
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _scoped(self) -> Select[tuple[PartyT]]:
+        context = context_of(self.session)
+        query = select(self.model)
+        if context.party_kind in (PartyKind.STAFF, PartyKind.SYSTEM):
+            return query
+        if context.party_kind == self.own_kind:
+            return query.where(self.model.id == context.party_id)
+        return query.where(false())
+
+    async def get(self, party_id: UUID) -> PartyT | None:
+        result: PartyT | None = await self.session.scalar(self._scoped().where(self.model.id == party_id))
+        return result
+
+    async def search(self, request: PageRequest, *, text: str = "", status: str = "") -> Page[PartyT]:
+        query = self._scoped()
+        if text:
+            pattern = f"%{text}%"
+            query = query.where(
+                or_(self.model.name.ilike(pattern), self.model.number.ilike(pattern), self.model.email.ilike(pattern))
+            )
+        if status:
+            query = query.where(self.model.status == status)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(self.model.name, self.model.id).limit(request.size).offset(request.offset)
+        )
+        return Page(items=list(rows), total=total or 0, request=request)
+
+    async def add(self, party: PartyT) -> PartyT:
+        self.session.add(party)
+        await self.session.flush()
+        return party
+
+
+class SupplierRepository(PartyRepository[Supplier]):
+    model = Supplier
+    own_kind = PartyKind.SUPPLIER
+
+
+class CustomerRepository(PartyRepository[Customer]):
+    model = Customer
+    own_kind = PartyKind.CUSTOMER

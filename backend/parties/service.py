@@ -1,0 +1,64 @@
+"""Creating suppliers and customers (staff), with validation and document numbers."""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.kit.forms import FieldErrors, InvalidForm
+from backend.models import Customer, Supplier
+from backend.parties.repository import CustomerRepository, SupplierRepository
+from tenants.isolation import context_of
+from tenants.numbering import next_number
+
+
+class PartyForm(msgspec.Struct):
+    name: str = ""
+    country: str = ""
+    email: str = ""
+    phone: str = ""
+    currency: str = ""
+    tax_id: str = ""
+
+    def errors(self) -> FieldErrors:
+        errors = FieldErrors()
+        if errors.require("name", self.name):
+            errors.max_length("name", self.name, 200)
+        errors.country("country", self.country.upper())
+        errors.currency("currency", self.currency.upper())
+        if self.email:
+            errors.email("email", self.email)
+        errors.max_length("phone", self.phone, 40)
+        errors.max_length("tax_id", self.tax_id, 40)
+        return errors
+
+
+async def create_supplier(session: AsyncSession, form: PartyForm) -> Supplier:
+    if errors := form.errors():
+        raise InvalidForm(errors)
+    supplier = Supplier(
+        tenant_id=context_of(session).tenant_id,
+        number=await next_number(session, "supplier", "SUP"),
+        name=form.name,
+        country=form.country.upper(),
+        email=form.email.lower() or None,
+        phone=form.phone or None,
+        tax_id=form.tax_id or None,
+        currency=form.currency.upper(),
+    )
+    return await SupplierRepository(session).add(supplier)
+
+
+async def create_customer(session: AsyncSession, form: PartyForm) -> Customer:
+    if errors := form.errors():
+        raise InvalidForm(errors)
+    customer = Customer(
+        tenant_id=context_of(session).tenant_id,
+        number=await next_number(session, "customer", "CUS"),
+        name=form.name,
+        country=form.country.upper(),
+        email=form.email.lower() or None,
+        phone=form.phone or None,
+        currency=form.currency.upper(),
+    )
+    return await CustomerRepository(session).add(customer)
