@@ -55,7 +55,13 @@ class Database:
     async def transaction(self, context: TenantContext) -> AsyncIterator[AsyncSession]:
         """One transaction: committed if the block ends normally, rolled back if it raises."""
         async with self._sessions(info={CONTEXT_KEY: context}) as session, session.begin():
-            yield session
+            try:
+                yield session
+            except BaseException:
+                # Detach before the rollback expires them, so objects already loaded stay readable
+                # for the error page that reports the failure.
+                session.expunge_all()
+                raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()

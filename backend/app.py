@@ -1,0 +1,120 @@
+"""create_app(): the one composition root. Nothing is built at import time.
+
+Two Litestar apps behind a host dispatcher: the apex (public site, login, workspace chooser)
+and the tenant app (staff app at /, supplier portal at /supplier, customer portal at /customer,
+JSON API at /api/v1). Both share one database engine and one set of templates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from backend.auth.controllers import AuthController
+from backend.auth.middleware import AuthMiddleware
+from backend.auth.tokens import ApiTokens
+from backend.dependencies import provide_db
+from backend.ops.controllers import OPS_ROUTES
+from backend.parties.controllers import CustomerController, SupplierController
+from backend.settings import Settings, SettingsError, get_settings
+from portals.customer.routes import customer_router
+from portals.public.routes import APEX_ROUTES, TENANT_PUBLIC_ROUTES
+from portals.shared.errors import EXCEPTION_HANDLERS, unknown_workspace
+from portals.shared.templating import STATIC_DIR, environment
+from portals.staff.routes import STAFF_ROUTES
+from portals.supplier.routes import supplier_router
+from tenants.directory import TenantDirectory
+from tenants.isolation import Database
+from tenants.resolution import HostDispatcher
+
+
+def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
+    """What both apps share: state, templates, CSRF, errors, auth, the per-request transaction."""
+    return {
+        "state": state,
+        "template_config": TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment())),
+        "csrf_config": CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.production,
+            cookie_httponly=True,
+            # the API authenticates with bearer tokens only, never cookies, so CSRF cannot apply
+            exclude=["/api/"],
+        ),
+        "exception_handlers": EXCEPTION_HANDLERS,
+        "middleware": [AuthMiddleware],
+        "dependencies": {"db": Provide(provide_db)},
+        "logging_config": LoggingConfig(
+            root={"level": "INFO", "handlers": ["queue_listener"]},
+            log_exceptions="never",  # our handlers log what matters, once
+        ),
+        "debug": False,
+    }
+
+
+def _pages(path: str, handlers: list[Any]) -> Router:
+    return Router(path=path, route_handlers=handlers, include_in_schema=False)
+
+
+def create_app(settings: Settings, database: Database | None = None) -> HostDispatcher:
+    if settings.database_url is None and database is None:
+        raise SettingsError("DATABASE_URL is not set (`merkato serve` starts an embedded server when it is missing)")
+    db = database or Database.connect(settings.database_url or "", settings.database_app_url)
+    directory = TenantDirectory(db)
+    state = State(
+        {
+            "settings": settings,
+            "db": db,
+            "directory": directory,
+            "tokens": ApiTokens(secret_key=settings.secret_key, minutes=settings.api_token_minutes),
+        }
+    )
+    static = create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
+
+    apex = Litestar(
+        route_handlers=[_pages("/", [*APEX_ROUTES, *OPS_ROUTES]), static],
+        openapi_config=None,
+        **_app_kwargs(settings, state),
+    )
+    tenant = Litestar(
+        route_handlers=[
+            _pages("/", [*TENANT_PUBLIC_ROUTES, *STAFF_ROUTES, *OPS_ROUTES, supplier_router, customer_router]),
+            AuthController,
+            SupplierController,
+            CustomerController,
+            static,
+        ],
+        openapi_config=OpenAPIConfig(
+            title="Merkato API",
+            version="1.0.0",
+            path="/api/v1/schema",
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        on_shutdown=[db.dispose],
+        **_app_kwargs(settings, state),
+    )
+    return HostDispatcher(
+        apex=apex,
+        tenant=tenant,
+        unknown_tenant=unknown_workspace,
+        directory=directory,
+        base_domain=settings.base_domain,
+        apps_with_lifespan=(apex, tenant),
+    )
+
+
+def app_from_environment() -> HostDispatcher:
+    """The uvicorn factory: `uvicorn --factory backend.app:app_from_environment`."""
+    return create_app(get_settings())

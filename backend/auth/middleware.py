@@ -1,0 +1,63 @@
+"""Who is asking: a bearer token on /api, the session cookie on pages; and in which language.
+
+Sets scope["user"] to a Principal (tenant host), an ApexUser (apex host) or None. Guards decide
+what that may open; this middleware only establishes identity.
+"""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from backend.auth import service
+from backend.auth.principal import ApexUser, Principal
+from backend.kit.i18n import negotiate, set_locale
+from tenants.context import NO_CONTEXT, TenantContext
+from tenants.directory import TenantInfo
+
+SESSION_COOKIE = "merkato_session"
+LOCALE_COOKIE = "merkato_lang"
+API_PREFIX = "/api/"
+
+
+def tenant_of(scope: Scope) -> TenantInfo | None:
+    tenant: TenantInfo | None = scope.get("state", {}).get("tenant")
+    return tenant
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        connection: ASGIConnection = ASGIConnection(scope)
+        state = scope["litestar_app"].state
+        tenant = tenant_of(scope)
+        user: Principal | ApexUser | None = None
+        if tenant is not None and scope["path"].startswith(API_PREFIX):
+            authorization = connection.headers.get("authorization", "")
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "bearer" and token:
+                principal = state.tokens.verify(token.strip())
+                # the token names its tenant; presenting it on another tenant's host gets nothing
+                user = principal if principal and principal.tenant_id == tenant.id else None
+        elif token := connection.cookies.get(SESSION_COOKIE):
+            if tenant is not None:
+                async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+                    user = await service.resolve_session(session, token)
+            else:
+                async with state.db.transaction(NO_CONTEXT) as session:
+                    user = await service.resolve_apex_session(session, token)
+        scope["user"] = user
+        set_locale(
+            negotiate(
+                connection.cookies.get(LOCALE_COOKIE),
+                user.locale if user else None,
+                tenant.locale if tenant else None,
+                accept_language=connection.headers.get("accept-language"),
+            )
+        )
+        await self.app(scope, receive, send)

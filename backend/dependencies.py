@@ -1,0 +1,25 @@
+"""Request-scoped dependencies: one database transaction per request, committed at the boundary."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.middleware import tenant_of
+from backend.auth.principal import Principal
+from tenants.context import TenantContext
+
+
+async def provide_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """The principal's context, or for anonymous requests the host's tenant with no party (which
+    sees no party-owned rows). Committed after the handler returns; rolled back if it raises."""
+    user = request.scope.get("user")
+    if isinstance(user, Principal):
+        context = user.context
+    else:
+        tenant = tenant_of(request.scope)
+        context = TenantContext(tenant_id=tenant.id if tenant else None)
+    async with request.app.state.db.transaction(context) as session:
+        yield session

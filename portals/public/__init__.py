@@ -1,0 +1,1 @@
+"""Pages anyone may open: the apex site (landing, login, workspace chooser) and tenant login."""

@@ -1,0 +1,185 @@
+"""Login, logout, workspace chooser, tickets and the language switch, for both kinds of host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
+
+from backend.auth import service
+from backend.auth.middleware import SESSION_COOKIE, tenant_of
+from backend.auth.principal import ApexUser, Principal
+from backend.authz.guards import apex_user
+from backend.kit.i18n import LOCALES
+from backend.kit.i18n import gettext as _
+from backend.models import Identity, MembershipKind
+from portals.shared.navigation import home_of
+from portals.shared.session_cookies import cleared_session_cookie, locale_cookie, safe_next, session_cookie
+from tenants.context import NO_CONTEXT, TenantContext
+
+Req = Request[Any, Any, Any]
+
+
+def _login_page(request: Req, *, email: str = "", next_path: str = "", message: str = "", status: int = 200) -> Template:
+    tenant = tenant_of(request.scope)
+    return Template(
+        template_name="public/login.html",
+        context={"email": email, "next": next_path, "message": message, "tenant_name": tenant.name if tenant else None},
+        status_code=status,
+    )
+
+
+def _refused(request: Req, refusal: service.LoginRefused, email: str, next_path: str) -> Template:
+    if refusal.throttled:
+        message = _("Too many failed attempts for this e-mail. Please wait an hour and try again.")
+        return _login_page(request, email=email, next_path=next_path, message=message, status=HTTP_429_TOO_MANY_REQUESTS)
+    message = _("The e-mail or password is wrong.")
+    return _login_page(request, email=email, next_path=next_path, message=message, status=HTTP_400_BAD_REQUEST)
+
+
+@get("/login", name="login_form")
+async def login_form(request: Req, next: str = "") -> Response[Any]:  # noqa: A002  (the query parameter's name)
+    user = request.scope.get("user")
+    if isinstance(user, Principal):
+        return Redirect(path=home_of(user))
+    if isinstance(user, ApexUser):
+        return Redirect(path="/workspaces")
+    return _login_page(request, next_path=next)
+
+
+@post("/login", name="login")
+async def login(request: Req) -> Response[Any]:
+    form = await request.form()
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    next_path = str(form.get("next", ""))
+    state = request.app.state
+    tenant = tenant_of(request.scope)
+    replacing = request.cookies.get(SESSION_COOKIE)
+    max_failures = state.settings.login_max_failures_per_hour
+    if tenant is None:
+        async with state.db.transaction(NO_CONTEXT) as session:
+            try:
+                identity = await service.check_credentials(session, email, password, max_failures=max_failures)
+            except service.LoginRefused as refusal:
+                return _refused(request, refusal, email, next_path)
+            new = await service.start_apex_session(
+                session, identity, days=state.settings.session_days, replacing=replacing
+            )
+        return Redirect(path=safe_next(next_path, "/workspaces"), cookies=[session_cookie(request, new)])
+    async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+        try:
+            identity = await service.check_credentials(session, email, password, max_failures=max_failures)
+            principal = await service.membership_principal(session, tenant.id, identity)
+            if principal is None:
+                # a real person, but not of this workspace: answered exactly like a wrong password
+                await service.record_failure(session, email)
+                raise service.LoginRefused(throttled=False)
+        except service.LoginRefused as refusal:
+            return _refused(request, refusal, email, next_path)
+        new = await service.start_session(
+            session,
+            principal,
+            days=state.settings.session_days,
+            replacing=replacing,
+            user_agent=request.headers.get("user-agent"),
+        )
+    return Redirect(path=safe_next(next_path, home_of(principal)), cookies=[session_cookie(request, new)])
+
+
+@post("/logout", name="logout")
+async def logout(request: Req) -> Response[Any]:
+    token = request.cookies.get(SESSION_COOKIE)
+    state = request.app.state
+    tenant = tenant_of(request.scope)
+    if token:
+        if tenant is None:
+            async with state.db.transaction(NO_CONTEXT) as session:
+                await service.end_apex_session(session, token)
+        else:
+            async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+                await service.end_session(session, token)
+    return Redirect(path="/login", cookies=[cleared_session_cookie()])
+
+
+@post("/lang", name="set_language")
+async def set_language(request: Req) -> Response[Any]:
+    form = await request.form()
+    locale = str(form.get("locale", ""))
+    if locale not in LOCALES:
+        raise NotFoundException()
+    return Redirect(path=safe_next(str(form.get("next", "")), "/"), cookies=[locale_cookie(locale)])
+
+
+# --- apex only ----------------------------------------------------------------------------
+
+
+@get("/", name="landing")
+async def landing() -> Template:
+    return Template(template_name="public/landing.html")
+
+
+@get("/workspaces", guards=[apex_user], name="workspaces")
+async def workspaces(request: Req) -> Template:
+    user: ApexUser = request.scope["user"]
+    context = TenantContext(tenant_id=None, party_kind=None, identity_id=user.identity_id)
+    async with request.app.state.db.transaction(context) as session:
+        found = await service.workspaces(session)
+    kind_labels = {
+        MembershipKind.STAFF: _("Staff"),
+        MembershipKind.SUPPLIER: _("Supplier"),
+        MembershipKind.CUSTOMER: _("Customer"),
+    }
+    return Template(template_name="public/workspaces.html", context={"workspaces": found, "kind_labels": kind_labels})
+
+
+@post("/workspaces/{slug:str}", guards=[apex_user], name="enter_workspace")
+async def enter_workspace(request: Req, slug: str) -> Response[Any]:
+    """Issue a one-time ticket and send the browser to the workspace's own host to redeem it."""
+    user: ApexUser = request.scope["user"]
+    state = request.app.state
+    tenant = await state.directory.find(slug.lower())
+    if tenant is None:
+        raise NotFoundException()
+    async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+        identity = await session.get(Identity, user.identity_id)
+        principal = await service.membership_principal(session, tenant.id, identity) if identity else None
+        if principal is None:
+            raise NotFoundException()
+        ticket = await service.issue_ticket(session, principal)
+    host = request.headers.get("host", state.settings.base_domain)
+    port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
+    origin = f"{request.url.scheme}://{tenant.slug}.{state.settings.base_domain}{':' + port if port else ''}"
+    return Redirect(path=f"{origin}/auth/ticket?token={ticket}")
+
+
+# --- tenant host only -----------------------------------------------------------------------
+
+
+@get("/auth/ticket", name="redeem_ticket")
+async def redeem_ticket(request: Req, token: str = "") -> Response[Any]:
+    tenant = tenant_of(request.scope)
+    if tenant is None:
+        raise NotFoundException()
+    state = request.app.state
+    async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+        principal = await service.redeem_ticket(session, token) if token else None
+        if principal is None:
+            return _login_page(
+                request, message=_("That sign-in link has expired. Please log in."), status=HTTP_400_BAD_REQUEST
+            )
+        new = await service.start_session(
+            session,
+            principal,
+            days=state.settings.session_days,
+            replacing=request.cookies.get(SESSION_COOKIE),
+            user_agent=request.headers.get("user-agent"),
+        )
+    return Redirect(path=home_of(principal), cookies=[session_cookie(request, new)])
+
+
+SHARED_ROUTES = [login_form, login, logout, set_language]
+APEX_ROUTES = [*SHARED_ROUTES, landing, workspaces, enter_workspace]
+TENANT_PUBLIC_ROUTES = [*SHARED_ROUTES, redeem_ticket]

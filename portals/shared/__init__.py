@@ -1,0 +1,1 @@
+"""What every portal shares: templates set-up, base layout, errors, forms, static assets."""

@@ -1,0 +1,42 @@
+"""The navigation each person sees, from their audience and permissions (one place for the menus)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.auth.principal import Principal
+from backend.authz.roles import Permission, permissions_of
+from backend.kit.i18n import gettext as _
+from backend.models import MembershipKind
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    label: str
+    href: str
+
+
+def nav_for(user: Principal | None) -> list[NavLink]:
+    if user is None:
+        return []
+    if user.kind == MembershipKind.SUPPLIER:
+        return [NavLink(_("Home"), "/supplier")]
+    if user.kind == MembershipKind.CUSTOMER:
+        return [NavLink(_("Home"), "/customer")]
+    granted = permissions_of(user.roles)
+    links = [NavLink(_("Dashboard"), "/")]
+    if Permission.VIEW_SUPPLIERS in granted:
+        links.append(NavLink(_("Suppliers"), "/suppliers"))
+    if Permission.VIEW_CUSTOMERS in granted:
+        links.append(NavLink(_("Customers"), "/customers"))
+    if Permission.VIEW_ITEMS in granted:
+        links.append(NavLink(_("Items"), "/items"))
+    if Permission.MANAGE_USERS in granted:
+        links.append(NavLink(_("Users"), "/admin/users"))
+    return links
+
+
+def home_of(user: Principal) -> str:
+    return {MembershipKind.SUPPLIER: "/supplier", MembershipKind.CUSTOMER: "/customer"}.get(
+        MembershipKind(user.kind), "/"
+    )

@@ -1,0 +1,32 @@
+"""The one Jinja environment: every portal's templates, gettext in the reader's language, filters."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from backend.kit.i18n import LOCALE_NAMES, current_locale, gettext, money, ngettext
+from portals.shared.navigation import nav_for
+
+PORTALS = Path(__file__).resolve().parent.parent
+STATIC_DIR = PORTALS / "shared" / "static"
+TEMPLATE_DIRS = [PORTALS / name / "templates" for name in ("shared", "public", "staff", "supplier", "customer")]
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIRS),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = money
+    env.globals["current_locale"] = current_locale
+    env.globals["locale_names"] = LOCALE_NAMES
+    env.globals["nav_for"] = nav_for
+    return env

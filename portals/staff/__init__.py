@@ -1,0 +1,1 @@
+"""The staff app: the tenant's own people (purchasing, sales, service, warehouse, finance)."""

@@ -1,0 +1,163 @@
+"""Staff pages: dashboard, suppliers, customers, items and staff users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.service import PersonForm, add_person, list_people
+from backend.authz.guards import staff
+from backend.authz.roles import Permission, StaffRole, permissions_of
+from backend.catalog.repository import search_items
+from backend.kit.forms import COUNTRIES, CURRENCIES, InvalidForm, bind
+from backend.kit.i18n import gettext as _
+from backend.kit.pagination import PageRequest
+from backend.models import Customer, Item, Membership, MembershipKind, Supplier
+from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
+from backend.parties.service import PartyForm, create_customer, create_supplier
+from portals.shared.forms import FormRejected
+
+Req = Request[Any, Any, Any]
+
+
+@get("/", guards=[staff()], name="staff_dashboard")
+async def dashboard(db: AsyncSession) -> Template:
+    counts = {
+        "suppliers": await db.scalar(select(func.count()).select_from(Supplier)),
+        "customers": await db.scalar(select(func.count()).select_from(Customer)),
+        "items": await db.scalar(select(func.count()).select_from(Item)),
+        "staff": await db.scalar(select(func.count()).where(Membership.kind == MembershipKind.STAFF)),
+    }
+    by_country = (
+        await db.execute(select(Supplier.country, func.count()).group_by(Supplier.country).order_by(Supplier.country))
+    ).all()
+    return Template(
+        template_name="staff/dashboard.html",
+        context={"counts": counts, "by_country": {country: n for country, n in by_country}},
+    )
+
+
+@get("/items", guards=[staff(Permission.VIEW_ITEMS)], name="items")
+async def items(db: AsyncSession, q: str = "", page: int = 1) -> Template:
+    found = await search_items(db, PageRequest.clamp(page, 25), text=q.strip())
+    return Template(template_name="staff/items.html", context={"page": found, "q": q})
+
+
+# --- staff users --------------------------------------------------------------------------
+
+
+def _users_context(people: Any, q: str, form: PersonForm | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"people": people, "q": q, "form": form or PersonForm(), "errors": errors or {}, "roles": list(StaffRole)}
+
+
+@get("/admin/users", guards=[staff(Permission.MANAGE_USERS)], name="staff_users")
+async def staff_users(db: AsyncSession, q: str = "", page: int = 1) -> Template:
+    people = await list_people(db, PageRequest.clamp(page, 25), kind=MembershipKind.STAFF, text=q.strip())
+    return Template(template_name="staff/users.html", context=_users_context(people, q))
+
+
+@post("/admin/users", guards=[staff(Permission.MANAGE_USERS)], name="add_staff_user")
+async def add_staff_user(request: Req, db: AsyncSession) -> Response[Any]:
+    form = bind(PersonForm, await request.form())
+    try:
+        await add_person(db, form, kind=MembershipKind.STAFF)
+    except InvalidForm as rejected:
+        people = await list_people(db, PageRequest(), kind=MembershipKind.STAFF)
+        raise FormRejected("staff/users.html", _users_context(people, "", form, rejected.errors)) from rejected
+    return Redirect(path="/admin/users")
+
+
+# --- suppliers and customers: the same pages for both kinds of party ------------------------
+
+
+@dataclass(frozen=True)
+class PartyPages:
+    path: str
+    kind: MembershipKind
+    repository: type[PartyRepository[Any]]
+    view: Permission
+    manage: Permission
+
+    def labels(self) -> dict[str, str]:
+        if self.kind == MembershipKind.SUPPLIER:
+            return {"plural": _("Suppliers"), "singular": _("Supplier"), "new": _("New supplier")}
+        return {"plural": _("Customers"), "singular": _("Customer"), "new": _("New customer")}
+
+    async def create(self, db: AsyncSession, form: PartyForm) -> Supplier | Customer:
+        if self.kind == MembershipKind.SUPPLIER:
+            return await create_supplier(db, form)
+        return await create_customer(db, form)
+
+    def context(self, **values: Any) -> dict[str, Any]:
+        return {"pages": self, "labels": self.labels(), "countries": sorted(COUNTRIES), "currencies": sorted(CURRENCIES), **values}
+
+    async def detail_context(self, db: AsyncSession, request: Req, party_id: UUID, **values: Any) -> dict[str, Any]:
+        party = await self.repository(db).get(party_id)
+        if party is None:
+            raise NotFoundException()
+        people = await list_people(db, PageRequest(size=100), kind=self.kind, party_id=party.id)
+        can_manage = self.manage in permissions_of(request.scope["user"].roles)
+        return self.context(party=party, people=people, can_manage=can_manage, form=PersonForm(), errors={}, **values)
+
+    def router(self) -> Router:
+        pages = self
+
+        @get("/", guards=[staff(pages.view)], name=f"{pages.path}_list")
+        async def listing(request: Req, db: AsyncSession, q: str = "", status: str = "", page: int = 1) -> Template:
+            found = await pages.repository(db).search(PageRequest.clamp(page, 25), text=q.strip(), status=status)
+            can_manage = pages.manage in permissions_of(request.scope["user"].roles)
+            context = pages.context(page=found, q=q, status=status, can_manage=can_manage)
+            return Template(template_name="staff/parties.html", context=context)
+
+        @get("/new", guards=[staff(pages.manage)], name=f"{pages.path}_new")
+        async def new(request: Req) -> Template:
+            form = PartyForm(currency=request.scope["state"]["tenant"].currency)
+            return Template(template_name="staff/party_form.html", context=pages.context(form=form, errors={}))
+
+        @post("/", guards=[staff(pages.manage)], name=f"{pages.path}_create")
+        async def create(request: Req, db: AsyncSession) -> Response[Any]:
+            form = bind(PartyForm, await request.form())
+            try:
+                party = await pages.create(db, form)
+            except InvalidForm as rejected:
+                context = pages.context(form=form, errors=rejected.errors)
+                raise FormRejected("staff/party_form.html", context) from rejected
+            return Redirect(path=f"/{pages.path}/{party.id}")
+
+        @get("/{party_id:uuid}", guards=[staff(pages.view)], name=f"{pages.path}_detail")
+        async def detail(request: Req, db: AsyncSession, party_id: UUID) -> Template:
+            return Template(template_name="staff/party_detail.html", context=await pages.detail_context(db, request, party_id))
+
+        @post("/{party_id:uuid}/users", guards=[staff(pages.manage)], name=f"{pages.path}_add_user")
+        async def add_user(request: Req, db: AsyncSession, party_id: UUID) -> Response[Any]:
+            party = await pages.repository(db).get(party_id)
+            if party is None:
+                raise NotFoundException()
+            form = bind(PersonForm, await request.form())
+            party_column = "supplier_id" if pages.kind == MembershipKind.SUPPLIER else "customer_id"
+            try:
+                await add_person(db, form, kind=pages.kind, **{party_column: party.id})
+            except InvalidForm as rejected:
+                context = await pages.detail_context(db, request, party_id)
+                context.update(form=form, errors=rejected.errors)
+                raise FormRejected("staff/party_detail.html", context) from rejected
+            return Redirect(path=f"/{pages.path}/{party.id}")
+
+        return Router(path=f"/{pages.path}", route_handlers=[listing, new, create, detail, add_user])
+
+
+SUPPLIER_PAGES = PartyPages(
+    "suppliers", MembershipKind.SUPPLIER, SupplierRepository, Permission.VIEW_SUPPLIERS, Permission.MANAGE_SUPPLIERS
+)
+CUSTOMER_PAGES = PartyPages(
+    "customers", MembershipKind.CUSTOMER, CustomerRepository, Permission.VIEW_CUSTOMERS, Permission.MANAGE_CUSTOMERS
+)
+
+STAFF_ROUTES = [dashboard, items, staff_users, add_staff_user, SUPPLIER_PAGES.router(), CUSTOMER_PAGES.router()]

@@ -1,0 +1,83 @@
+"""Host -> tenant. `{slug}.{base domain}` is a tenant's workspace; the apex (and any other host,
+e.g. a load balancer probing by IP) is the public site with signup, login and the chooser.
+
+This wraps the two Litestar apps because Litestar routes by path only, and the same path
+(/login) means different things on the apex and on a tenant host.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Protocol
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from tenants.directory import TenantDirectory
+
+
+class LifespanApp(Protocol):
+    def lifespan(self) -> object: ...
+
+
+class HostDispatcher:
+    def __init__(
+        self,
+        *,
+        apex: ASGIApp,
+        tenant: ASGIApp,
+        unknown_tenant: ASGIApp,
+        directory: TenantDirectory,
+        base_domain: str,
+        apps_with_lifespan: tuple[LifespanApp, ...] = (),
+    ) -> None:
+        self.apex = apex
+        self.tenant = tenant
+        self.unknown_tenant = unknown_tenant
+        self.directory = directory
+        self.suffix = "." + base_domain.lower()
+        self.apps_with_lifespan = apps_with_lifespan
+
+    def slug_of(self, scope: Scope) -> str | None:
+        """The workspace slug named by the Host header, or None for the apex / foreign hosts."""
+        host = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                host = value.decode("latin-1").lower()
+                break
+        host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if host.endswith(self.suffix):
+            label = host[: -len(self.suffix)]
+            if label and "." not in label:
+                return label
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        slug = self.slug_of(scope)
+        state = scope.setdefault("state", {})
+        if slug is None:
+            state["tenant"] = None
+            await self.apex(scope, receive, send)
+            return
+        tenant = await self.directory.find(slug)
+        if tenant is None:
+            await self.unknown_tenant(scope, receive, send)
+            return
+        state["tenant"] = tenant
+        await self.tenant(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        stack = AsyncExitStack()
+        await receive()  # lifespan.startup
+        try:
+            for app in self.apps_with_lifespan:
+                await stack.enter_async_context(app.lifespan())  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001  (reported to the server, which stops)
+            await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        await stack.aclose()
+        await send({"type": "lifespan.shutdown.complete"})
