@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.middleware import tenant_of
@@ -12,7 +14,7 @@ from backend.auth.principal import Principal
 from tenants.context import TenantContext
 
 
-async def provide_db(request: Request) -> AsyncIterator[AsyncSession]:
+async def provide_db(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
     """The principal's context, or for anonymous requests the host's tenant with no party (which
     sees no party-owned rows). Committed after the handler returns; rolled back if it raises."""
     user = request.scope.get("user")
@@ -23,3 +25,7 @@ async def provide_db(request: Request) -> AsyncIterator[AsyncSession]:
         context = TenantContext(tenant_id=tenant.id if tenant else None)
     async with request.app.state.db.transaction(context) as session:
         yield session
+
+
+# The handler parameter that receives the request's transaction.
+Db = NamedDependency[AsyncSession]

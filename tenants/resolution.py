@@ -10,8 +10,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import Protocol
 
-from litestar.types import ASGIApp, Receive, Scope, Send
-
+from backend.kit.asgi import ASGIApp, Receive, Scope, Send
 from tenants.directory import TenantDirectory
 
 

@@ -27,17 +27,14 @@ class AuthController(Controller):
         if tenant is None:
             raise NotAuthorizedException()
         max_failures = state.settings.login_max_failures_per_hour
+        refused: service.LoginRefused | None = None
         async with state.db.transaction(TenantContext.system(tenant.id)) as session:
             try:
-                identity = await service.check_credentials(session, data.email, data.password, max_failures=max_failures)
-                principal = await service.membership_principal(session, tenant.id, identity)
-                if principal is None:
-                    await service.record_failure(session, data.email)
-                    raise service.LoginRefused(throttled=False)
+                principal = await service.authenticate_member(
+                    session, tenant.id, data.email, data.password, max_failures=max_failures
+                )
             except service.LoginRefused as refusal:
-                refused = refusal
-            else:
-                refused = None
+                refused = refusal  # raised only after the block, so the recorded failure is committed
         if refused is not None:
             if refused.throttled:
                 raise HTTPException(status_code=HTTP_429_TOO_MANY_REQUESTS, detail="Too many failed attempts")

@@ -6,11 +6,14 @@ what that may open; this middleware only establishes identity.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from litestar.connection import ASGIConnection
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.auth import service
 from backend.auth.principal import ApexUser, Principal
+from backend.kit.asgi import ASGIApp, Receive, Scope, Send
 from backend.kit.i18n import negotiate, set_locale
 from tenants.context import NO_CONTEXT, TenantContext
 from tenants.directory import TenantInfo
@@ -20,8 +23,10 @@ LOCALE_COOKIE = "merkato_lang"
 API_PREFIX = "/api/"
 
 
-def tenant_of(scope: Scope) -> TenantInfo | None:
-    tenant: TenantInfo | None = scope.get("state", {}).get("tenant")
+def tenant_of(scope: Mapping[str, Any]) -> TenantInfo | None:
+    """The tenant the host dispatcher resolved for this request (None on the apex)."""
+    state = scope.get("state") or {}
+    tenant: TenantInfo | None = state.get("tenant")
     return tenant
 
 
@@ -33,7 +38,7 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        connection: ASGIConnection = ASGIConnection(scope)
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)  # type: ignore[arg-type]
         state = scope["litestar_app"].state
         tenant = tenant_of(scope)
         user: Principal | ApexUser | None = None
@@ -44,13 +49,13 @@ class AuthMiddleware:
                 principal = state.tokens.verify(token.strip())
                 # the token names its tenant; presenting it on another tenant's host gets nothing
                 user = principal if principal and principal.tenant_id == tenant.id else None
-        elif token := connection.cookies.get(SESSION_COOKIE):
+        elif cookie := connection.cookies.get(SESSION_COOKIE):
             if tenant is not None:
                 async with state.db.transaction(TenantContext.system(tenant.id)) as session:
-                    user = await service.resolve_session(session, token)
+                    user = await service.resolve_session(session, cookie)
             else:
                 async with state.db.transaction(NO_CONTEXT) as session:
-                    user = await service.resolve_apex_session(session, token)
+                    user = await service.resolve_apex_session(session, cookie)
         scope["user"] = user
         set_locale(
             negotiate(

@@ -75,6 +75,19 @@ async def membership_principal(session: AsyncSession, tenant_id: UUID, identity:
     return _principal(membership, identity)
 
 
+async def authenticate_member(
+    session: AsyncSession, tenant_id: UUID, email: str, password: str, *, max_failures: int
+) -> Principal:
+    """Credentials that are right and belong to an active member of this tenant, or LoginRefused."""
+    identity = await check_credentials(session, email, password, max_failures=max_failures)
+    principal = await membership_principal(session, tenant_id, identity)
+    if principal is None:
+        # a real person, but not of this workspace: answered exactly like a wrong password
+        await record_failure(session, email)
+        raise LoginRefused(throttled=False)
+    return principal
+
+
 def _principal(membership: Membership, identity: Identity) -> Principal:
     return Principal(
         tenant_id=membership.tenant_id,
@@ -123,7 +136,9 @@ async def resolve_session(session: AsyncSession, token: str) -> Principal | None
     row = (
         await session.execute(
             select(Membership, Identity)
-            .join(WebSession, (WebSession.tenant_id == Membership.tenant_id) & (WebSession.membership_id == Membership.id))
+            .join(
+                WebSession, (WebSession.tenant_id == Membership.tenant_id) & (WebSession.membership_id == Membership.id)
+            )
             .join(Identity, Identity.id == Membership.identity_id)
             .where(WebSession.token_hash == digest(token), WebSession.expires_at > _now(), Membership.active.is_(True))
         )
@@ -138,7 +153,9 @@ async def end_session(session: AsyncSession, token: str) -> None:
 # --- apex sessions and tickets ----------------------------------------------------------------
 
 
-async def start_apex_session(session: AsyncSession, identity: Identity, *, days: int, replacing: str | None) -> NewSession:
+async def start_apex_session(
+    session: AsyncSession, identity: Identity, *, days: int, replacing: str | None
+) -> NewSession:
     if replacing:
         await end_apex_session(session, replacing)
     token, token_hash = new_secret()

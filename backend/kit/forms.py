@@ -15,7 +15,7 @@ from backend.kit.i18n import gettext as _
 FormT = TypeVar("FormT", bound=msgspec.Struct)
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-COUNTRIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+COUNTRIES = frozenset(str(code) for code in Locale("en").territories if len(str(code)) == 2 and str(code).isalpha())
 CURRENCIES = frozenset(list_currencies())
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.numbers import format_currency
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LOCALES = ("en", "zh_Hans")
@@ -24,7 +24,7 @@ _current: ContextVar[str] = ContextVar("merkato_locale", default=DEFAULT_LOCALE)
 
 
 @cache
-def translations(locale: str) -> Translations:
+def translations(locale: str) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
 
 

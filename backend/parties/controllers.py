@@ -8,16 +8,16 @@ from uuid import UUID
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from backend.authz.guards import any_member
+from backend.dependencies import Db
 from backend.kit.pagination import PageRequest
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
 from backend.parties.schemas import PartyOut, PartyPage
 
-PageNumber = Annotated[int, Parameter(ge=1, default=1)]
-PageSize = Annotated[int, Parameter(ge=1, le=100, default=25)]
+PageNumber = Annotated[int, QueryParameter(ge=1)]
+PageSize = Annotated[int, QueryParameter(ge=1, le=100)]
 
 
 async def _page(repository: PartyRepository[Any], q: str, status: str, page: int, size: int) -> PartyPage:
@@ -25,7 +25,7 @@ async def _page(repository: PartyRepository[Any], q: str, status: str, page: int
     return PartyPage(items=[PartyOut.of(p) for p in found.items], total=found.total, page=page, size=size)
 
 
-async def _one(repository: PartyRepository[Any], party_id: UUID) -> PartyOut:
+async def _one(repository: PartyRepository[Any], party_id: FromPath[UUID]) -> PartyOut:
     party = await repository.get(party_id)
     if party is None:
         raise NotFoundException()
@@ -39,12 +39,12 @@ class SupplierController(Controller):
 
     @get("/")
     async def list_suppliers(
-        self, db: AsyncSession, q: str = "", status: str = "", page: PageNumber = 1, size: PageSize = 25
+        self, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: PageNumber = 1, size: PageSize = 25
     ) -> PartyPage:
         return await _page(SupplierRepository(db), q, status, page, size)
 
     @get("/{supplier_id:uuid}")
-    async def get_supplier(self, db: AsyncSession, supplier_id: UUID) -> PartyOut:
+    async def get_supplier(self, db: Db, supplier_id: FromPath[UUID]) -> PartyOut:
         return await _one(SupplierRepository(db), supplier_id)
 
 
@@ -55,10 +55,10 @@ class CustomerController(Controller):
 
     @get("/")
     async def list_customers(
-        self, db: AsyncSession, q: str = "", status: str = "", page: PageNumber = 1, size: PageSize = 25
+        self, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: PageNumber = 1, size: PageSize = 25
     ) -> PartyPage:
         return await _page(CustomerRepository(db), q, status, page, size)
 
     @get("/{customer_id:uuid}")
-    async def get_customer(self, db: AsyncSession, customer_id: UUID) -> PartyOut:
+    async def get_customer(self, db: Db, customer_id: FromPath[UUID]) -> PartyOut:
         return await _one(CustomerRepository(db), customer_id)

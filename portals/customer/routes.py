@@ -7,17 +7,17 @@ from typing import Any
 from litestar import Request, Router, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import list_people
 from backend.authz.guards import customer_user
+from backend.dependencies import Db
 from backend.kit.pagination import PageRequest
 from backend.models import MembershipKind
 from backend.parties.repository import CustomerRepository
 
 
 @get("/", name="customer_home")
-async def home(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+async def home(request: Request[Any, Any, Any], db: Db) -> Template:
     customer = await CustomerRepository(db).get(request.scope["user"].party_id)
     if customer is None:
         raise NotFoundException()

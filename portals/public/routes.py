@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 
@@ -23,7 +24,9 @@ from tenants.context import NO_CONTEXT, TenantContext
 Req = Request[Any, Any, Any]
 
 
-def _login_page(request: Req, *, email: str = "", next_path: str = "", message: str = "", status: int = 200) -> Template:
+def _login_page(
+    request: Req, *, email: str = "", next_path: str = "", message: str = "", status: int = 200
+) -> Template:
     tenant = tenant_of(request.scope)
     return Template(
         template_name="public/login.html",
@@ -35,13 +38,15 @@ def _login_page(request: Req, *, email: str = "", next_path: str = "", message: 
 def _refused(request: Req, refusal: service.LoginRefused, email: str, next_path: str) -> Template:
     if refusal.throttled:
         message = _("Too many failed attempts for this e-mail. Please wait an hour and try again.")
-        return _login_page(request, email=email, next_path=next_path, message=message, status=HTTP_429_TOO_MANY_REQUESTS)
+        return _login_page(
+            request, email=email, next_path=next_path, message=message, status=HTTP_429_TOO_MANY_REQUESTS
+        )
     message = _("The e-mail or password is wrong.")
     return _login_page(request, email=email, next_path=next_path, message=message, status=HTTP_400_BAD_REQUEST)
 
 
 @get("/login", name="login_form")
-async def login_form(request: Req, next: str = "") -> Response[Any]:  # noqa: A002  (the query parameter's name)
+async def login_form(request: Req, next: FromQuery[str] = "") -> Response[Any]:  # noqa: A002  (the query parameter's name)
     user = request.scope.get("user")
     if isinstance(user, Principal):
         return Redirect(path=home_of(user))
@@ -71,12 +76,9 @@ async def login(request: Req) -> Response[Any]:
         return Redirect(path=safe_next(next_path, "/workspaces"), cookies=[session_cookie(request, new)])
     async with state.db.transaction(TenantContext.system(tenant.id)) as session:
         try:
-            identity = await service.check_credentials(session, email, password, max_failures=max_failures)
-            principal = await service.membership_principal(session, tenant.id, identity)
-            if principal is None:
-                # a real person, but not of this workspace: answered exactly like a wrong password
-                await service.record_failure(session, email)
-                raise service.LoginRefused(throttled=False)
+            principal = await service.authenticate_member(
+                session, tenant.id, email, password, max_failures=max_failures
+            )
         except service.LoginRefused as refusal:
             return _refused(request, refusal, email, next_path)
         new = await service.start_session(
@@ -124,7 +126,8 @@ async def landing() -> Template:
 @get("/workspaces", guards=[apex_user], name="workspaces")
 async def workspaces(request: Req) -> Template:
     user: ApexUser = request.scope["user"]
-    context = TenantContext(tenant_id=None, party_kind=None, identity_id=user.identity_id)
+    # no tenant, only this identity: RLS shows its own memberships in every tenant, nothing else
+    context = TenantContext.system(None, identity_id=user.identity_id)
     async with request.app.state.db.transaction(context) as session:
         found = await service.workspaces(session)
     kind_labels = {
@@ -136,7 +139,7 @@ async def workspaces(request: Req) -> Template:
 
 
 @post("/workspaces/{slug:str}", guards=[apex_user], name="enter_workspace")
-async def enter_workspace(request: Req, slug: str) -> Response[Any]:
+async def enter_workspace(request: Req, slug: FromPath[str]) -> Response[Any]:
     """Issue a one-time ticket and send the browser to the workspace's own host to redeem it."""
     user: ApexUser = request.scope["user"]
     state = request.app.state
@@ -159,7 +162,7 @@ async def enter_workspace(request: Req, slug: str) -> Response[Any]:
 
 
 @get("/auth/ticket", name="redeem_ticket")
-async def redeem_ticket(request: Req, token: str = "") -> Response[Any]:
+async def redeem_ticket(request: Req, token: FromQuery[str] = "") -> Response[Any]:
     tenant = tenant_of(request.scope)
     if tenant is None:
         raise NotFoundException()

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from backend.accounts.service import PersonForm, add_person, list_people
 from backend.authz.guards import staff
 from backend.authz.roles import Permission, StaffRole, permissions_of
 from backend.catalog.repository import search_items
+from backend.dependencies import Db
 from backend.kit.forms import COUNTRIES, CURRENCIES, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
@@ -28,7 +30,7 @@ Req = Request[Any, Any, Any]
 
 
 @get("/", guards=[staff()], name="staff_dashboard")
-async def dashboard(db: AsyncSession) -> Template:
+async def dashboard(db: Db) -> Template:
     counts = {
         "suppliers": await db.scalar(select(func.count()).select_from(Supplier)),
         "customers": await db.scalar(select(func.count()).select_from(Customer)),
@@ -40,12 +42,12 @@ async def dashboard(db: AsyncSession) -> Template:
     ).all()
     return Template(
         template_name="staff/dashboard.html",
-        context={"counts": counts, "by_country": {country: n for country, n in by_country}},
+        context={"counts": counts, "by_country": {row[0]: row[1] for row in by_country}},
     )
 
 
 @get("/items", guards=[staff(Permission.VIEW_ITEMS)], name="items")
-async def items(db: AsyncSession, q: str = "", page: int = 1) -> Template:
+async def items(db: Db, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
     found = await search_items(db, PageRequest.clamp(page, 25), text=q.strip())
     return Template(template_name="staff/items.html", context={"page": found, "q": q})
 
@@ -53,18 +55,20 @@ async def items(db: AsyncSession, q: str = "", page: int = 1) -> Template:
 # --- staff users --------------------------------------------------------------------------
 
 
-def _users_context(people: Any, q: str, form: PersonForm | None = None, errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _users_context(
+    people: Any, q: str, form: PersonForm | None = None, errors: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {"people": people, "q": q, "form": form or PersonForm(), "errors": errors or {}, "roles": list(StaffRole)}
 
 
 @get("/admin/users", guards=[staff(Permission.MANAGE_USERS)], name="staff_users")
-async def staff_users(db: AsyncSession, q: str = "", page: int = 1) -> Template:
+async def staff_users(db: Db, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
     people = await list_people(db, PageRequest.clamp(page, 25), kind=MembershipKind.STAFF, text=q.strip())
     return Template(template_name="staff/users.html", context=_users_context(people, q))
 
 
 @post("/admin/users", guards=[staff(Permission.MANAGE_USERS)], name="add_staff_user")
-async def add_staff_user(request: Req, db: AsyncSession) -> Response[Any]:
+async def add_staff_user(request: Req, db: Db) -> Response[Any]:
     form = bind(PersonForm, await request.form())
     try:
         await add_person(db, form, kind=MembershipKind.STAFF)
@@ -96,7 +100,13 @@ class PartyPages:
         return await create_customer(db, form)
 
     def context(self, **values: Any) -> dict[str, Any]:
-        return {"pages": self, "labels": self.labels(), "countries": sorted(COUNTRIES), "currencies": sorted(CURRENCIES), **values}
+        return {
+            "pages": self,
+            "labels": self.labels(),
+            "countries": sorted(COUNTRIES),
+            "currencies": sorted(CURRENCIES),
+            **values,
+        }
 
     async def detail_context(self, db: AsyncSession, request: Req, party_id: UUID, **values: Any) -> dict[str, Any]:
         party = await self.repository(db).get(party_id)
@@ -110,7 +120,9 @@ class PartyPages:
         pages = self
 
         @get("/", guards=[staff(pages.view)], name=f"{pages.path}_list")
-        async def listing(request: Req, db: AsyncSession, q: str = "", status: str = "", page: int = 1) -> Template:
+        async def listing(
+            request: Req, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: FromQuery[int] = 1
+        ) -> Template:
             found = await pages.repository(db).search(PageRequest.clamp(page, 25), text=q.strip(), status=status)
             can_manage = pages.manage in permissions_of(request.scope["user"].roles)
             context = pages.context(page=found, q=q, status=status, can_manage=can_manage)
@@ -122,7 +134,7 @@ class PartyPages:
             return Template(template_name="staff/party_form.html", context=pages.context(form=form, errors={}))
 
         @post("/", guards=[staff(pages.manage)], name=f"{pages.path}_create")
-        async def create(request: Req, db: AsyncSession) -> Response[Any]:
+        async def create(request: Req, db: Db) -> Response[Any]:
             form = bind(PartyForm, await request.form())
             try:
                 party = await pages.create(db, form)
@@ -132,11 +144,13 @@ class PartyPages:
             return Redirect(path=f"/{pages.path}/{party.id}")
 
         @get("/{party_id:uuid}", guards=[staff(pages.view)], name=f"{pages.path}_detail")
-        async def detail(request: Req, db: AsyncSession, party_id: UUID) -> Template:
-            return Template(template_name="staff/party_detail.html", context=await pages.detail_context(db, request, party_id))
+        async def detail(request: Req, db: Db, party_id: FromPath[UUID]) -> Template:
+            return Template(
+                template_name="staff/party_detail.html", context=await pages.detail_context(db, request, party_id)
+            )
 
         @post("/{party_id:uuid}/users", guards=[staff(pages.manage)], name=f"{pages.path}_add_user")
-        async def add_user(request: Req, db: AsyncSession, party_id: UUID) -> Response[Any]:
+        async def add_user(request: Req, db: Db, party_id: FromPath[UUID]) -> Response[Any]:
             party = await pages.repository(db).get(party_id)
             if party is None:
                 raise NotFoundException()

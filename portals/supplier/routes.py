@@ -7,17 +7,17 @@ from typing import Any
 from litestar import Request, Router, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import list_people
 from backend.authz.guards import supplier_user
+from backend.dependencies import Db
 from backend.kit.pagination import PageRequest
 from backend.models import MembershipKind
 from backend.parties.repository import SupplierRepository
 
 
 @get("/", name="supplier_home")
-async def home(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+async def home(request: Request[Any, Any, Any], db: Db) -> Template:
     supplier = await SupplierRepository(db).get(request.scope["user"].party_id)
     if supplier is None:
         raise NotFoundException()

@@ -1,0 +1,90 @@
+"""The whole web stack in-process (host dispatcher, both Litestar apps, real database), and a
+small cookie-keeping client per host that speaks forms with CSRF tokens like a browser does."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.app import create_app
+from backend.dev.demo import DEMO_PASSWORD
+from backend.settings import load_settings
+from tenants.isolation import Database
+from tenants.resolution import HostDispatcher
+
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def app(db: Database, demo: Any, tmp_path_factory: pytest.TempPathFactory) -> HostDispatcher:
+    settings = load_settings(
+        {
+            "MERKATO_ENV": "test",
+            "MERKATO_SECRET_KEY": "test-secret-key-with-enough-entropy-0123456789",
+            "MERKATO_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        }
+    )
+    # No lifespan: pytest-asyncio finalises session fixtures in another task, which anyio's
+    # cancel scopes inside Litestar's lifespan refuse; nothing here needs start-up hooks.
+    return create_app(settings, database=db)
+
+
+class Browser:
+    """One host, one cookie jar; `post_form` adds the CSRF token the way a rendered form would."""
+
+    def __init__(self, app: HostDispatcher, host: str) -> None:
+        self.host = host
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{host}")
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.get(path, **kwargs)
+
+    async def csrf_token(self) -> str:
+        token = self.client.cookies.get("csrftoken")
+        if token is None:
+            page = await self.client.get("/login")
+            match = CSRF_FIELD.search(page.text)
+            assert match, "the login page carries a CSRF field"
+            token = self.client.cookies.get("csrftoken")
+        assert token
+        return token
+
+    async def post_form(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True) -> httpx.Response:
+        payload: dict[str, Any] = dict(data or {})
+        if csrf:
+            payload["_csrf_token"] = await self.csrf_token()
+        return await self.client.post(path, data=payload)
+
+    async def login(self, email: str, password: str = DEMO_PASSWORD) -> httpx.Response:
+        return await self.post_form("/login", {"email": email, "password": password})
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+@pytest.fixture
+async def browser(app: HostDispatcher) -> AsyncIterator[Any]:
+    """browser("acme.localhost") -> a fresh Browser; all are closed after the test."""
+    opened: list[Browser] = []
+
+    def make(host: str = "acme.localhost") -> Browser:
+        opened.append(Browser(app, host))
+        return opened[-1]
+
+    yield make
+    for b in opened:
+        await b.aclose()
+
+
+async def api_token(app: HostDispatcher, email: str, host: str = "acme.localhost") -> str:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{host}") as client:
+        response = await client.post("/api/v1/token", json={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+
