@@ -14,17 +14,13 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection, target_metadata=target_metadata, compare_type=True
-    )
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 
 
 async def _run_online() -> None:
-    engine = create_async_engine(
-        to_async_url(config.get_main_option("sqlalchemy.url") or "")
-    )
+    engine = create_async_engine(to_async_url(config.get_main_option("sqlalchemy.url") or ""))
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -63,15 +63,15 @@ async def add_person(
     """A membership for the e-mail's identity (created if new, with the initial password)."""
     errors = form.errors(staff=kind == MembershipKind.STAFF)
     email = normalize_email(form.email)
-    identity = await session.scalar(select(Identity).where(Identity.email == email)) if not errors else None
-    if identity is None and not errors and not form.password:
-        errors["password"] = _("A new user needs an initial password.")
     tenant_id = context_of(session).tenant_id
-    if identity is not None:
-        existing = await session.scalar(
+    identity = None
+    if "email" not in errors:
+        identity = await session.scalar(select(Identity).where(Identity.email == email))
+        if identity is None and not form.password:
+            errors["password"] = _("A new user needs an initial password.")
+        elif identity is not None and await session.scalar(
             select(func.count()).where(Membership.tenant_id == tenant_id, Membership.identity_id == identity.id)
-        )
-        if existing:
+        ):
             errors["email"] = _("This person already has access to this workspace.")
     if errors:
         raise InvalidForm(errors)
@@ -101,7 +101,9 @@ async def list_people(
     text: str = "",
 ) -> Page[Person]:
     query = (
-        select(Membership, Identity).join(Identity, Identity.id == Membership.identity_id).where(Membership.kind == kind)
+        select(Membership, Identity)
+        .join(Identity, Identity.id == Membership.identity_id)
+        .where(Membership.kind == kind)
     )
     if party_id is not None:
         query = query.where((Membership.supplier_id == party_id) | (Membership.customer_id == party_id))

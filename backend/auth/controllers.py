@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
 from backend.auth import service
@@ -20,7 +21,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/token", status_code=200, security=[])
-    async def token(self, request: Request[Any, Any, Any], data: TokenRequest) -> TokenResponse:
+    async def token(self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]) -> TokenResponse:
         """A bearer token for this workspace (the host's tenant), valid for a few minutes."""
         state = request.app.state
         tenant = tenant_of(request.scope)

@@ -61,8 +61,8 @@ class AuthMiddleware:
             negotiate(
                 connection.cookies.get(LOCALE_COOKIE),
                 user.locale if user else None,
-                tenant.locale if tenant else None,
                 accept_language=connection.headers.get("accept-language"),
+                fallback=tenant.locale if tenant else None,
             )
         )
         await self.app(scope, receive, send)

@@ -5,6 +5,7 @@ login page)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
@@ -14,10 +15,11 @@ from backend.auth.principal import ApexUser, Principal
 from backend.authz.roles import Permission, permissions_of
 from backend.models.membership import MembershipKind
 
-Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+Connection = ASGIConnection[Any, Any, Any, Any]
+Guard = Callable[[Connection, BaseRouteHandler], None]
 
 
-def principal_of(connection: ASGIConnection) -> Principal:
+def principal_of(connection: Connection) -> Principal:
     user = connection.scope.get("user")
     if not isinstance(user, Principal):
         raise NotAuthorizedException()
@@ -27,7 +29,7 @@ def principal_of(connection: ASGIConnection) -> Principal:
 def member(kind: MembershipKind | None = None, permission: Permission | None = None) -> Guard:
     """Allow members of this tenant (of one kind, optionally holding a staff permission)."""
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    def guard(connection: Connection, _: BaseRouteHandler) -> None:
         principal = principal_of(connection)
         if kind is not None and principal.kind != kind:
             raise NotFoundException()
@@ -41,11 +43,23 @@ def staff(permission: Permission | None = None) -> Guard:
     return member(MembershipKind.STAFF, permission)
 
 
+def staff_permission_or_party(permission: Permission) -> Guard:
+    """For party-scoped reads open to every audience: staff need the permission, supplier and
+    customer users pass and their repository shows them only their own party's rows."""
+
+    def guard(connection: Connection, _: BaseRouteHandler) -> None:
+        principal = principal_of(connection)
+        if principal.is_staff and permission not in permissions_of(principal.roles):
+            raise PermissionDeniedException()
+
+    return guard
+
+
 supplier_user = member(MembershipKind.SUPPLIER)
 customer_user = member(MembershipKind.CUSTOMER)
 any_member = member()
 
 
-def apex_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def apex_user(connection: Connection, _: BaseRouteHandler) -> None:
     if not isinstance(connection.scope.get("user"), ApexUser):
         raise NotAuthorizedException()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
+from backend.kit.i18n import gettext as _
+
 
 class StaffRole(enum.StrEnum):
     OWNER = "owner"
@@ -38,6 +40,21 @@ ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.FINANCE: frozenset(_VIEW_ALL),
     StaffRole.VIEWER: frozenset(_VIEW_ALL),
 }
+
+
+def role_label(role: str) -> str:
+    """The role's name in the reader's language (translated at call time, not import time)."""
+    labels = {
+        StaffRole.OWNER: _("Owner"),
+        StaffRole.ADMIN: _("Administrator"),
+        StaffRole.BUYER: _("Buyer"),
+        StaffRole.SALES: _("Sales"),
+        StaffRole.SUPPORT: _("Support"),
+        StaffRole.WAREHOUSE: _("Warehouse"),
+        StaffRole.FINANCE: _("Finance"),
+        StaffRole.VIEWER: _("Viewer"),
+    }
+    return labels.get(StaffRole(role), role) if role in StaffRole.__members__.values() else role
 
 
 def permissions_of(roles: Iterable[str]) -> frozenset[Permission]:

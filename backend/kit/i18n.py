@@ -47,8 +47,9 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
-def negotiate(*candidates: str | None, accept_language: str | None = None) -> str:
-    """The first supported locale among explicit choices, then the browser's preferences."""
+def negotiate(*candidates: str | None, accept_language: str | None = None, fallback: str | None = None) -> str:
+    """The first supported locale among explicit choices, then the browser's preferences, then
+    the fallback (the workspace's language)."""
     for candidate in candidates:
         if candidate in LOCALES:
             return candidate
@@ -59,7 +60,13 @@ def negotiate(*candidates: str | None, accept_language: str | None = None) -> st
                 return "zh_Hans"
             if tag.startswith("en"):
                 return "en"
-    return DEFAULT_LOCALE
+    return fallback if fallback in LOCALES else DEFAULT_LOCALE
+
+
+def country_name(code: str) -> str:
+    """A two-letter country code as the reader's language names it (the code if unknown)."""
+    name: str = Locale.parse(_current.get()).territories.get(code, code)
+    return name
 
 
 def money(amount: Decimal, currency: str) -> str:

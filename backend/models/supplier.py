@@ -6,6 +6,7 @@ from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, TenantOwned
+from backend.models.party import PartyStatus
 
 
 class Supplier(TenantOwned, Base):
@@ -19,4 +20,4 @@ class Supplier(TenantOwned, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     tax_id: Mapped[str | None] = mapped_column(String(40))
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[str] = mapped_column(String(20), default=PartyStatus.ACTIVE)

@@ -15,7 +15,9 @@ class WebSession(TenantOwned, Base):
     __tablename__ = "web_sessions"
     __table_args__ = (
         UniqueConstraint("tenant_id", "token_hash"),
-        ForeignKeyConstraint(["tenant_id", "membership_id"], ["memberships.tenant_id", "memberships.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "membership_id"], ["memberships.tenant_id", "memberships.id"], ondelete="CASCADE"
+        ),
     )
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))

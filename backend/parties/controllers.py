@@ -10,7 +10,8 @@ from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from backend.authz.guards import any_member
+from backend.authz.guards import staff_permission_or_party
+from backend.authz.roles import Permission
 from backend.dependencies import Db
 from backend.kit.pagination import PageRequest
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
@@ -35,7 +36,7 @@ async def _one(repository: PartyRepository[Any], party_id: FromPath[UUID]) -> Pa
 class SupplierController(Controller):
     path = "/api/v1/suppliers"
     tags = ["suppliers"]
-    guards = [any_member]
+    guards = [staff_permission_or_party(Permission.VIEW_SUPPLIERS)]
 
     @get("/")
     async def list_suppliers(
@@ -51,7 +52,7 @@ class SupplierController(Controller):
 class CustomerController(Controller):
     path = "/api/v1/customers"
     tags = ["customers"]
-    guards = [any_member]
+    guards = [staff_permission_or_party(Permission.VIEW_CUSTOMERS)]
 
     @get("/")
     async def list_customers(

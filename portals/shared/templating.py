@@ -7,7 +7,10 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from backend.kit.i18n import LOCALE_NAMES, current_locale, gettext, money, ngettext
+from backend.authz.roles import role_label
+from backend.kit.i18n import LOCALE_NAMES, country_name, current_locale, gettext, money, ngettext
+from backend.models.party import PartyStatus
+from backend.parties.status import status_label
 from portals.shared.navigation import nav_for
 
 PORTALS = Path(__file__).resolve().parent.parent
@@ -26,6 +29,10 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = money
+    env.filters["country"] = country_name
+    env.filters["role"] = role_label
+    env.filters["status"] = status_label
+    env.globals["party_statuses"] = list(PartyStatus)
     env.globals["current_locale"] = current_locale
     env.globals["locale_names"] = LOCALE_NAMES
     env.globals["nav_for"] = nav_for

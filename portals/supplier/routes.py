@@ -5,24 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, get
-from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
-from backend.accounts.service import list_people
 from backend.authz.guards import supplier_user
 from backend.dependencies import Db
-from backend.kit.pagination import PageRequest
+from backend.kit.i18n import gettext as _
 from backend.models import MembershipKind
 from backend.parties.repository import SupplierRepository
+from portals.shared.party_home import party_home
 
 
 @get("/", name="supplier_home")
 async def home(request: Request[Any, Any, Any], db: Db) -> Template:
-    supplier = await SupplierRepository(db).get(request.scope["user"].party_id)
-    if supplier is None:
-        raise NotFoundException()
-    people = await list_people(db, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id)
-    return Template(template_name="supplier/home.html", context={"party": supplier, "people": people})
+    user, tenant = request.scope["user"], request.scope["state"]["tenant"]
+    return await party_home(
+        request,
+        SupplierRepository(db),
+        kind=MembershipKind.SUPPLIER,
+        heading=_("Supplier portal"),
+        welcome=_("Welcome, %(name)s. You supply %(tenant)s.") % {"name": user.name, "tenant": tenant.name},
+        coming=_("Requests for quotation, purchase orders, ship notices and invoices will appear here."),
+    )
 
 
 supplier_router = Router(path="/supplier", route_handlers=[home], guards=[supplier_user])

@@ -1,0 +1,35 @@
+"""The home page both party portals share: the user's own company and its portal users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.service import list_people
+from backend.kit.pagination import PageRequest
+from backend.models import MembershipKind
+from backend.parties.repository import PartyRepository
+
+
+async def party_home(
+    request: Request[Any, Any, Any],
+    repository: PartyRepository[Any],
+    *,
+    kind: MembershipKind,
+    heading: str,
+    welcome: str,
+    coming: str,
+) -> Template:
+    session: AsyncSession = repository.session
+    party = await repository.get(request.scope["user"].party_id)
+    if party is None:
+        raise NotFoundException()
+    people = await list_people(session, PageRequest(size=100), kind=kind, party_id=party.id)
+    return Template(
+        template_name="portal/party_home.html",
+        context={"party": party, "people": people, "heading": heading, "welcome": welcome, "coming": coming},
+    )

@@ -1,0 +1,81 @@
+"""The JSON API: short-lived bearer tokens name their tenant; party users see only their own
+party; other tenants' ids answer 404; bad input answers 400 with field details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from backend.dev.demo import DEMO_PASSWORD
+from tests.web.conftest import api_token
+
+
+def client(app: Any, host: str = "acme.localhost", token: str | None = None) -> httpx.AsyncClient:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{host}", headers=headers)
+
+
+async def test_token_then_me(app: Any, demo: Any) -> None:
+    token = await api_token(app, "supplier@acme.test")
+    async with client(app, token=token) as c:
+        me = (await c.get("/api/v1/me")).json()
+    acme = demo.tenants["acme"]
+    assert me["kind"] == "supplier"
+    assert me["tenant_id"] == str(acme.id)
+    assert me["party_id"] == str(acme.supplier_ids[0])
+
+
+async def test_bad_credentials_and_bad_input(app: Any) -> None:
+    async with client(app) as c:
+        wrong = await c.post("/api/v1/token", json={"email": "admin@acme.test", "password": "nope"})
+        assert wrong.status_code == 401
+        foreign = await c.post("/api/v1/token", json={"email": "admin@globex.test", "password": DEMO_PASSWORD})
+        assert foreign.status_code == 401
+        malformed = await c.post("/api/v1/token", json={"email": 42})
+        assert malformed.status_code == 400
+        assert "email" in malformed.text or "password" in malformed.text
+
+
+async def test_token_is_only_good_on_its_own_tenant(app: Any, demo: Any) -> None:
+    token = await api_token(app, "admin@acme.test")
+    async with client(app, host="globex.localhost", token=token) as c:
+        assert (await c.get("/api/v1/me")).status_code == 401
+        assert (await c.get("/api/v1/suppliers")).status_code == 401
+
+
+async def test_tampered_token_is_rejected(app: Any) -> None:
+    token = await api_token(app, "customer@acme.test")
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    async with client(app, token=forged) as c:
+        assert (await c.get("/api/v1/me")).status_code == 401
+
+
+async def test_staff_see_all_suppliers_party_users_only_their_own(app: Any, demo: Any) -> None:
+    acme = demo.tenants["acme"]
+    async with client(app, token=await api_token(app, "admin@acme.test")) as c:
+        staff_view = (await c.get("/api/v1/suppliers", params={"size": 100})).json()
+        assert staff_view["total"] >= 5
+        assert {item["id"] for item in staff_view["items"]} >= {str(s) for s in acme.supplier_ids}
+        globex_id = demo.tenants["globex"].supplier_ids[0]
+        assert (await c.get(f"/api/v1/suppliers/{globex_id}")).status_code == 404
+        assert (await c.get("/api/v1/suppliers", params={"size": 1000})).status_code == 400
+    async with client(app, token=await api_token(app, "supplier2@acme.test")) as c:
+        own = (await c.get("/api/v1/suppliers")).json()
+        assert [item["id"] for item in own["items"]] == [str(acme.supplier_ids[1])]
+        assert (await c.get(f"/api/v1/suppliers/{acme.supplier_ids[0]}")).status_code == 404
+        assert (await c.get("/api/v1/customers")).json()["total"] == 0
+    async with client(app, token=await api_token(app, "customer@acme.test")) as c:
+        assert (await c.get("/api/v1/suppliers")).json()["total"] == 0
+        one = await c.get(f"/api/v1/customers/{acme.customer_ids[0]}")
+        assert one.status_code == 200
+        assert one.json()["currency"]
+
+
+async def test_openapi_document_lists_the_api(app: Any) -> None:
+    async with client(app) as c:
+        spec = (await c.get("/api/v1/schema/openapi.json")).json()
+    assert "/api/v1/suppliers/{supplier_id}" in spec["paths"]
+    assert "/login" not in spec["paths"]  # pages are not part of the API
+    assert "BearerToken" in spec["components"]["securitySchemes"]

@@ -1,0 +1,222 @@
+"""Authorization matrix: every registered route × every kind of caller against a declarative
+table of what each may get. A route that is not in the table fails the test, so a new route
+cannot ship without someone deciding who may use it.
+
+Outcomes: OK = served (any status but 401/403/404 and no bounce to the login page),
+LOGIN = must log in first (401, or the login page for a browser), NOT_FOUND = 404 (wrong
+audience, other tenant or other party: the same answer as a missing object), DENIED = 403
+(right audience, missing permission).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.dev.demo import DEMO_PASSWORD
+from tests.web.conftest import Browser, api_token
+
+OK, LOGIN, NOT_FOUND, DENIED = "ok", "login", "404", "403"
+CALLERS = ("anonymous", "admin", "viewer", "supplier_a", "supplier_b", "customer_a", "customer_b", "other_tenant")
+LOGINS = {
+    "admin": "admin@acme.test",
+    "viewer": "viewer@acme.test",
+    "supplier_a": "supplier@acme.test",
+    "supplier_b": "supplier2@acme.test",
+    "customer_a": "customer@acme.test",
+    "customer_b": "customer2@acme.test",
+}
+
+
+def row(anonymous: str, admin: str, viewer: str, sa: str, sb: str, ca: str, cb: str, other: str) -> dict[str, str]:
+    return dict(zip(CALLERS, (anonymous, admin, viewer, sa, sb, ca, cb, other), strict=True))
+
+
+EVERYONE = row(OK, OK, OK, OK, OK, OK, OK, OK)
+STAFF_VIEW = row(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN)
+STAFF_ADMIN = row(LOGIN, OK, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN)
+SUPPLIERS_ONLY = row(LOGIN, NOT_FOUND, NOT_FOUND, OK, OK, NOT_FOUND, NOT_FOUND, LOGIN)
+CUSTOMERS_ONLY = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK, OK, LOGIN)
+ANY_MEMBER = row(LOGIN, OK, OK, OK, OK, OK, OK, LOGIN)
+
+# (method, route path as registered) -> expected outcome per caller, on a tenant host (acme).
+TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/login"): EVERYONE,
+    ("POST", "/login"): EVERYONE,
+    ("POST", "/logout"): EVERYONE,
+    ("POST", "/lang"): EVERYONE,
+    ("GET", "/auth/ticket"): EVERYONE,
+    ("GET", "/healthz"): EVERYONE,
+    ("GET", "/readyz"): EVERYONE,
+    ("GET", "/static/{file_path:path}"): EVERYONE,
+    ("HEAD", "/static/{file_path:path}"): EVERYONE,
+    ("GET", "/"): STAFF_VIEW,
+    ("GET", "/items"): STAFF_VIEW,
+    ("GET", "/admin/users"): STAFF_ADMIN,
+    ("POST", "/admin/users"): STAFF_ADMIN,
+    ("GET", "/suppliers"): STAFF_VIEW,
+    ("POST", "/suppliers"): STAFF_ADMIN,
+    ("GET", "/suppliers/new"): STAFF_ADMIN,
+    ("GET", "/suppliers/{party_id:uuid}"): STAFF_VIEW,
+    ("POST", "/suppliers/{party_id:uuid}/users"): STAFF_ADMIN,
+    ("GET", "/customers"): STAFF_VIEW,
+    ("POST", "/customers"): STAFF_ADMIN,
+    ("GET", "/customers/new"): STAFF_ADMIN,
+    ("GET", "/customers/{party_id:uuid}"): STAFF_VIEW,
+    ("POST", "/customers/{party_id:uuid}/users"): STAFF_ADMIN,
+    ("GET", "/supplier"): SUPPLIERS_ONLY,
+    ("GET", "/customer"): CUSTOMERS_ONLY,
+    ("POST", "/api/v1/token"): EVERYONE,
+    ("GET", "/api/v1/me"): ANY_MEMBER,
+    # lists are open to every member; the repository shows a party user only their own company
+    ("GET", "/api/v1/suppliers"): ANY_MEMBER,
+    ("GET", "/api/v1/customers"): ANY_MEMBER,
+    # one object: supplier A's own record, customer A's own record
+    ("GET", "/api/v1/suppliers/{supplier_id:uuid}"): row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN),
+    ("GET", "/api/v1/customers/{customer_id:uuid}"): row(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, OK, NOT_FOUND, LOGIN),
+}
+# The OpenAPI document and its viewers are public.
+PUBLIC_PREFIXES = ("/api/v1/schema",)
+
+APEX_CALLERS = ("anonymous", "identity")
+# (method, path) -> {caller: outcome} on the apex host; "identity" is logged in as supplier@acme.test.
+APEX_ROUTES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/"): {"anonymous": OK, "identity": OK},
+    ("GET", "/login"): {"anonymous": OK, "identity": OK},
+    ("POST", "/login"): {"anonymous": OK, "identity": OK},
+    ("POST", "/logout"): {"anonymous": OK, "identity": OK},
+    ("POST", "/lang"): {"anonymous": OK, "identity": OK},
+    ("GET", "/healthz"): {"anonymous": OK, "identity": OK},
+    ("GET", "/readyz"): {"anonymous": OK, "identity": OK},
+    ("GET", "/static/{file_path:path}"): {"anonymous": OK, "identity": OK},
+    ("HEAD", "/static/{file_path:path}"): {"anonymous": OK, "identity": OK},
+    ("GET", "/workspaces"): {"anonymous": LOGIN, "identity": OK},
+    ("POST", "/workspaces/{slug:str}"): {"anonymous": LOGIN, "identity": OK},
+}
+
+FORM_BODIES = {"/lang": {"locale": "en", "next": "/"}}
+JSON_BODIES = {"/api/v1/token": {"email": "admin@acme.test", "password": DEMO_PASSWORD}}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    template: str
+
+
+def registered(litestar_app: Any) -> list[Endpoint]:
+    found = []
+    for route in litestar_app.routes:
+        for method in sorted(getattr(route, "methods", ())):
+            if method != "OPTIONS":
+                found.append(Endpoint(method, route.path))
+    return found
+
+
+def concrete_path(template: str, demo: Any) -> str:
+    acme = demo.tenants["acme"]
+    supplier_a, customer_a = str(acme.supplier_ids[0]), str(acme.customer_ids[0])
+    path = template.replace("{file_path:path}", "app.css").replace("{slug:str}", "acme").replace("{path:str}", "openapi.json")
+    path = path.replace("{supplier_id:uuid}", supplier_a).replace("{customer_id:uuid}", customer_a)
+    if path.startswith("/suppliers/"):
+        path = path.replace("{party_id:uuid}", supplier_a)
+    return path.replace("{party_id:uuid}", customer_a)
+
+
+def outcome(response: httpx.Response) -> str:
+    status = response.status_code
+    if status == 401 or (status in (302, 303) and response.headers["location"].startswith("/login?")):
+        return LOGIN
+    if status == 404:
+        return NOT_FOUND
+    if status == 403:
+        return DENIED
+    assert status < 500, f"{response.request.method} {response.request.url} -> {status}: {response.text[:300]}"
+    return OK
+
+
+async def call(caller: Browser, bearer: str | None, endpoint: Endpoint, path: str) -> httpx.Response:
+    if path.startswith("/api/"):
+        headers = {"authorization": f"Bearer {bearer}"} if bearer else {}
+        return await caller.client.request(endpoint.method, path, headers=headers, json=JSON_BODIES.get(path))
+    if endpoint.method == "POST":
+        return await caller.post_form(path, FORM_BODIES.get(endpoint.template, {}))
+    return await caller.client.request(endpoint.method, path)
+
+
+async def test_every_tenant_route_is_in_the_table(app: Any) -> None:
+    missing = [
+        f"{e.method} {e.template}"
+        for e in registered(app.tenant)
+        if (e.method, e.template) not in TENANT_ROUTES and not e.template.startswith(PUBLIC_PREFIXES)
+    ]
+    assert not missing, f"routes without a row in the authorization table: {missing}"
+    stale = set(TENANT_ROUTES) - {(e.method, e.template) for e in registered(app.tenant)}
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+
+
+async def test_every_apex_route_is_in_the_table(app: Any) -> None:
+    missing = [f"{e.method} {e.template}" for e in registered(app.apex) if (e.method, e.template) not in APEX_ROUTES]
+    assert not missing, f"apex routes without a row in the authorization table: {missing}"
+
+
+@pytest.fixture(scope="module")
+async def callers(app: Any, demo: Any) -> dict[str, tuple[Browser, str | None]]:
+    """Each caller as a browser with a session on acme, plus a bearer token for the API."""
+    made: dict[str, tuple[Browser, str | None]] = {"anonymous": (Browser(app, "acme.localhost"), None)}
+    for name, email in LOGINS.items():
+        browser = Browser(app, "acme.localhost")
+        assert (await browser.login(email)).status_code in (302, 303)
+        made[name] = (browser, await api_token(app, email))
+    # A globex admin presents their globex session cookie and globex token to acme.
+    globex = Browser(app, "globex.localhost")
+    assert (await globex.login("admin@globex.test")).status_code in (302, 303)
+    intruder = Browser(app, "acme.localhost")
+    intruder.client.cookies.set("merkato_session", globex.client.cookies["merkato_session"])
+    made["other_tenant"] = (intruder, await api_token(app, "admin@globex.test", host="globex.localhost"))
+    made["globex_cookie"] = (globex, globex.client.cookies["merkato_session"])
+    return made
+
+
+async def test_tenant_route_matrix(app: Any, demo: Any, callers: dict[str, tuple[Browser, str | None]]) -> None:
+    failures = []
+    checked = 0
+    for endpoint in registered(app.tenant):
+        expected = TENANT_ROUTES.get((endpoint.method, endpoint.template))
+        if expected is None:
+            expected = EVERYONE  # the public OpenAPI routes (checked for presence above)
+        path = concrete_path(endpoint.template, demo)
+        for name in CALLERS:
+            browser, bearer = callers[name]
+            if name == "other_tenant":
+                # present the globex session again: an earlier /logout or /login may have cleared it
+                browser.client.cookies.set("merkato_session", callers["globex_cookie"][1] or "")
+            got = outcome(await call(browser, bearer, endpoint, path))
+            checked += 1
+            if got != expected[name]:
+                failures.append(f"{endpoint.method} {path} as {name}: expected {expected[name]}, got {got}")
+            if endpoint.method == "POST" and endpoint.template in ("/logout", "/login") and name in LOGINS:
+                # that call replaced or ended the caller's session; log in again for the next routes
+                await browser.login(LOGINS[name])
+    assert not failures, "\n".join(failures)
+    assert checked >= len(TENANT_ROUTES) * len(CALLERS)
+
+
+async def test_apex_route_matrix(app: Any) -> None:
+    anonymous = Browser(app, "localhost")
+    identity = Browser(app, "localhost")
+    assert (await identity.login("supplier@acme.test")).headers["location"] == "/workspaces"
+    failures = []
+    for endpoint in registered(app.apex):
+        path = re.sub(r"\{file_path:path\}", "app.css", endpoint.template).replace("{slug:str}", "acme")
+        for name, browser in (("anonymous", anonymous), ("identity", identity)):
+            got = outcome(await call(browser, None, endpoint, path))
+            if got != APEX_ROUTES[(endpoint.method, endpoint.template)][name]:
+                failures.append(f"apex {endpoint.method} {path} as {name}: got {got}")
+            if endpoint.template in ("/logout", "/login") and name == "identity":
+                await browser.login("supplier@acme.test")
+    assert not failures, "\n".join(failures)
