@@ -22,5 +22,11 @@ def upgrade(owner_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(owner_url), revision)
 
 
+def next_revision_id() -> str:
+    """Revisions are numbered 0001, 0002, …: the order is readable from the file names."""
+    numbers = [int(path.name[:4]) for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
 def revision(owner_url: str, message: str, *, autogenerate: bool = True) -> None:
-    command.revision(alembic_config(owner_url), message=message, autogenerate=autogenerate)
+    command.revision(alembic_config(owner_url), message=message, autogenerate=autogenerate, rev_id=next_revision_id())

@@ -65,6 +65,10 @@ async def create_tenant(
     return tenant
 
 
+async def list_tenants(session: AsyncSession) -> list[Tenant]:
+    return list(await session.scalars(select(Tenant).order_by(Tenant.slug)))
+
+
 class TenantDirectory:
     """slug -> TenantInfo for active tenants; a short TTL bounds how stale another process's view is."""
 

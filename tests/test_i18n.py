@@ -204,7 +204,7 @@ def test_templates_render_in_chinese() -> None:
         '{{ _("Page %(page)d of %(pages)d", page=2, pages=5) }}|{{ _("Log in to %(name)s", name="<b>") }}'
     )
     i18n.set_locale("zh_Hans")
-    assert page.render() == "供应商|7 个物料|第 2 页，共 5 页|登录到 &lt;b&gt;"  # noqa: RUF001  (Chinese comma)
+    assert page.render() == "供应商|7 个物料|第 2 页，共 5 页|登录到 &lt;b&gt;"
     i18n.set_locale("en")
     assert page.render() == "Suppliers|7 items|Page 2 of 5|Log in to &lt;b&gt;"
 

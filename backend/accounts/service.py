@@ -31,8 +31,6 @@ class PersonForm(msgspec.Struct):
         errors.email("email", self.email)
         if errors.require("full_name", self.full_name):
             errors.max_length("full_name", self.full_name, 200)
-        if self.password and len(self.password) < MIN_LENGTH:
-            errors["password"] = _("At least %(n)d characters.") % {"n": MIN_LENGTH}
         if staff:
             if not self.roles:
                 errors["roles"] = _("Choose at least one role.")
@@ -69,6 +67,9 @@ async def add_person(
         identity = await session.scalar(select(Identity).where(Identity.email == email))
         if identity is None and not form.password:
             errors["password"] = _("A new user needs an initial password.")
+        elif identity is None and len(form.password) < MIN_LENGTH:
+            # only a new identity's password is checked: an existing one keeps theirs
+            errors["password"] = _("At least %(n)d characters.") % {"n": MIN_LENGTH}
         elif identity is not None and await session.scalar(
             select(func.count()).where(Membership.tenant_id == tenant_id, Membership.identity_id == identity.id)
         ):

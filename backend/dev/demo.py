@@ -4,7 +4,9 @@
 seeds the very same data so every isolation test has two tenants, and two parties of each kind,
 to keep apart. Seeding goes through the real services (create_tenant, create_supplier,
 create_customer, add_person) inside tenant transactions as the app role, so it passes through the
-same RLS walls as the running app and cannot create data the app could not.
+same RLS walls as the running app and cannot create data the app could not. (One shortcut: the
+identities are inserted with one shared password hash before add_person finds them, because
+hashing each demo password with argon2 cost seconds on every test run.)
 
 Idempotent: every piece is looked up by its natural key (slug, e-mail, party name, SKU) before it
 is created, so a second run creates nothing, and a run interrupted half-way is completed by the
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from types import MappingProxyType
 from uuid import UUID
 
@@ -23,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
+from backend.auth.passwords import hash_password
 from backend.models import Customer, Identity, Item, Membership, MembershipKind, Supplier, Tenant
 from backend.parties.service import PartyForm, create_customer, create_supplier
 from tenants.context import NO_CONTEXT, TenantContext
@@ -97,9 +101,13 @@ _TENANTS: tuple[_Tenant, ...] = (
         currency="USD",
         timezone="America/Chicago",
         suppliers=(
-            _Party("深圳华强电子有限公司", "CN", "CNY", "sales@huaqiang-dz.test", "+86 755 8321 0000", "91440300MA5G2Q7X1K"),
+            _Party(
+                "深圳华强电子有限公司", "CN", "CNY", "sales@huaqiang-dz.test", "+86 755 8321 0000", "91440300MA5G2Q7X1K"
+            ),
             _Party("Müller Präzisionstechnik GmbH", "DE", "EUR", "vertrieb@mueller-praezision.test", "+49 711 2345670"),
-            _Party("Great Lakes Fastener Supply Co.", "US", "USD", "orders@greatlakes-fastener.test", "+1 216 555 0142"),
+            _Party(
+                "Great Lakes Fastener Supply Co.", "US", "USD", "orders@greatlakes-fastener.test", "+1 216 555 0142"
+            ),
             _Party("宁波海天塑料制品有限公司", "CN", "CNY", "export@haitian-plastics.test", "+86 574 8765 4321"),
             _Party("Rheinland Kabelwerk AG", "DE", "EUR", "info@rheinland-kabel.test", "+49 221 998877"),
         ),
@@ -111,16 +119,24 @@ _TENANTS: tuple[_Tenant, ...] = (
         ),
         items=(
             _Item("AC-1001", "Brushless DC motor 24 V 200 W", "pcs", "86.50", "USD"),
-            _Item("AC-1002", "Stainless hex bolt M8×30, box of 100", "box", "12.40", "USD"),
-            _Item("AC-1003", "Aluminium extrusion 40×40 mm, 2 m", "pcs", "23.75", "USD"),
+            _Item("AC-1002", "Stainless hex bolt M8x30, box of 100", "box", "12.40", "USD"),
+            _Item("AC-1003", "Aluminium extrusion 40x40 mm, 2 m", "pcs", "23.75", "USD"),
             _Item("AC-1004", "Motor controller PCB assembly, rev. C", "pcs", "41.20", "USD"),
             _Item("AC-1005", "Deep-groove ball bearing 6204-2RS", "pcs", "3.15", "USD"),
             _Item("AC-1006", "Injection-moulded housing, ABS, black", "pcs", "5.80", "USD"),
-            _Item("AC-1007", "Industrial cable 4×1.5 mm², 100 m reel", "reel", "129.00", "USD"),
-            _Item("AC-1008", "Shipping carton 400×300×200 mm", "pcs", "0.95", "USD"),
+            _Item("AC-1007", "Industrial cable 4x1.5 mm², 100 m reel", "reel", "129.00", "USD"),
+            _Item("AC-1008", "Shipping carton 400x300x200 mm", "pcs", "0.95", "USD"),
         ),
         people=_people(
-            ("Alice Carter", "Ben Okafor", "Vera Lindqvist", "Zhang Wei", "Jonas Müller", "Nora Whitfield", "Klaus Bergmann")
+            (
+                "Alice Carter",
+                "Ben Okafor",
+                "Vera Lindqvist",
+                "Zhang Wei",
+                "Jonas Müller",
+                "Nora Whitfield",
+                "Klaus Bergmann",
+            )
         ),
     ),
     _Tenant(
@@ -130,7 +146,14 @@ _TENANTS: tuple[_Tenant, ...] = (
         currency="CNY",
         timezone="Asia/Shanghai",
         suppliers=(
-            _Party("东莞恒通精密五金有限公司", "CN", "CNY", "sales@hengtong-hw.test", "+86 769 2288 1100", "91441900MA4W8K2P3N"),
+            _Party(
+                "东莞恒通精密五金有限公司",
+                "CN",
+                "CNY",
+                "sales@hengtong-hw.test",
+                "+86 769 2288 1100",
+                "91441900MA4W8K2P3N",
+            ),
             _Party("苏州新辰光电科技有限公司", "CN", "CNY", "market@xinchen-opto.test", "+86 512 6655 7788"),
             _Party("Hamburg Maritime Logistik GmbH", "DE", "EUR", "dispo@hh-maritime.test", "+49 40 3344556"),
             _Party("Pacific Rim Components Inc.", "US", "USD", "sales@pacrim-components.test", "+1 408 555 0183"),
@@ -143,12 +166,12 @@ _TENANTS: tuple[_Tenant, ...] = (
             _Party("Summit Home Goods Corp.", "US", "USD", "vendors@summit-home.test", "+1 646 555 0175"),
         ),
         items=(
-            _Item("GX-2001", "LED 面板灯 600×600 mm 40 W", "pcs", "168.00", "CNY"),
+            _Item("GX-2001", "LED 面板灯 600x600 mm 40 W", "pcs", "168.00", "CNY"),
             _Item("GX-2002", "USB-C 快充充电器 65 W", "pcs", "89.50", "CNY"),
             _Item("GX-2003", "锂电池组 18650 4S2P", "pcs", "215.00", "CNY"),
             _Item("GX-2004", "不锈钢保温杯 500 ml", "pcs", "36.80", "CNY"),
             _Item("GX-2005", "Bluetooth speaker, waterproof IPX7", "pcs", "129.00", "CNY"),
-            _Item("GX-2006", "瓦楞纸箱 五层 600×400×400 mm", "pcs", "7.20", "CNY"),
+            _Item("GX-2006", "瓦楞纸箱 五层 600x400x400 mm", "pcs", "7.20", "CNY"),
             _Item("GX-2007", "Smart plug, Wi-Fi, 16 A", "pcs", "45.90", "CNY"),
             _Item("GX-2008", "硅胶密封圈 Ø50 mm", "bag", "12.60", "CNY"),
         ),
@@ -326,10 +349,15 @@ async def _item(session: AsyncSession, tenant_id: UUID, spec: _Item, created: li
     return item.id
 
 
+@cache
+def _demo_password_hash() -> str:
+    return hash_password(DEMO_PASSWORD)
+
+
 async def _member(
     session: AsyncSession, tenant_id: UUID, email: str, person: _Person, party_id: UUID | None, created: list[str]
 ) -> tuple[UUID, UUID]:
-    """(membership id, identity id); add_person reuses the identity if the e-mail is known anywhere."""
+    """(membership id, identity id); add_person makes the membership and finds the identity by e-mail."""
     existing = (
         await session.execute(
             select(Membership.id, Identity.id)
@@ -339,6 +367,11 @@ async def _member(
     ).first()
     if existing is not None:
         return existing[0], existing[1]
+    if await session.scalar(select(Identity.id).where(Identity.email == email)) is None:
+        # add_person would hash the password itself, ~0.5 s of argon2 per user (7 s for the demo,
+        # on every test run); every demo user has the same password, so one hash serves them all.
+        session.add(Identity(email=email, full_name=person.full_name, password_hash=_demo_password_hash()))
+        await session.flush()
     membership = await add_person(
         session,
         PersonForm(email=email, full_name=person.full_name, password=DEMO_PASSWORD, roles=list(person.roles)),

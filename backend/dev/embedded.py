@@ -48,7 +48,9 @@ async def _ensure_database(maintenance_url: str) -> None:
     engine = create_async_engine(to_async_url(maintenance_url), isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
-            exists = await connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE})
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE}
+            )
             if not exists:
                 await connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
     finally:

@@ -38,6 +38,10 @@ class PartyRepository(Generic[PartyT]):
         result: PartyT | None = await self.session.scalar(self._scoped().where(self.model.id == party_id))
         return result
 
+    async def by_number(self, number: str) -> PartyT | None:
+        result: PartyT | None = await self.session.scalar(self._scoped().where(self.model.number == number))
+        return result
+
     async def search(self, request: PageRequest, *, text: str = "", status: str = "") -> Page[PartyT]:
         query = self._scoped()
         if text:

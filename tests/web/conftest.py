@@ -86,5 +86,3 @@ async def api_token(app: HostDispatcher, email: str, host: str = "acme.localhost
         assert response.status_code == 200, response.text
         token: str = response.json()["access_token"]
         return token
-
-

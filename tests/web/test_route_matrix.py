@@ -120,7 +120,11 @@ def registered(litestar_app: Any) -> list[Endpoint]:
 def concrete_path(template: str, demo: Any) -> str:
     acme = demo.tenants["acme"]
     supplier_a, customer_a = str(acme.supplier_ids[0]), str(acme.customer_ids[0])
-    path = template.replace("{file_path:path}", "app.css").replace("{slug:str}", "acme").replace("{path:str}", "openapi.json")
+    path = (
+        template.replace("{file_path:path}", "app.css")
+        .replace("{slug:str}", "acme")
+        .replace("{path:str}", "openapi.json")
+    )
     path = path.replace("{supplier_id:uuid}", supplier_a).replace("{customer_id:uuid}", customer_a)
     if path.startswith("/suppliers/"):
         path = path.replace("{party_id:uuid}", supplier_a)

@@ -80,7 +80,8 @@ async def test_other_tenants_supplier_is_404_on_pages(browser: Any, demo: Any) -
     assert (await b.get(f"/suppliers/{globex_supplier}")).status_code == 404
     assert (await b.get("/suppliers/not-a-uuid")).status_code == 404
     added = await b.post_form(
-        f"/suppliers/{globex_supplier}/users", {"email": "x@example.com", "full_name": "X", "password": "long-enough-pw"}
+        f"/suppliers/{globex_supplier}/users",
+        {"email": "x@example.com", "full_name": "X", "password": "long-enough-pw"},
     )
     assert added.status_code == 404
 
@@ -92,7 +93,8 @@ async def test_add_portal_user_to_supplier_then_they_log_in(browser: Any, db: Da
     await admin.login("admin@acme.test")
     bad = await admin.post_form(f"/suppliers/{supplier_id}/users", {"email": "nope", "full_name": ""})
     assert bad.status_code == 400
-    assert 'id="e-email"' in bad.text and 'id="e-full_name"' in bad.text
+    assert 'id="e-email"' in bad.text
+    assert 'id="e-full_name"' in bad.text
     data = {"email": "Li.Wei@Supplier3.example", "full_name": "李伟", "password": "correct-horse-battery"}
     created = await admin.post_form(f"/suppliers/{supplier_id}/users", data)
     assert created.status_code in (302, 303)
@@ -121,7 +123,8 @@ async def test_one_identity_serves_two_workspaces(browser: Any, demo: Any) -> No
     apex = browser("localhost")
     await apex.login("supplier@acme.test")
     chooser = await apex.get("/workspaces")
-    assert "Acme Manufacturing" in chooser.text and "Globex Trading" in chooser.text
+    assert "Acme Manufacturing" in chooser.text
+    assert "Globex Trading" in chooser.text
 
 
 async def test_staff_user_form_requires_roles_and_adds_user(browser: Any) -> None:

@@ -1,0 +1,61 @@
+"""Settings: production refuses to start on a missing value, and says which one in a single line —
+both from load_settings and from the real `merkato` command, which must not show a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.settings import REQUIRED_IN_PRODUCTION, SettingsError, load_settings
+
+PRODUCTION = {
+    "MERKATO_ENV": "production",
+    "DATABASE_URL": "postgresql://merkato@db.invalid/merkato",
+    "MERKATO_SECRET_KEY": "k" * 48,
+    "BROKER_URL": "redis://broker.invalid:6379/0",
+    "SMTP_URL": "smtp://mail.invalid:587",
+}
+
+
+def without(name: str, **extra: str) -> dict[str, str]:
+    return {key: value for key, value in PRODUCTION.items() if key != name} | extra
+
+
+def test_production_loads_when_everything_is_set(tmp_path: Path) -> None:
+    settings = load_settings(PRODUCTION | {"MERKATO_DATA_DIR": str(tmp_path)})
+    assert settings.production
+    assert settings.database_url == PRODUCTION["DATABASE_URL"]
+    assert settings.secret_key == PRODUCTION["MERKATO_SECRET_KEY"]
+
+
+@pytest.mark.parametrize("name", REQUIRED_IN_PRODUCTION)
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_production_names_the_missing_value(tmp_path: Path, name: str, value: str | None) -> None:
+    environ = without(name, MERKATO_DATA_DIR=str(tmp_path))
+    if value is not None:
+        environ[name] = value
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ)
+
+    message = str(refused.value)
+    assert name in message
+    assert "\n" not in message
+
+
+def test_serve_in_production_without_database_url_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    merkato = Path(sys.executable).with_name("merkato")  # the console script installed beside this Python
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(("MERKATO_", "DATABASE_"))}
+    environ |= without("DATABASE_URL", MERKATO_DATA_DIR=str(tmp_path))
+
+    done = subprocess.run([str(merkato), "serve"], env=environ, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert "DATABASE_URL" in line
+    assert not any(tmp_path.iterdir())  # nothing started, nothing written
