@@ -36,7 +36,10 @@ def nav_for(user: Principal | None) -> list[NavLink]:
     return links
 
 
-def home_of(user: Principal) -> str:
+def home_of(user: Principal | None) -> str:
+    """Where this person's portal starts ('/' for staff and for anyone not logged in here)."""
+    if user is None:
+        return "/"
     return {MembershipKind.SUPPLIER: "/supplier", MembershipKind.CUSTOMER: "/customer"}.get(
         MembershipKind(user.kind), "/"
     )

@@ -11,7 +11,7 @@ from backend.authz.roles import role_label
 from backend.kit.i18n import LOCALE_NAMES, country_name, current_locale, gettext, money, ngettext
 from backend.models.party import PartyStatus
 from backend.parties.status import status_label
-from portals.shared.navigation import nav_for
+from portals.shared.navigation import home_of, nav_for
 
 PORTALS = Path(__file__).resolve().parent.parent
 STATIC_DIR = PORTALS / "shared" / "static"
@@ -36,4 +36,5 @@ def environment() -> Environment:
     env.globals["current_locale"] = current_locale
     env.globals["locale_names"] = LOCALE_NAMES
     env.globals["nav_for"] = nav_for
+    env.globals["home_of"] = home_of
     return env
