@@ -12,7 +12,9 @@ from typing import Literal
 Environment = Literal["development", "test", "production"]
 
 # In production these must be set explicitly; anywhere else they have safe local defaults.
-REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "MERKATO_SECRET_KEY", "BROKER_URL", "SMTP_URL")
+# DATABASE_APP_URL is required there because with only the owner's URL the server logs in as
+# the owner and merely switches role, and a role switch can be undone by SQL (SET ROLE NONE).
+REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "DATABASE_APP_URL", "MERKATO_SECRET_KEY", "BROKER_URL", "SMTP_URL")
 
 
 class SettingsError(RuntimeError):

@@ -47,10 +47,11 @@ class Database:
 
     @classmethod
     def connect(cls, owner_url: str, app_url: str | None = None, *, pool_size: int = 10) -> Database:
-        """Run as merkato_app: through its own URL if given, else by switching role on the owner's."""
-        if app_url:
-            return cls(make_engine(app_url, as_app_role=False, pool_size=pool_size))
-        return cls(make_engine(owner_url, as_app_role=True, pool_size=pool_size))
+        """Run as merkato_app, logged in through the app URL if given (production), else through
+        the owner's URL (development and tests). Either way each connection switches to
+        merkato_app, so the app URL's login may be a NOINHERIT member role that by itself can
+        read nothing: undoing the switch then gains nothing."""
+        return cls(make_engine(app_url or owner_url, as_app_role=True, pool_size=pool_size))
 
     @asynccontextmanager
     async def transaction(self, context: TenantContext) -> AsyncIterator[AsyncSession]:
@@ -95,6 +96,13 @@ def party_rls(table: str, *, supplier_column: str | None, customer_column: str |
         clauses.append(f"({_PARTY_KIND} = 'customer' AND {customer_column} = {_PARTY_ID})")
     predicate = " OR ".join(clauses)
     return [f"CREATE POLICY party_scope ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
+
+
+def system_only_rls(table: str) -> list[str]:
+    """A RESTRICTIVE policy: only platform code (login, tickets) may touch these rows, never a
+    request acting for a user, whatever that user's party."""
+    predicate = f"{_PARTY_KIND} = 'system'"
+    return [f"CREATE POLICY system_only ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
 
 
 def own_rows_policy(table: str, *, identity_column: str) -> list[str]:

@@ -15,6 +15,7 @@ from backend.settings import REQUIRED_IN_PRODUCTION, SettingsError, load_setting
 PRODUCTION = {
     "MERKATO_ENV": "production",
     "DATABASE_URL": "postgresql://merkato@db.invalid/merkato",
+    "DATABASE_APP_URL": "postgresql://merkato_web@db.invalid/merkato",
     "MERKATO_SECRET_KEY": "k" * 48,
     "BROKER_URL": "redis://broker.invalid:6379/0",
     "SMTP_URL": "smtp://mail.invalid:587",

@@ -27,6 +27,7 @@ class Principal:
             tenant_id=self.tenant_id,
             party_kind=PartyKind(self.kind),
             party_id=self.party_id,
+            identity_id=self.identity_id,
         )
 
     @property

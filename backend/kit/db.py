@@ -60,7 +60,7 @@ def make_engine(url: str, *, as_app_role: bool, pool_size: int = 10, **kwargs: A
     return create_async_engine(
         to_async_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,  # pool_size is the ceiling: the database's connection budget is planned on it
         pool_pre_ping=False,
         connect_args=connect_args,
         **kwargs,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from backend.kit.db import APP_ROLE
-from tenants.isolation import own_rows_policy, party_rls, tenant_rls
+from tenants.isolation import own_rows_policy, party_rls, system_only_rls, tenant_rls
 
 
 revision: str = "0001"
@@ -328,6 +328,10 @@ def upgrade() -> None:
             "memberships", supplier_column="supplier_id", customer_column="customer_id"
         )
         + own_rows_policy("memberships", identity_column="identity_id")
+        # document numbers are staff business; sessions and tickets are the login code's alone
+        + party_rls("counters", supplier_column=None, customer_column=None)
+        + system_only_rls("web_sessions")
+        + system_only_rls("login_tickets")
     ):
         op.execute(statement)
 

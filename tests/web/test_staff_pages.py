@@ -112,16 +112,16 @@ async def test_add_portal_user_to_supplier_then_they_log_in(browser: Any, db: Da
 
 
 async def test_one_identity_serves_two_workspaces(browser: Any, demo: Any) -> None:
-    """A supplier serving two buyers keeps one login: globex adds the acme supplier's e-mail."""
+    """A company serving two buyers keeps one login: globex adds acme's second supplier user."""
     globex_admin = browser("globex.localhost")
     await globex_admin.login("admin@globex.test")
     supplier_id = demo.tenants["globex"].supplier_ids[3]
     added = await globex_admin.post_form(
-        f"/suppliers/{supplier_id}/users", {"email": "supplier@acme.test", "full_name": "Acme's supplier contact"}
+        f"/suppliers/{supplier_id}/users", {"email": "supplier2@acme.test", "full_name": "Acme's supplier contact"}
     )
     assert added.status_code in (302, 303)  # no password needed: the identity exists
     apex = browser("localhost")
-    await apex.login("supplier@acme.test")
+    await apex.login("supplier2@acme.test")
     chooser = await apex.get("/workspaces")
     assert "Acme Manufacturing" in chooser.text
     assert "Globex Trading" in chooser.text

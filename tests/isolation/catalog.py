@@ -1,0 +1,333 @@
+"""The RLS catalog lint: reads the live PostgreSQL catalog and lists what breaks tenant isolation.
+
+Every rule of DESIGN.md §2 that can be read off the catalog is a function here returning a list of
+problems (empty = fine), taking the schema to inspect so that the lint itself can be tested on a
+throwaway schema full of deliberate mistakes. A tenant table is any table with a `tenant_id`
+column: the rules follow the tables as they are added, nobody has to remember to list them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.kit.db import APP_ROLE
+
+# Tables without tenant_id. Each one is reachable by every tenant's requests, so adding one is a
+# decision to be made in review, here, and not by accident in a migration.
+GLOBAL_TABLES = frozenset({"tenants", "identities", "apex_sessions", "login_failures", "alembic_version"})
+
+# The tenant policy of tenants/isolation.py; a permissive policy that does not look at the
+# tenant setting at all (USING (true), USING (status = 'public'), ...) opens every tenant.
+TENANT_SETTING = "current_setting('app.tenant_id'"
+
+_TABLE_KINDS = "('r', 'p')"  # ordinary and partitioned tables
+
+
+async def tenant_tables(connection: AsyncConnection, schema: str = "public") -> list[str]:
+    """Tables of the schema that carry a tenant_id column, by name."""
+    rows = await connection.execute(
+        text(
+            f"""
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = :schema AND c.relkind IN {_TABLE_KINDS}
+              AND EXISTS (SELECT FROM pg_attribute a
+                          WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+            ORDER BY c.relname
+            """
+        ),
+        {"schema": schema},
+    )
+    return list(rows.scalars())
+
+
+async def _lines(connection: AsyncConnection, sql: str, **params: object) -> list[str]:
+    return list((await connection.execute(text(sql), params)).scalars())
+
+
+# A CTE every rule starts from: the tenant tables with the attnum of their tenant_id column.
+_TENANT_CTE = f"""
+WITH tt AS (
+    SELECT c.oid, c.relname, a.attnum AS tenant_attnum
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+    WHERE n.nspname = :schema AND c.relkind IN {_TABLE_KINDS}
+)
+"""
+
+
+async def rls_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
+    """RLS enabled and forced, a permissive tenant policy for all commands, no tenant-blind policy."""
+    problems = await _lines(
+        connection,
+        _TENANT_CTE
+        + """
+        SELECT tt.relname || ': ' || problem
+        FROM tt JOIN pg_class c ON c.oid = tt.oid,
+        LATERAL (VALUES
+            (NOT c.relrowsecurity, 'row level security is not enabled'),
+            -- without FORCE the table owner (and so any owner-run code path) bypasses the policies
+            (NOT c.relforcerowsecurity, 'row level security is not forced'),
+            (NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tt.oid), 'has no policy'),
+            (NOT EXISTS (
+                SELECT FROM pg_policy p
+                WHERE p.polrelid = tt.oid AND p.polpermissive AND p.polcmd = '*' AND p.polroles = '{0}'
+                  AND pg_get_expr(p.polqual, p.polrelid) LIKE '%tenant_id = %' || :setting || '%'
+                  AND pg_get_expr(p.polwithcheck, p.polrelid) LIKE '%tenant_id = %' || :setting || '%'
+            ), 'has no permissive tenant policy (tenant_id = app.tenant_id in USING and WITH CHECK, all commands)')
+        ) AS checks(failed, problem)
+        WHERE failed
+        ORDER BY 1
+        """,
+        schema=schema,
+        setting=TENANT_SETTING,
+    )
+    # Permissive policies are OR-ed: one that ignores the tenant setting opens the whole table.
+    problems += await _lines(
+        connection,
+        _TENANT_CTE
+        + """
+        SELECT tt.relname || ': permissive policy ' || p.polname || ' does not look at app.tenant_id'
+        FROM tt JOIN pg_policy p ON p.polrelid = tt.oid
+        WHERE p.polpermissive
+          AND (coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT LIKE '%' || :setting || '%'
+               OR (p.polwithcheck IS NOT NULL
+                   AND pg_get_expr(p.polwithcheck, p.polrelid) NOT LIKE '%' || :setting || '%'))
+        ORDER BY 1
+        """,
+        schema=schema,
+        setting=TENANT_SETTING,
+    )
+    return problems
+
+
+# Columns that make a row belong to one supplier or customer of the tenant.
+PARTY_COLUMNS = ("supplier_id", "customer_id")
+PARTY_TABLES = ("suppliers", "customers")  # the parties themselves
+PARTY_SETTING = "current_setting('app.party_kind'"
+
+
+async def party_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
+    """Party-owned tables (the parties, and rows with a supplier_id or customer_id) carry a RESTRICTIVE
+    party policy: the second wall behind the repositories' party scope (DESIGN.md §2)."""
+    return await _lines(
+        connection,
+        _TENANT_CTE
+        + """
+        SELECT tt.relname || ': party-owned but has no RESTRICTIVE policy on app.party_kind'
+        FROM tt
+        WHERE (tt.relname = ANY(:party_tables)
+               OR EXISTS (SELECT FROM pg_attribute a
+                          WHERE a.attrelid = tt.oid AND a.attname = ANY(:party_columns) AND NOT a.attisdropped))
+          AND NOT EXISTS (
+              SELECT FROM pg_policy p
+              WHERE p.polrelid = tt.oid AND NOT p.polpermissive AND p.polcmd = '*' AND p.polroles = '{0}'
+                AND pg_get_expr(p.polqual, p.polrelid) LIKE '%' || :setting || '%'
+                AND pg_get_expr(p.polwithcheck, p.polrelid) LIKE '%' || :setting || '%')
+        ORDER BY 1
+        """,
+        schema=schema,
+        party_tables=list(PARTY_TABLES),
+        party_columns=list(PARTY_COLUMNS),
+        setting=PARTY_SETTING,
+    )
+
+
+async def key_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
+    """A primary key exists, and it and every unique index/constraint lead with tenant_id."""
+    return await _lines(
+        connection,
+        _TENANT_CTE
+        + """
+        SELECT tt.relname || ': has no primary key'
+        FROM tt WHERE NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tt.oid AND i.indisprimary)
+        UNION ALL
+        -- a global unique index answers "taken" across tenants: it leaks existence and blocks
+        -- distribution by tenant_id
+        SELECT tt.relname || ': unique index ' || ic.relname || ' does not start with tenant_id'
+        FROM tt
+        JOIN pg_index i ON i.indrelid = tt.oid AND (i.indisunique OR i.indisprimary)
+        JOIN pg_class ic ON ic.oid = i.indexrelid
+        WHERE i.indkey[0] <> tt.tenant_attnum
+        UNION ALL
+        -- exclusion constraints are enforced across the whole table just like unique ones
+        SELECT tt.relname || ': constraint ' || con.conname || ' does not start with tenant_id'
+        FROM tt JOIN pg_constraint con ON con.conrelid = tt.oid AND con.contype IN ('p', 'u', 'x')
+        WHERE con.conkey[1] <> tt.tenant_attnum
+        ORDER BY 1
+        """,
+        schema=schema,
+    )
+
+
+async def foreign_key_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
+    """A foreign key between two tenant tables leads with tenant_id on both sides.
+
+    Otherwise a row could point at another tenant's row (the FK check runs without RLS).
+    """
+    return await _lines(
+        connection,
+        _TENANT_CTE
+        + """
+        SELECT src.relname || ': foreign key ' || con.conname || ' to ' || dst.relname
+               || ' does not lead with tenant_id on both sides'
+        FROM pg_constraint con
+        JOIN tt src ON src.oid = con.conrelid
+        JOIN tt dst ON dst.oid = con.confrelid
+        WHERE con.contype = 'f'
+          AND (con.conkey[1] <> src.tenant_attnum OR con.confkey[1] <> dst.tenant_attnum)
+        ORDER BY 1
+        """,
+        schema=schema,
+    )
+
+
+async def global_table_problems(
+    connection: AsyncConnection, schema: str = "public", allowed: frozenset[str] = GLOBAL_TABLES
+) -> list[str]:
+    """Tables without tenant_id are exactly the allow-listed global ones; no materialized views."""
+    return await _lines(
+        connection,
+        f"""
+        SELECT c.relname || ': has no tenant_id and is not an allow-listed global table'
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = :schema AND c.relkind IN {_TABLE_KINDS}
+          AND NOT EXISTS (SELECT FROM pg_attribute a
+                          WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+          AND NOT (c.relname = ANY(:allowed))
+        UNION ALL
+        -- materialized views cannot have RLS: whatever they hold, every reader sees
+        SELECT c.relname || ': materialized view (RLS does not apply to it)'
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = :schema AND c.relkind = 'm'
+        ORDER BY 1
+        """,
+        schema=schema,
+        allowed=sorted(allowed),
+    )
+
+
+async def view_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
+    """Views run with their owner's rights unless security_invoker is on; the owner bypasses RLS."""
+    rows = await connection.execute(
+        text(
+            """
+            SELECT c.relname, coalesce(c.reloptions, '{}') FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = :schema AND c.relkind = 'v' ORDER BY 1
+            """
+        ),
+        {"schema": schema},
+    )
+    invoker = re.compile(r"^security_invoker=(true|on|yes|1)$", re.IGNORECASE)
+    return [
+        f"{name}: view without security_invoker=true"
+        for name, options in rows
+        if not any(invoker.match(option) for option in options)
+    ]
+
+
+async def function_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
+    """No SECURITY DEFINER function: it runs as its owner, who bypasses RLS."""
+    return await _lines(
+        connection,
+        """
+        SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || '): SECURITY DEFINER'
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = :schema AND p.prosecdef
+        ORDER BY 1
+        """,
+        schema=schema,
+    )
+
+
+async def sequence_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
+    """No sequence behind a tenant table: ids are app-made UUIDv7, human numbers come from counters.
+
+    A sequence is shared by all tenants, so its values leak how much the others do.
+    """
+    return await _lines(
+        connection,
+        _TENANT_CTE
+        + """
+        SELECT tt.relname || ': owns sequence ' || s.relname
+        FROM tt
+        JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = tt.oid
+                        AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+        JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+        UNION ALL
+        SELECT tt.relname || '.' || a.attname || ': identity column'
+        FROM tt JOIN pg_attribute a ON a.attrelid = tt.oid AND a.attidentity <> '' AND NOT a.attisdropped
+        UNION ALL
+        SELECT tt.relname || '.' || a.attname || ': default uses nextval()'
+        FROM tt
+        JOIN pg_attrdef ad ON ad.adrelid = tt.oid
+        JOIN pg_attribute a ON a.attrelid = tt.oid AND a.attnum = ad.adnum
+        WHERE pg_get_expr(ad.adbin, ad.adrelid) LIKE '%nextval(%'
+        ORDER BY 1
+        """,
+        schema=schema,
+    )
+
+
+async def role_problems(connection: AsyncConnection, role: str = APP_ROLE, schema: str = "public") -> list[str]:
+    """The run-time role: no superuser, no BYPASSRLS, owns nothing, cannot create or TRUNCATE.
+
+    An owner is exempt from its own table's policies unless FORCE is set, can ALTER them away,
+    and TRUNCATE ignores RLS altogether.
+    """
+    exists = await connection.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :role"), {"role": role})
+    if not exists:
+        return [f"role {role} does not exist"]
+    problems = await _lines(
+        connection,
+        _TENANT_CTE
+        + """
+        , r AS (SELECT oid, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = CAST(:role AS name))
+        SELECT 'is superuser' FROM r WHERE rolsuper
+        UNION ALL SELECT 'has BYPASSRLS' FROM r WHERE rolbypassrls
+        UNION ALL
+        SELECT 'owns relation ' || n.nspname || '.' || c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, r WHERE c.relowner = r.oid
+        UNION ALL
+        SELECT 'owns function ' || n.nspname || '.' || p.proname
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, r WHERE p.proowner = r.oid
+        UNION ALL
+        SELECT 'owns schema ' || n.nspname FROM pg_namespace n, r WHERE n.nspowner = r.oid
+        UNION ALL
+        SELECT 'owns type ' || t.typname FROM pg_type t, r WHERE t.typowner = r.oid
+        UNION ALL
+        SELECT 'owns database ' || d.datname FROM pg_database d, r WHERE d.datdba = r.oid
+        UNION ALL
+        -- whatever it could create it would own
+        SELECT 'may CREATE in schema ' || n.nspname
+        FROM pg_namespace n, r WHERE n.nspname = CAST(:schema AS name) AND has_schema_privilege(r.oid, n.oid, 'CREATE')
+        UNION ALL
+        SELECT 'has ' || priv || ' on ' || tt.relname
+        FROM tt, r, unnest(ARRAY['TRUNCATE', 'TRIGGER', 'REFERENCES']) AS priv
+        WHERE has_table_privilege(r.oid, tt.oid, priv)
+        ORDER BY 1
+        """,
+        role=role,
+        schema=schema,
+    )
+    return [f"{role}: {problem}" for problem in problems]
+
+
+async def grant_problems(connection: AsyncConnection, role: str = APP_ROLE, schema: str = "public") -> list[str]:
+    """The app role can use every tenant table (a forgotten GRANT is a broken page, not a leak)."""
+    return await _lines(
+        connection,
+        _TENANT_CTE
+        + """
+        SELECT tt.relname || ': the app role lacks ' || priv
+        FROM tt, pg_roles r, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS priv
+        WHERE r.rolname = CAST(:role AS name) AND NOT has_table_privilege(r.oid, tt.oid, priv)
+        ORDER BY 1
+        """,
+        role=role,
+        schema=schema,
+    )

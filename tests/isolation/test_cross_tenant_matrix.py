@@ -1,0 +1,332 @@
+"""The raw-SQL cross-tenant matrix: every tenant table found in the catalog, attacked as the app role.
+
+Raw SQL on purpose: repositories add their own tenant and party filters, and this suite proves the
+database holds the wall when those filters are wrong or missing. The tables come from the catalog
+(tests/isolation/catalog.py), so a new tenant table is in the matrix the day it is migrated, and
+the matrix fails until fixtures put rows for both tenants in it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+import pytest
+from sqlalchemy import CursorResult, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from backend.dev.demo import DemoData, DemoTenant
+from backend.kit.ids import new_id
+from tenants.context import NO_CONTEXT, PartyKind, TenantContext
+from tenants.isolation import Database
+from tests.fixtures.sessions import SessionRows
+from tests.fixtures.transactions import rolled_back
+from tests.isolation import catalog
+
+RLS_VIOLATION = "42501"  # insufficient_privilege: "new row violates row-level security policy"
+
+
+async def rowcount(session: AsyncSession, sql: str, **params: object) -> int:
+    """Rows an UPDATE or DELETE reached."""
+    result = cast(CursorResult[Any], await session.execute(text(sql), params))
+    return result.rowcount
+
+
+async def rejected_with(db: Database, context: TenantContext, sql: str, params: dict[str, object]) -> str | None:
+    """The SQLSTATE a statement fails with in its own transaction, or None if it succeeded."""
+    try:
+        async with rolled_back(db, context) as session:
+            await session.execute(text(sql), params)
+    except DBAPIError as error:
+        state: str | None = getattr(error.orig, "sqlstate", None)
+        return state
+    return None
+
+
+@dataclass(frozen=True)
+class Matrix:
+    tables: list[str]
+    columns: dict[str, set[str]]
+    counts: dict[str, dict[UUID, int]]  # table -> tenant id -> rows, as the owner sees them
+
+    def require_rows(self, *tenants: DemoTenant) -> None:
+        empty = [
+            f"{table} has no rows for tenant {tenant.slug}"
+            for table in self.tables
+            for tenant in tenants
+            if not self.counts[table].get(tenant.id)
+        ]
+        assert not empty, (
+            "the cross-tenant matrix needs rows for both tenants in every tenant table; add fixture rows "
+            "(backend/dev/demo.py or tests/fixtures/) for: " + "; ".join(empty)
+        )
+
+
+@pytest.fixture(scope="module")
+async def matrix(owner_engine: AsyncEngine, demo: DemoData, session_rows: SessionRows) -> Matrix:
+    async with owner_engine.connect() as owner:
+        tables = await catalog.tenant_tables(owner)
+        columns: dict[str, set[str]] = {}
+        counts: dict[str, dict[UUID, int]] = {}
+        for table in tables:
+            columns[table] = set(
+                (
+                    await owner.execute(
+                        text(
+                            "SELECT column_name FROM information_schema.columns"
+                            " WHERE table_schema = 'public' AND table_name = :t"
+                        ),
+                        {"t": table},
+                    )
+                ).scalars()
+            )
+            rows = await owner.execute(text(f"SELECT tenant_id, count(*) FROM {table} GROUP BY tenant_id"))
+            counts[table] = dict(rows.tuples().all())
+    return Matrix(tables=tables, columns=columns, counts=counts)
+
+
+def _pairs(demo: DemoData) -> list[tuple[DemoTenant, DemoTenant]]:
+    # both directions: a wall that only holds one way is not a wall
+    return [(demo.acme, demo.globex), (demo.globex, demo.acme)]
+
+
+async def test_every_tenant_table_has_rows_for_both_tenants(matrix: Matrix, demo: DemoData) -> None:
+    assert len(matrix.tables) >= 7
+    matrix.require_rows(demo.acme, demo.globex)
+
+
+async def test_reads_see_only_the_own_tenant(db: Database, matrix: Matrix, demo: DemoData) -> None:
+    matrix.require_rows(demo.acme, demo.globex)
+    leaks: list[str] = []
+    for me, other in _pairs(demo):
+        async with rolled_back(db, TenantContext.system(me.id)) as session:
+            for table in matrix.tables:
+                targeted = await session.scalar(
+                    text(f"SELECT count(*) FROM {table} WHERE tenant_id = :other"), {"other": other.id}
+                )
+                total, foreign = (
+                    await session.execute(
+                        text(f"SELECT count(*), count(*) FILTER (WHERE tenant_id <> :me) FROM {table}"), {"me": me.id}
+                    )
+                ).one()
+                if targeted or foreign:
+                    leaks.append(f"{table}: {me.slug} reads {targeted or foreign} rows of {other.slug}")
+                # and the wall is not "no rows at all": every own row is there
+                if total != matrix.counts[table][me.id]:
+                    leaks.append(f"{table}: {me.slug} sees {total} own rows, owner sees {matrix.counts[table][me.id]}")
+    assert not leaks, "\n" + "\n".join(leaks)
+
+
+async def test_updates_and_deletes_miss_the_other_tenant(db: Database, matrix: Matrix, demo: DemoData) -> None:
+    matrix.require_rows(demo.acme, demo.globex)
+    leaks: list[str] = []
+    for me, other in _pairs(demo):
+        context = TenantContext.system(me.id)
+        for table in matrix.tables:
+            async with rolled_back(db, context) as session:
+                updated = await rowcount(
+                    session, f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :other", other=other.id
+                )
+                deleted = await rowcount(session, f"DELETE FROM {table} WHERE tenant_id = :other", other=other.id)
+                if updated or deleted:
+                    leaks.append(f"{table}: {me.slug} updated {updated} and deleted {deleted} rows of {other.slug}")
+            # control: the same UPDATE reaches every own row, so the zero above is the wall at work
+            async with rolled_back(db, context) as session:
+                own = await rowcount(
+                    session, f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :me", me=me.id
+                )
+                if own != matrix.counts[table][me.id]:
+                    leaks.append(f"{table}: {me.slug} updated {own} of its {matrix.counts[table][me.id]} own rows")
+    assert not leaks, "\n" + "\n".join(leaks)
+
+
+async def _copy_of_a_row(owner_engine: AsyncEngine, table: str, tenant_id: UUID, columns: set[str]) -> str:
+    """One row of the tenant as JSON (read as the owner), with a fresh id so only RLS can object."""
+    async with owner_engine.connect() as owner:
+        row = await owner.scalar(
+            text(f"SELECT row_to_json(t)::text FROM {table} t WHERE tenant_id = :t LIMIT 1"), {"t": tenant_id}
+        )
+    assert row is not None, f"{table} has no row for tenant {tenant_id}"
+    record = json.loads(row)
+    if "id" in columns:
+        record["id"] = str(new_id())
+    return json.dumps(record)
+
+
+def _insert_copy(table: str) -> str:
+    return f"INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, CAST(:row AS json))"
+
+
+async def test_inserting_a_copy_of_another_tenants_row_is_rejected(
+    db: Database, owner_engine: AsyncEngine, matrix: Matrix, demo: DemoData
+) -> None:
+    matrix.require_rows(demo.acme, demo.globex)
+    wrong: list[str] = []
+    for me, other in _pairs(demo):
+        for table in matrix.tables:
+            row = await _copy_of_a_row(owner_engine, table, other.id, matrix.columns[table])
+            state = await rejected_with(db, TenantContext.system(me.id), _insert_copy(table), {"row": row})
+            if state != RLS_VIOLATION:
+                wrong.append(f"{table}: {me.slug} inserting a {other.slug} row gave {state or 'success'}")
+    assert not wrong, "\n" + "\n".join(wrong)
+
+
+async def test_moving_a_row_to_another_tenant_is_rejected(db: Database, matrix: Matrix, demo: DemoData) -> None:
+    matrix.require_rows(demo.acme, demo.globex)
+    wrong: list[str] = []
+    for me, other in _pairs(demo):
+        for table in matrix.tables:
+            state = await rejected_with(
+                db,
+                TenantContext.system(me.id),
+                f"UPDATE {table} SET tenant_id = :other WHERE tenant_id = :me",
+                {"me": me.id, "other": other.id},
+            )
+            if state != RLS_VIOLATION:
+                wrong.append(f"{table}: moving {me.slug} rows to {other.slug} gave {state or 'success'}")
+    assert not wrong, "\n" + "\n".join(wrong)
+
+
+# Contexts that name no tenant, or a tenant that does not exist: none may see or write anything.
+TENANTLESS = {
+    "no context": NO_CONTEXT,
+    "system without tenant": TenantContext.system(None),
+    "staff without tenant": TenantContext(tenant_id=None, party_kind=PartyKind.STAFF),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TENANTLESS))
+async def test_without_a_tenant_nothing_is_visible_or_writable(
+    name: str, db: Database, owner_engine: AsyncEngine, matrix: Matrix, demo: DemoData
+) -> None:
+    matrix.require_rows(demo.acme, demo.globex)
+    context = TENANTLESS[name]
+    leaks: list[str] = []
+    async with rolled_back(db, context) as session:
+        for table in matrix.tables:
+            if count := await session.scalar(text(f"SELECT count(*) FROM {table}")):
+                leaks.append(f"{table}: {count} rows visible")
+            if updated := await rowcount(session, f"UPDATE {table} SET tenant_id = tenant_id"):
+                leaks.append(f"{table}: {updated} rows updatable")
+            if deleted := await rowcount(session, f"DELETE FROM {table}"):
+                leaks.append(f"{table}: {deleted} rows deletable")
+    for table in matrix.tables:
+        row = await _copy_of_a_row(owner_engine, table, demo.acme.id, matrix.columns[table])
+        state = await rejected_with(db, context, _insert_copy(table), {"row": row})
+        if state != RLS_VIOLATION:
+            leaks.append(f"{table}: inserting an acme row gave {state or 'success'}")
+    assert not leaks, name + ":\n" + "\n".join(leaks)
+
+
+async def test_an_unknown_tenant_sees_nothing(db: Database, matrix: Matrix, demo: DemoData) -> None:
+    matrix.require_rows(demo.acme, demo.globex)
+    async with rolled_back(db, TenantContext.system(new_id())) as session:
+        counts = {table: await session.scalar(text(f"SELECT count(*) FROM {table}")) for table in matrix.tables}
+    assert counts == dict.fromkeys(matrix.tables, 0)
+
+
+# --- party walls ----------------------------------------------------------------------------------
+
+
+async def _ids(session: AsyncSession, sql: str, **params: object) -> set[UUID]:
+    return set((await session.execute(text(sql), params)).scalars())
+
+
+async def _owner_ids(owner_engine: AsyncEngine, sql: str, **params: object) -> set[UUID]:
+    async with owner_engine.connect() as owner:
+        return set((await owner.execute(text(sql), params)).scalars())
+
+
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+@pytest.mark.parametrize("position", [0, 1])
+async def test_a_supplier_user_sees_only_its_supplier(
+    slug: str, position: int, db: Database, owner_engine: AsyncEngine, demo: DemoData
+) -> None:
+    tenant = demo.tenants[slug]
+    supplier_id = tenant.supplier_ids[position]
+    own_memberships = await _owner_ids(
+        owner_engine, "SELECT id FROM memberships WHERE tenant_id = :t AND supplier_id = :s", t=tenant.id, s=supplier_id
+    )
+    assert tenant.membership("supplier2" if position else "supplier") in own_memberships
+    context = TenantContext(tenant_id=tenant.id, party_kind=PartyKind.SUPPLIER, party_id=supplier_id)
+    async with rolled_back(db, context) as session:
+        assert await _ids(session, "SELECT id FROM suppliers") == {supplier_id}
+        assert await _ids(session, "SELECT id FROM customers") == set()
+        assert await _ids(session, "SELECT id FROM memberships") == own_memberships
+        # writes stay inside the party too
+        assert await rowcount(session, "UPDATE suppliers SET name = name") == 1
+        assert await rowcount(session, "UPDATE customers SET name = name") == 0
+        assert await rowcount(session, "UPDATE memberships SET active = active") == len(own_memberships)
+    # another supplier of the same tenant cannot be created or claimed from inside this party
+    row = await _copy_of_a_row(owner_engine, "suppliers", tenant.id, {"id"})
+    assert await rejected_with(db, context, _insert_copy("suppliers"), {"row": row}) == RLS_VIOLATION
+
+
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+@pytest.mark.parametrize("position", [0, 1])
+async def test_a_customer_user_sees_only_its_customer(
+    slug: str, position: int, db: Database, owner_engine: AsyncEngine, demo: DemoData
+) -> None:
+    tenant = demo.tenants[slug]
+    customer_id = tenant.customer_ids[position]
+    own_memberships = await _owner_ids(
+        owner_engine, "SELECT id FROM memberships WHERE tenant_id = :t AND customer_id = :c", t=tenant.id, c=customer_id
+    )
+    assert tenant.membership("customer2" if position else "customer") in own_memberships
+    context = TenantContext(tenant_id=tenant.id, party_kind=PartyKind.CUSTOMER, party_id=customer_id)
+    async with rolled_back(db, context) as session:
+        assert await _ids(session, "SELECT id FROM customers") == {customer_id}
+        assert await _ids(session, "SELECT id FROM suppliers") == set()
+        assert await _ids(session, "SELECT id FROM memberships") == own_memberships
+        assert await rowcount(session, "UPDATE customers SET name = name") == 1
+        assert await rowcount(session, "UPDATE suppliers SET name = name") == 0
+    row = await _copy_of_a_row(owner_engine, "customers", tenant.id, {"id"})
+    assert await rejected_with(db, context, _insert_copy("customers"), {"row": row}) == RLS_VIOLATION
+
+
+async def test_a_party_id_from_another_tenant_opens_nothing(db: Database, demo: DemoData) -> None:
+    # acme's host with globex's supplier id (a forged or stale party): neither tenant's party shows
+    for party_kind, table, party_id in (
+        (PartyKind.SUPPLIER, "suppliers", demo.globex.supplier_ids[0]),
+        (PartyKind.CUSTOMER, "customers", demo.globex.customer_ids[0]),
+    ):
+        context = TenantContext(tenant_id=demo.acme.id, party_kind=party_kind, party_id=party_id)
+        async with rolled_back(db, context) as session:
+            assert await _ids(session, f"SELECT id FROM {table}") == set()
+            assert await _ids(session, "SELECT id FROM memberships") == set()
+
+
+@pytest.mark.parametrize("party_kind", [None, PartyKind.SUPPLIER, PartyKind.CUSTOMER])
+async def test_a_party_context_without_party_id_sees_no_party_rows(
+    party_kind: PartyKind | None, db: Database, demo: DemoData
+) -> None:
+    # None is the anonymous request on a tenant host (backend/dependencies.py)
+    context = TenantContext(tenant_id=demo.acme.id, party_kind=party_kind)
+    async with rolled_back(db, context) as session:
+        for table in ("suppliers", "customers", "memberships"):
+            assert await _ids(session, f"SELECT id FROM {table}") == set(), table
+
+
+async def test_the_apex_sees_only_the_identitys_own_memberships(
+    db: Database, owner_engine: AsyncEngine, matrix: Matrix, demo: DemoData
+) -> None:
+    """On the apex (no tenant) an identity lists its own memberships across tenants and nothing else."""
+    identity_id = demo.acme.identity("supplier")
+    expected = await _owner_ids(owner_engine, "SELECT id FROM memberships WHERE identity_id = :i", i=identity_id)
+    assert demo.acme.membership("supplier") in expected  # (other modules may add memberships elsewhere)
+    async with rolled_back(db, TenantContext.system(None, identity_id=identity_id)) as session:
+        assert await _ids(session, "SELECT id FROM memberships") == expected
+        others = {
+            table: await session.scalar(text(f"SELECT count(*) FROM {table}"))
+            for table in matrix.tables
+            if table != "memberships"
+        }
+        assert others == dict.fromkeys(others, 0)
+        # reading is all the apex may do with them
+        assert await rowcount(session, "UPDATE memberships SET active = active") == 0
+    # the identity alone, without the system party kind, opens nothing (party_scope is RESTRICTIVE)
+    async with rolled_back(db, TenantContext(tenant_id=None, identity_id=identity_id)) as session:
+        assert await _ids(session, "SELECT id FROM memberships") == set()
