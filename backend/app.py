@@ -24,6 +24,8 @@ from backend.auth.controllers import AuthController
 from backend.auth.middleware import AuthMiddleware
 from backend.auth.tokens import ApiTokens
 from backend.dependencies import provide_db
+from backend.jobs.broker import install, publisher
+from backend.jobs.runtime import EmbeddedWorker
 from backend.ops.controllers import OPS_ROUTES
 from backend.parties.controllers import CustomerController, SupplierController
 from backend.settings import Settings, SettingsError, get_settings
@@ -68,7 +70,18 @@ def _pages(path: str, handlers: list[Any]) -> Router:
 def create_app(settings: Settings, database: Database | None = None) -> HostDispatcher:
     if settings.database_url is None and database is None:
         raise SettingsError("DATABASE_URL is not set (`merkato serve` starts an embedded server when it is missing)")
-    db = database or Database.connect(settings.database_url or "", settings.database_app_url)
+    on_startup: list[Any] = []
+    on_shutdown: list[Any] = []
+    if database is None:
+        # BROKER_URL: publish to it, workers run elsewhere; none: run the worker in this process
+        embedded = None if settings.broker_url else EmbeddedWorker(settings)
+        broker = embedded.broker if embedded else install(settings.broker_url)
+        database = Database.connect(settings.database_url or "", settings.database_app_url, publish=publisher(broker))
+        if embedded:
+            on_startup.append(embedded.start)
+            on_shutdown.append(embedded.stop)
+        on_shutdown.append(database.dispose)
+    db = database
     directory = TenantDirectory(db)
     state = State(
         {
@@ -102,7 +115,8 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
             ),
             security=[{"BearerToken": []}],
         ),
-        on_shutdown=[db.dispose],
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
         **_app_kwargs(settings, state),
     )
     return HostDispatcher(

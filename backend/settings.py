@@ -37,6 +37,9 @@ class Settings:
     login_max_failures_per_hour: int
     session_days: int
     api_token_minutes: int
+    job_max_attempts: int
+    job_retry_seconds: int
+    job_republish_seconds: int
 
     @property
     def production(self) -> bool:
@@ -100,6 +103,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         login_max_failures_per_hour=integer("MERKATO_LOGIN_MAX_FAILURES", 100),
         session_days=integer("MERKATO_SESSION_DAYS", 14),
         api_token_minutes=integer("MERKATO_API_TOKEN_MINUTES", 15),
+        job_max_attempts=integer("MERKATO_JOB_MAX_ATTEMPTS", 5),
+        job_retry_seconds=integer("MERKATO_JOB_RETRY_SECONDS", 10),
+        job_republish_seconds=integer("MERKATO_JOB_REPUBLISH_SECONDS", 60),
     )
 
 

@@ -1,23 +1,32 @@
-"""The dramatiq broker: Redis or RabbitMQ as BROKER_URL says, and the entry of `merkato worker`.
+"""The dramatiq broker: Redis or RabbitMQ as BROKER_URL says (an in-memory one in embedded
+mode), the actors declared on it from the job registry, and the publisher that hands committed
+outbox rows to it.
 
-dramatiq binds an actor to the global broker when the actor is declared, so the broker must be
-installed before any tasks module is imported; `install` does both, in that order. The worker
-processes start from `dramatiq backend.jobs.broker:setup`, which calls it with the settings.
+Actors are declared when the broker is installed, not when tasks modules are imported, so
+importing a domain never needs a broker. The worker processes of `merkato worker` start from
+`dramatiq backend.jobs.broker:setup`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from pathlib import Path
+from uuid import UUID
 
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO
 
+from backend.jobs.outbox import Dispatch
+from backend.jobs.registry import REGISTRY
 from backend.settings import SettingsError, get_settings
+from tenants.isolation import Publish
 
 BACKEND = Path(__file__).resolve().parent.parent
+QUEUE = "merkato"
 
 
 def broker_for(url: str) -> dramatiq.Broker:
@@ -30,23 +39,65 @@ def broker_for(url: str) -> dramatiq.Broker:
 
 
 def actor_modules() -> list[str]:
-    """Every backend/<package>/tasks.py, where the actors of a domain are declared."""
+    """Every backend/<package>/tasks.py, where the jobs of a domain are declared."""
     return sorted(f"backend.{path.parent.name}.tasks" for path in BACKEND.glob("*/tasks.py"))
 
 
+def load_jobs() -> None:
+    for module in actor_modules():
+        importlib.import_module(module)
+
+
+def _declare(broker: dramatiq.Broker, name: str) -> None:
+    # imported here: the worker runtime pulls in settings and the database only when needed
+    from backend.jobs.runtime import worker_runtime
+
+    async def entry(tenant_id: str, outbox_id: str) -> None:
+        await worker_runtime().run(name, UUID(tenant_id), UUID(outbox_id))
+
+    # retries are the outbox's business (durable, visible, with backoff), not the broker's
+    dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker, max_retries=0)(entry)
+
+
 def install(url: str | None) -> dramatiq.Broker:
-    """Make the broker for `url` dramatiq's global broker, then declare every actor on it.
+    """Make the broker for `url` dramatiq's global broker and declare every job on it.
 
     Without a URL (embedded mode) an in-memory StubBroker stands in: `merkato serve` drains it
     with a worker in its own process, and the outbox makes that durable across restarts.
     """
     broker = broker_for(url) if url else StubBroker()
+    broker.add_middleware(AsyncIO())
     dramatiq.set_broker(broker)
-    for module in actor_modules():
-        importlib.import_module(module)
+    load_jobs()
+    for name in sorted(REGISTRY):
+        _declare(broker, name)
     return broker
+
+
+def publisher(broker: dramatiq.Broker) -> Publish:
+    """Hand outbox rows to the broker (off the event loop: broker clients block)."""
+
+    def enqueue_all(dispatches: list[Dispatch]) -> None:
+        for dispatch in dispatches:
+            broker.enqueue(
+                dramatiq.Message(
+                    queue_name=QUEUE,
+                    actor_name=dispatch.actor,
+                    args=(),
+                    kwargs={"tenant_id": str(dispatch.tenant_id), "outbox_id": str(dispatch.outbox_id)},
+                    options={},
+                )
+            )
+
+    async def publish(dispatches: list[Dispatch]) -> None:
+        await asyncio.to_thread(enqueue_all, dispatches)
+
+    return publish
 
 
 def setup() -> None:
     """The `dramatiq` command line's hook: called once in every worker process."""
-    install(get_settings().broker_url)
+    from backend.jobs.runtime import RelayMiddleware
+
+    broker = install(get_settings().broker_url)
+    broker.add_middleware(RelayMiddleware())

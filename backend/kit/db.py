@@ -21,6 +21,8 @@ NAMING_CONVENTION = {
 }
 
 APP_ROLE = "merkato_app"
+# the outbox relay: reads and republishes every tenant's due jobs, and can touch nothing else
+RELAY_ROLE = "merkato_relay"
 
 
 class Base(DeclarativeBase):
@@ -48,15 +50,15 @@ def to_async_url(url: str) -> str:
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
-def make_engine(url: str, *, as_app_role: bool, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
-    """An engine; with as_app_role every connection runs as merkato_app from its first packet.
+def make_engine(url: str, *, role: str | None, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
+    """An engine; with a role every connection runs as that role from its first packet.
 
     The role rides in the startup packet, so there is no window in which a pooled connection
     could run a query as the owner.
     """
     connect_args: dict[str, Any] = {}
-    if as_app_role:
-        connect_args["server_settings"] = {"role": APP_ROLE}
+    if role:
+        connect_args["server_settings"] = {"role": role}
     return create_async_engine(
         to_async_url(url),
         pool_size=pool_size,

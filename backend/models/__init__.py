@@ -1,29 +1,45 @@
 """ORM models: every table of Merkato, imported here so Alembic and the app see one metadata."""
 
+from backend.models.account_token import AccountToken, TokenPurpose
 from backend.models.apex_session import ApexSession
+from backend.models.audit_event import AuditEvent
 from backend.models.counter import Counter
 from backend.models.customer import Customer
+from backend.models.document import Document, DocumentStatus
 from backend.models.identity import Identity
 from backend.models.item import Item
 from backend.models.login_failure import LoginFailure
 from backend.models.login_ticket import LoginTicket
 from backend.models.membership import Membership, MembershipKind
+from backend.models.notification import Notification
+from backend.models.outbox import JobStatus, OutboxJob
+from backend.models.outgoing_mail import MailStatus, OutgoingMail
 from backend.models.supplier import Supplier
 from backend.models.tenant import Tenant, TenantStatus
 from backend.models.web_session import WebSession
 
 __all__ = [
+    "AccountToken",
     "ApexSession",
+    "AuditEvent",
     "Counter",
     "Customer",
+    "Document",
+    "DocumentStatus",
     "Identity",
     "Item",
+    "JobStatus",
     "LoginFailure",
     "LoginTicket",
+    "MailStatus",
     "Membership",
     "MembershipKind",
+    "Notification",
+    "OutboxJob",
+    "OutgoingMail",
     "Supplier",
     "Tenant",
     "TenantStatus",
+    "TokenPurpose",
     "WebSession",
 ]

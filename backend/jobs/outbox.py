@@ -1,0 +1,111 @@
+"""Writing work into the outbox, in the caller's transaction.
+
+`enqueue` adds a row; after the transaction commits the row is published to the broker at once
+(when the Database has a publisher) and the relay republishes anything not done in time.
+An idempotency key makes enqueueing the same work twice one job; `cancel` stops a timer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.jobs.registry import REGISTRY
+from backend.kit.pagination import Page, PageRequest
+from backend.models import JobStatus, OutboxJob
+from tenants.isolation import PUBLISH_KEY, PUBLISHER_KEY, context_of
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """What the broker needs to run one outbox row."""
+
+    actor: str
+    tenant_id: UUID
+    outbox_id: UUID
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+async def enqueue(
+    session: AsyncSession, actor: str, *, run_at: datetime | None = None, key: str | None = None, **args: Any
+) -> UUID:
+    """Add a job to this transaction; returns its outbox id (the existing one for a repeated key)."""
+    if actor not in REGISTRY:
+        raise ValueError(f"no job named {actor!r}")
+    tenant_id = context_of(session).tenant_id
+    if tenant_id is None:
+        raise ValueError("jobs belong to a tenant: enqueue needs a tenant context")
+    now = datetime.now(UTC)
+    due_now = run_at is None or run_at <= now
+    # published_at marks "the committer will publish this": the relay then waits its timeout
+    # before republishing. Rows nobody will publish at commit are the relay's at its next sweep.
+    will_publish = due_now and bool(session.info.get(PUBLISHER_KEY))
+    statement = (
+        insert(OutboxJob)
+        .values(
+            tenant_id=tenant_id,
+            actor=actor,
+            args={name: _json_ready(value) for name, value in args.items()},
+            key=key,
+            run_at=run_at or func.now(),
+            published_at=func.now() if will_publish else None,
+            status=JobStatus.PENDING,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=[OutboxJob.tenant_id, OutboxJob.key])
+        .returning(OutboxJob.id)
+    )
+    job_id = await session.scalar(statement)
+    if job_id is None:  # the key exists: that job is this job
+        existing = await session.scalar(select(OutboxJob.id).where(OutboxJob.key == key))
+        assert existing is not None
+        return existing
+    if will_publish:
+        session.info.setdefault(PUBLISH_KEY, []).append(Dispatch(actor, tenant_id, job_id))
+    return job_id
+
+
+async def cancel(session: AsyncSession, key: str) -> bool:
+    """Cancel a pending job (e.g. a deadline timer that moved); False if it already ran or is gone."""
+    result = await session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.key == key, OutboxJob.status == JobStatus.PENDING)
+        .values(status=JobStatus.CANCELLED)
+        .returning(OutboxJob.id)
+    )
+    return result.first() is not None
+
+
+async def failed_jobs(session: AsyncSession, request: PageRequest, *, actor: str = "") -> Page[OutboxJob]:
+    query = select(OutboxJob).where(OutboxJob.status == JobStatus.FAILED)
+    if actor:
+        query = query.where(OutboxJob.actor == actor)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(OutboxJob.done_at.desc().nulls_last()).limit(request.size).offset(request.offset)
+    )
+    return Page(items=list(rows), total=total or 0, request=request)
+
+
+async def retry(session: AsyncSession, job_id: UUID) -> bool:
+    """Give a failed job a fresh set of attempts, due now; the relay picks it up."""
+    result = await session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.id == job_id, OutboxJob.status == JobStatus.FAILED)
+        .values(status=JobStatus.PENDING, attempts=0, run_at=func.now(), published_at=None, done_at=None)
+        .returning(OutboxJob.id)
+    )
+    return result.first() is not None

@@ -1,0 +1,36 @@
+"""A generated document (PDF) and where its bytes are stored. Rendered only by workers; the
+party columns let the database's party wall cover documents a supplier or customer may fetch."""
+
+from __future__ import annotations
+
+import enum
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.kit.db import Base, TenantOwned
+
+
+class DocumentStatus(enum.StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Document(TenantOwned, Base):
+    __tablename__ = "documents"
+    __table_args__ = (Index(None, "tenant_id", "object_type", "object_id"),)
+
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. "supplier_summary"
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[UUID]
+    supplier_id: Mapped[UUID | None]
+    customer_id: Mapped[UUID | None]
+    locale: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default=DocumentStatus.PENDING)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100), default="application/pdf")
+    storage_key: Mapped[str | None] = mapped_column(String(300))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
