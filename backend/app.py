@@ -33,6 +33,7 @@ from portals.customer.routes import customer_router
 from portals.public.routes import APEX_ROUTES, TENANT_PUBLIC_ROUTES
 from portals.shared.errors import EXCEPTION_HANDLERS, unknown_workspace
 from portals.shared.templating import STATIC_DIR, environment
+from portals.staff.jobs import JOB_ROUTES
 from portals.staff.routes import STAFF_ROUTES
 from portals.supplier.routes import supplier_router
 from tenants.directory import TenantDirectory
@@ -100,7 +101,9 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
     )
     tenant = Litestar(
         route_handlers=[
-            _pages("/", [*TENANT_PUBLIC_ROUTES, *STAFF_ROUTES, *OPS_ROUTES, supplier_router, customer_router]),
+            _pages(
+                "/", [*TENANT_PUBLIC_ROUTES, *STAFF_ROUTES, *JOB_ROUTES, *OPS_ROUTES, supplier_router, customer_router]
+            ),
             AuthController,
             SupplierController,
             CustomerController,

@@ -7,18 +7,25 @@ connection can never carry one tenant's context into another's transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
-from backend.kit.db import make_engine
+from backend.kit.db import APP_ROLE, RELAY_ROLE, make_engine
 from tenants.context import NO_CONTEXT, TenantContext
 
+log = logging.getLogger("merkato.db")
+
 CONTEXT_KEY = "tenant_context"
+# session.info keys: what to hand the publisher after commit, and whether there is a publisher
+PUBLISH_KEY = "publish_after_commit"
+PUBLISHER_KEY = "has_publisher"
 
 SET_CONTEXT_SQL = (
     "SELECT set_config('app.tenant_id', $1, true), set_config('app.party_kind', $2, true),"
@@ -38,32 +45,50 @@ def context_of(session: AsyncSession) -> TenantContext:
     return context
 
 
-class Database:
-    """The app-role engine and the one way to open a transaction with a tenant context."""
+Publish = Callable[[list[Any]], Awaitable[None]]
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+class Database:
+    """The app-role engine and the one way to open a transaction with a tenant context.
+
+    With a `publish` callback, whatever a transaction queued under PUBLISH_KEY (outbox jobs) is
+    handed to it right after the commit; a failure there is only logged, because the relay
+    publishes anything that was committed but not done in time.
+    """
+
+    def __init__(self, engine: AsyncEngine, publish: Publish | None = None) -> None:
         self.engine = engine
+        self.publish = publish
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
     @classmethod
-    def connect(cls, owner_url: str, app_url: str | None = None, *, pool_size: int = 10) -> Database:
+    def connect(
+        cls, owner_url: str, app_url: str | None = None, *, pool_size: int = 10, publish: Publish | None = None
+    ) -> Database:
         """Run as merkato_app, logged in through the app URL if given (production), else through
         the owner's URL (development and tests). Either way each connection switches to
         merkato_app, so the app URL's login may be a NOINHERIT member role that by itself can
         read nothing: undoing the switch then gains nothing."""
-        return cls(make_engine(app_url or owner_url, as_app_role=True, pool_size=pool_size))
+        return cls(make_engine(app_url or owner_url, role=APP_ROLE, pool_size=pool_size), publish)
 
     @asynccontextmanager
     async def transaction(self, context: TenantContext) -> AsyncIterator[AsyncSession]:
         """One transaction: committed if the block ends normally, rolled back if it raises."""
-        async with self._sessions(info={CONTEXT_KEY: context}) as session, session.begin():
-            try:
-                yield session
-            except BaseException:
-                # Detach before the rollback expires them, so objects already loaded stay readable
-                # for the error page that reports the failure.
-                session.expunge_all()
-                raise
+        info = {CONTEXT_KEY: context, PUBLISHER_KEY: self.publish is not None}
+        async with self._sessions(info=info) as session:
+            async with session.begin():
+                try:
+                    yield session
+                except BaseException:
+                    # Detach before the rollback expires them, so objects already loaded stay
+                    # readable for the error page that reports the failure.
+                    session.expunge_all()
+                    raise
+            if self.publish and (committed := session.info.pop(PUBLISH_KEY, None)):
+                try:
+                    await self.publish(committed)
+                except Exception:
+                    log.warning("publishing %d committed job(s) failed; the relay will", len(committed), exc_info=True)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -103,6 +128,11 @@ def system_only_rls(table: str) -> list[str]:
     request acting for a user, whatever that user's party."""
     predicate = f"{_PARTY_KIND} = 'system'"
     return [f"CREATE POLICY system_only ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
+
+
+def relay_rls(table: str) -> list[str]:
+    """Let the relay role see and update this table's rows in every tenant."""
+    return [f"CREATE POLICY relay_sweep ON {table} TO {RELAY_ROLE} USING (true) WITH CHECK (true)"]
 
 
 def own_rows_policy(table: str, *, identity_column: str) -> list[str]:

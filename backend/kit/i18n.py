@@ -7,11 +7,14 @@ and error messages all speak the reader's language without passing it around.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel.dates import format_datetime
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
@@ -67,6 +70,11 @@ def country_name(code: str) -> str:
     """A two-letter country code as the reader's language names it (the code if unknown)."""
     name: str = Locale.parse(_current.get()).territories.get(code, code)
     return name
+
+
+def moment(value: datetime, timezone: str) -> str:
+    """A point in time in the given time zone (the tenant's), written the reader's way."""
+    return format_datetime(value, format="medium", tzinfo=ZoneInfo(timezone), locale=Locale.parse(_current.get()))
 
 
 def money(amount: Decimal, currency: str) -> str:

@@ -33,6 +33,7 @@ def nav_for(user: Principal | None) -> list[NavLink]:
         links.append(NavLink(_("Items"), "/items"))
     if Permission.MANAGE_USERS in granted:
         links.append(NavLink(_("Users"), "/admin/users"))
+        links.append(NavLink(_("Failed jobs"), "/admin/jobs"))
     return links
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from backend.authz.roles import role_label
-from backend.kit.i18n import LOCALE_NAMES, country_name, current_locale, gettext, money, ngettext
+from backend.kit.i18n import LOCALE_NAMES, country_name, current_locale, gettext, moment, money, ngettext
 from backend.models.party import PartyStatus
 from backend.parties.status import status_label
 from portals.shared.navigation import home_of, nav_for
@@ -16,6 +18,13 @@ from portals.shared.navigation import home_of, nav_for
 PORTALS = Path(__file__).resolve().parent.parent
 STATIC_DIR = PORTALS / "shared" / "static"
 TEMPLATE_DIRS = [PORTALS / name / "templates" for name in ("shared", "public", "staff", "supplier", "customer")]
+
+
+@pass_context
+def _moment(context: Context, value: datetime) -> str:
+    """{{ when | datetime }}: in the workspace's time zone (UTC outside a workspace)."""
+    tenant = context["request"].scope.get("state", {}).get("tenant")
+    return moment(value, tenant.timezone if tenant else "UTC")
 
 
 @cache
@@ -29,6 +38,7 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = money
+    env.filters["datetime"] = _moment
     env.filters["country"] = country_name
     env.filters["role"] = role_label
     env.filters["status"] = status_label

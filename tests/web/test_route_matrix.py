@@ -68,6 +68,11 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/customers/new"): STAFF_ADMIN,
     ("GET", "/customers/{party_id:uuid}"): STAFF_VIEW,
     ("POST", "/customers/{party_id:uuid}/users"): STAFF_ADMIN,
+    ("GET", "/admin/jobs"): STAFF_ADMIN,
+    # no such job: the admin's 404 comes from the lookup, the viewer is refused before it
+    ("POST", "/admin/jobs/{job_id:str}/retry"): row(
+        LOGIN, NOT_FOUND, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
+    ),
     ("GET", "/supplier"): SUPPLIERS_ONLY,
     ("GET", "/customer"): CUSTOMERS_ONLY,
     ("POST", "/api/v1/token"): EVERYONE,
@@ -124,6 +129,7 @@ def concrete_path(template: str, demo: Any) -> str:
         template.replace("{file_path:path}", "app.css")
         .replace("{slug:str}", "acme")
         .replace("{path:str}", "openapi.json")
+        .replace("{job_id:str}", "0192f7a0-0000-7000-8000-000000000000")
     )
     path = path.replace("{supplier_id:uuid}", supplier_a).replace("{customer_id:uuid}", customer_a)
     if path.startswith("/suppliers/"):
