@@ -1,21 +1,24 @@
 """Tenant isolation: the per-transaction context, the transaction factory, and the RLS DDL.
 
-Every transaction starts with one statement that sets app.tenant_id, app.party_kind,
-app.party_id and app.identity_id with set_config(..., true) — transaction-local, so a pooled
-connection can never carry one tenant's context into another's transaction.
+Every transaction starts with one round trip that opens it and sets app.tenant_id,
+app.party_kind, app.party_id and app.identity_id with set_config(..., true) — transaction-local,
+so a pooled connection can never carry one tenant's context into another's transaction.
+
+To ride the context in that first round trip the engine runs in AUTOCOMMIT (SQLAlchemy sends no
+BEGIN of its own) and `Database.transaction` sends "BEGIN; SELECT set_config(...)" as one simple
+query, then COMMIT or ROLLBACK itself. A connection whose transaction could not be closed
+cleanly is invalidated, never returned to the pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.kit.db import APP_ROLE, RELAY_ROLE, make_engine
 from tenants.context import NO_CONTEXT, TenantContext
@@ -27,16 +30,22 @@ CONTEXT_KEY = "tenant_context"
 PUBLISH_KEY = "publish_after_commit"
 PUBLISHER_KEY = "has_publisher"
 
-SET_CONTEXT_SQL = (
-    "SELECT set_config('app.tenant_id', $1, true), set_config('app.party_kind', $2, true),"
-    " set_config('app.party_id', $3, true), set_config('app.identity_id', $4, true)"
-)
+_SETTINGS = ("app.tenant_id", "app.party_kind", "app.party_id", "app.identity_id")
 
 
-@event.listens_for(Session, "after_begin")
-def _apply_context(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
-    context: TenantContext = session.info.get(CONTEXT_KEY, NO_CONTEXT)
-    connection.exec_driver_sql(SET_CONTEXT_SQL, context.settings)
+def begin_sql(context: TenantContext) -> str:
+    """BEGIN and the context in one simple-protocol query. The values are inlined because the
+    simple protocol has no parameters; they are UUIDs and an enum member, never user text, and
+    are quoted as literals regardless."""
+    values = ", ".join(
+        f"set_config('{name}', {_literal(value)}, true)"
+        for name, value in zip(_SETTINGS, context.settings, strict=True)
+    )
+    return f"BEGIN; SELECT {values}"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def context_of(session: AsyncSession) -> TenantContext:
@@ -76,14 +85,19 @@ class Database:
         """One transaction: committed if the block ends normally, rolled back if it raises."""
         info = {CONTEXT_KEY: context, PUBLISHER_KEY: self.publish is not None}
         async with self._sessions(info=info) as session:
-            async with session.begin():
-                try:
-                    yield session
-                except BaseException:
-                    # Detach before the rollback expires them, so objects already loaded stay
-                    # readable for the error page that reports the failure.
-                    session.expunge_all()
-                    raise
+            connection = await session.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            try:
+                await driver.execute(begin_sql(context))
+                yield session
+                await session.flush()
+                await driver.execute("COMMIT")
+            except BaseException:
+                # Detach first: objects already loaded stay readable for the error page.
+                session.expunge_all()
+                await _rollback_or_invalidate(driver, connection)
+                raise
             if self.publish and (committed := session.info.pop(PUBLISH_KEY, None)):
                 try:
                     await self.publish(committed)
@@ -92,6 +106,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _rollback_or_invalidate(driver: Any, connection: AsyncConnection) -> None:
+    try:
+        if driver.is_in_transaction():
+            await asyncio.shield(driver.execute("ROLLBACK"))
+    except BaseException:  # noqa: BLE001  (whatever state it is in, it must not be pooled again)
+        await connection.invalidate()
 
 
 # --- DDL used by migrations ---------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
 from uuid import UUID
 
 from joserfc import jwt
@@ -28,16 +28,20 @@ def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-@dataclass(frozen=True, slots=True)
 class ApiTokens:
-    """Short-lived HS256 bearer tokens; the tenant travels inside the signed claims."""
+    """Short-lived HS256 bearer tokens; the tenant travels inside the signed claims.
 
-    secret_key: str
-    minutes: int
+    A client sends the same token with every call for its lifetime, so verified tokens are
+    remembered (bounded, and only until they expire): the signature is checked once, not per call.
+    """
 
-    def _key(self) -> OctKey:
+    _REMEMBERED = 4096
+
+    def __init__(self, secret_key: str, minutes: int) -> None:
+        self.minutes = minutes
         # a dedicated derivation so the session secret and the token key are never the same bytes
-        return OctKey.import_key(hashlib.sha256(b"merkato-api-token:" + self.secret_key.encode()).digest())
+        self._key = OctKey.import_key(hashlib.sha256(b"merkato-api-token:" + secret_key.encode()).digest())
+        self._verified: OrderedDict[str, tuple[int, Principal]] = OrderedDict()
 
     def issue(self, principal: Principal) -> tuple[str, int]:
         now = int(time.time())
@@ -55,13 +59,29 @@ class ApiTokens:
             "iat": now,
             "exp": now + expires_in,
         }
-        return jwt.encode({"alg": _ALGORITHM}, claims, self._key(), algorithms=[_ALGORITHM]), expires_in
+        return jwt.encode({"alg": _ALGORITHM}, claims, self._key, algorithms=[_ALGORITHM]), expires_in
 
     def verify(self, token: str) -> Principal | None:
+        now = int(time.time())
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            expires, principal = remembered
+            if expires > now:
+                return principal
+            del self._verified[token]
+        checked = self._check(token)
+        if checked is not None:
+            self._verified[token] = checked
+            if len(self._verified) > self._REMEMBERED:
+                self._verified.popitem(last=False)
+            return checked[1]
+        return None
+
+    def _check(self, token: str) -> tuple[int, Principal] | None:
         try:
-            claims = jwt.decode(token, self._key(), algorithms=[_ALGORITHM]).claims
+            claims = jwt.decode(token, self._key, algorithms=[_ALGORITHM]).claims
             jwt.JWTClaimsRegistry(iss={"essential": True, "value": ISSUER}, exp={"essential": True}).validate(claims)
-            return Principal(
+            return int(claims["exp"]), Principal(
                 tenant_id=UUID(claims["tid"]),
                 identity_id=UUID(claims["sub"]),
                 membership_id=UUID(claims["mid"]),

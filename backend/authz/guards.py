@@ -1,10 +1,13 @@
 """Route guards. The wrong audience gets 404 (as if the page did not exist); a member of the right
 audience without the permission gets 403; nobody logged in gets 401 (pages turn that into the
-login page)."""
+login page).
+
+Guards are async on purpose: Litestar runs a sync guard in a thread pool, which would cost a
+thread hand-off on every request for a few attribute checks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -16,7 +19,7 @@ from backend.authz.roles import Permission, permissions_of
 from backend.models.membership import MembershipKind
 
 Connection = ASGIConnection[Any, Any, Any, Any]
-Guard = Callable[[Connection, BaseRouteHandler], None]
+Guard = Callable[[Connection, BaseRouteHandler], Awaitable[None]]
 
 
 def principal_of(connection: Connection) -> Principal:
@@ -29,7 +32,7 @@ def principal_of(connection: Connection) -> Principal:
 def member(kind: MembershipKind | None = None, permission: Permission | None = None) -> Guard:
     """Allow members of this tenant (of one kind, optionally holding a staff permission)."""
 
-    def guard(connection: Connection, _: BaseRouteHandler) -> None:
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
         principal = principal_of(connection)
         if kind is not None and principal.kind != kind:
             raise NotFoundException()
@@ -47,7 +50,7 @@ def staff_permission_or_party(permission: Permission) -> Guard:
     """For party-scoped reads open to every audience: staff need the permission, supplier and
     customer users pass and their repository shows them only their own party's rows."""
 
-    def guard(connection: Connection, _: BaseRouteHandler) -> None:
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
         principal = principal_of(connection)
         if principal.is_staff and permission not in permissions_of(principal.roles):
             raise PermissionDeniedException()
@@ -60,6 +63,6 @@ customer_user = member(MembershipKind.CUSTOMER)
 any_member = member()
 
 
-def apex_user(connection: Connection, _: BaseRouteHandler) -> None:
+async def apex_user(connection: Connection, _: BaseRouteHandler) -> None:
     if not isinstance(connection.scope.get("user"), ApexUser):
         raise NotAuthorizedException()

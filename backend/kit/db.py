@@ -64,6 +64,8 @@ def make_engine(url: str, *, role: str | None, pool_size: int = 10, **kwargs: An
         pool_size=pool_size,
         max_overflow=0,  # pool_size is the ceiling: the database's connection budget is planned on it
         pool_pre_ping=False,
+        # transactions are opened by tenants.isolation.Database together with their context
+        isolation_level="AUTOCOMMIT",
         connect_args=connect_args,
         **kwargs,
     )
