@@ -43,10 +43,10 @@ bench: setup wrk
 
 # Extract every message, then update each catalog (or start it, for a locale that has none).
 messages: $(VENV_STAMP)
-	.venv/bin/pybabel extract -F babel.cfg -o backend/locale/messages.pot .
+	.venv/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location --sort-output -o backend/locale/messages.pot .
 	for locale in $(LOCALES); do \
 		if [ -f backend/locale/$$locale/LC_MESSAGES/messages.po ]; then \
-			.venv/bin/pybabel update -i backend/locale/messages.pot -d backend/locale -D messages -l $$locale; \
+			.venv/bin/pybabel update -i backend/locale/messages.pot -d backend/locale -D messages -l $$locale --no-fuzzy-matching --ignore-obsolete; \
 		else \
 			.venv/bin/pybabel init -i backend/locale/messages.pot -d backend/locale -D messages -l $$locale; \
 		fi; \

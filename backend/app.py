@@ -26,14 +26,19 @@ from backend.auth.tokens import ApiTokens
 from backend.dependencies import provide_db
 from backend.jobs.broker import install, publisher
 from backend.jobs.runtime import EmbeddedWorker
+from backend.kit.request_id import RequestIdMiddleware
 from backend.ops.controllers import OPS_ROUTES
 from backend.parties.controllers import CustomerController, SupplierController
 from backend.settings import Settings, SettingsError, get_settings
 from portals.customer.routes import customer_router
 from portals.public.routes import APEX_ROUTES, TENANT_PUBLIC_ROUTES
+from portals.shared.documents import DOCUMENT_ROUTES
 from portals.shared.errors import EXCEPTION_HANDLERS, unknown_workspace
+from portals.shared.notifications import NOTIFICATION_ROUTES
 from portals.shared.templating import STATIC_DIR, environment
+from portals.staff.audit import AUDIT_ROUTES
 from portals.staff.jobs import JOB_ROUTES
+from portals.staff.mail import MAIL_ROUTES
 from portals.staff.routes import STAFF_ROUTES
 from portals.supplier.routes import supplier_router
 from tenants.directory import TenantDirectory
@@ -54,7 +59,8 @@ def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
             exclude=["/api/"],
         ),
         "exception_handlers": EXCEPTION_HANDLERS,
-        "middleware": [AuthMiddleware],
+        # the request id first, so everything after it (logins included) can name the request
+        "middleware": [RequestIdMiddleware, AuthMiddleware],
         "dependencies": {"db": Provide(provide_db)},
         "logging_config": LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},
@@ -102,7 +108,19 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
     tenant = Litestar(
         route_handlers=[
             _pages(
-                "/", [*TENANT_PUBLIC_ROUTES, *STAFF_ROUTES, *JOB_ROUTES, *OPS_ROUTES, supplier_router, customer_router]
+                "/",
+                [
+                    *TENANT_PUBLIC_ROUTES,
+                    *STAFF_ROUTES,
+                    *JOB_ROUTES,
+                    *MAIL_ROUTES,
+                    *NOTIFICATION_ROUTES,
+                    *AUDIT_ROUTES,
+                    *DOCUMENT_ROUTES,
+                    *OPS_ROUTES,
+                    supplier_router,
+                    customer_router,
+                ],
             ),
             AuthController,
             SupplierController,

@@ -40,6 +40,7 @@ class Settings:
     job_max_attempts: int
     job_retry_seconds: int
     job_republish_seconds: int
+    pdf_timeout_seconds: int  # a PDF render still running after this is killed
 
     @property
     def production(self) -> bool:
@@ -88,6 +89,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         except ValueError:
             raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
 
+    def positive(name: str, default: int) -> int:
+        value = integer(name, default)
+        if value < 1:
+            raise SettingsError(f"{name} must be at least 1, not {value}")
+        return value
+
     return Settings(
         env=env,  # type: ignore[arg-type]  # checked against the Literal above
         database_url=get("DATABASE_URL"),
@@ -106,6 +113,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         job_max_attempts=integer("MERKATO_JOB_MAX_ATTEMPTS", 5),
         job_retry_seconds=integer("MERKATO_JOB_RETRY_SECONDS", 10),
         job_republish_seconds=integer("MERKATO_JOB_REPUBLISH_SECONDS", 60),
+        pdf_timeout_seconds=positive("MERKATO_PDF_TIMEOUT_SECONDS", 30),
     )
 
 

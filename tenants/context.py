@@ -1,4 +1,4 @@
-"""TenantContext: which tenant, which party and which identity a database transaction acts for."""
+"""TenantContext: which tenant, which party and which identity (and membership) a database transaction acts for."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ class TenantContext:
     party_kind: PartyKind | None = None
     party_id: UUID | None = None
     identity_id: UUID | None = None
+    # who acts, for the audit trail; not sent to the database (RLS never needs it)
+    membership_id: UUID | None = None
 
     @classmethod
     def system(cls, tenant_id: UUID | None, identity_id: UUID | None = None) -> TenantContext:

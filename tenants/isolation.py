@@ -86,7 +86,8 @@ class Database:
         info = {CONTEXT_KEY: context, PUBLISHER_KEY: self.publish is not None}
         async with self._sessions(info=info) as session:
             connection = await session.connection()
-            driver = (await connection.get_raw_connection()).driver_connection
+            # the pooled connection is already checked out: reach the driver without another await
+            driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
             assert driver is not None
             try:
                 await driver.execute(begin_sql(context))
@@ -150,6 +151,17 @@ def system_only_rls(table: str) -> list[str]:
     request acting for a user, whatever that user's party."""
     predicate = f"{_PARTY_KIND} = 'system'"
     return [f"CREATE POLICY system_only ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
+
+
+def trail_rls(table: str) -> list[str]:
+    """For an append-only trail: only staff (and platform code) read it; a supplier's or
+    customer's people may add rows, but only rows naming themselves as the actor."""
+    staff = f"{_PARTY_KIND} IN ('staff', 'system')"
+    return [
+        f"CREATE POLICY party_scope ON {table} AS RESTRICTIVE FOR SELECT USING ({staff})",
+        f"CREATE POLICY own_actions ON {table} AS RESTRICTIVE FOR INSERT"
+        f" WITH CHECK ({staff} OR identity_id = {_IDENTITY})",
+    ]
 
 
 def relay_rls(table: str) -> list[str]:

@@ -1,18 +1,24 @@
-"""Adding people to a tenant. One global identity per e-mail: a person already known to
-Merkato (say, a supplier serving five buyers) gets a new membership, not a second login."""
+"""Adding people to a tenant and administering staff memberships (roles, deactivation).
+
+One global identity per e-mail: a person already known to Merkato (say, a supplier serving five
+buyers) gets a new membership, not a second login. Every change is written to the audit trail.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audit.service import record
+from backend.auth.account_links import ask_to_verify, invite
 from backend.auth.passwords import MIN_LENGTH, hash_password
 from backend.auth.service import normalize_email
-from backend.authz.roles import StaffRole
+from backend.authz.roles import StaffRole, role_label
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import Page, PageRequest
@@ -48,6 +54,8 @@ class Person:
     kind: str
     roles: list[str]
     active: bool
+    verified_at: datetime | None
+    has_password: bool  # False: invited, and the invitation not yet accepted
 
 
 async def add_person(
@@ -57,17 +65,18 @@ async def add_person(
     kind: MembershipKind,
     supplier_id: UUID | None = None,
     customer_id: UUID | None = None,
+    origin: str | None = None,
 ) -> Membership:
-    """A membership for the e-mail's identity (created if new, with the initial password)."""
+    """A membership for the e-mail's identity, created if new: with the initial password if one
+    is given (and then a link to verify the address), else without one and with an invitation to
+    choose it. `origin` is where the e-mails' links lead (default: from the settings)."""
     errors = form.errors(staff=kind == MembershipKind.STAFF)
     email = normalize_email(form.email)
     tenant_id = context_of(session).tenant_id
     identity = None
     if "email" not in errors:
         identity = await session.scalar(select(Identity).where(Identity.email == email))
-        if identity is None and not form.password:
-            errors["password"] = _("A new user needs an initial password.")
-        elif identity is None and len(form.password) < MIN_LENGTH:
+        if identity is None and form.password and len(form.password) < MIN_LENGTH:
             # only a new identity's password is checked: an existing one keeps theirs
             errors["password"] = _("At least %(n)d characters.") % {"n": MIN_LENGTH}
         elif identity is not None and await session.scalar(
@@ -76,8 +85,10 @@ async def add_person(
             errors["email"] = _("This person already has access to this workspace.")
     if errors:
         raise InvalidForm(errors)
+    new_identity = identity is None
     if identity is None:
-        identity = Identity(email=email, full_name=form.full_name, password_hash=hash_password(form.password))
+        password_hash = hash_password(form.password) if form.password else None
+        identity = Identity(email=email, full_name=form.full_name, password_hash=password_hash)
         session.add(identity)
         await session.flush()
     membership = Membership(
@@ -90,6 +101,19 @@ async def add_person(
     )
     session.add(membership)
     await session.flush()
+    after = {
+        "email": identity.email,
+        "kind": kind,
+        "roles": membership.roles,
+        "supplier_id": supplier_id,
+        "customer_id": customer_id,
+    }
+    await record(session, "membership.created", "membership", membership.id, after=after)
+    if identity.password_hash is None:
+        # new, or invited by another workspace and never accepted: either way they need a password
+        await invite(session, membership.id, origin)
+    elif new_identity:
+        await ask_to_verify(session, membership.id, identity.id, origin)
     return membership
 
 
@@ -121,7 +145,105 @@ async def list_people(
             kind=m.kind,
             roles=list(m.roles),
             active=m.active,
+            verified_at=i.verified_at,
+            has_password=i.password_hash is not None,
         )
         for m, i in rows
     ]
     return Page(items=people, total=total or 0, request=request)
+
+
+# --- administering staff memberships ----------------------------------------------------------
+
+# Roles a workspace must never run out of among its active staff: an owner (when it has one at
+# all), and somebody who can administer users.
+_MANAGING_ROLES = frozenset({StaffRole.OWNER.value, StaffRole.ADMIN.value})
+
+
+async def staff_membership(session: AsyncSession, membership_id: UUID) -> Membership | None:
+    membership: Membership | None = await session.scalar(
+        select(Membership).where(Membership.id == membership_id, Membership.kind == MembershipKind.STAFF)
+    )
+    return membership
+
+
+async def _others_holding(session: AsyncSession, membership: Membership, roles: frozenset[str]) -> int:
+    """Other active staff holding any of these roles. The rows are locked, so two administrators
+    demoting each other at the same moment cannot both succeed and leave nobody in charge."""
+    others = await session.scalars(
+        select(Membership.id)
+        .where(
+            Membership.kind == MembershipKind.STAFF,
+            Membership.active.is_(True),
+            or_(*(any_(Membership.roles) == role for role in sorted(roles))),
+            Membership.id != membership.id,
+        )
+        .with_for_update()
+    )
+    return len(others.all())
+
+
+async def _keeps_someone_in_charge(session: AsyncSession, membership: Membership, remaining: set[str]) -> str | None:
+    """Why `membership` may not be left with only `remaining` roles (none = deactivated), or None."""
+    had = set(membership.roles) if membership.active else set()
+    owner = StaffRole.OWNER.value
+    if owner in had and owner not in remaining and not await _others_holding(session, membership, frozenset({owner})):
+        return _("The workspace needs at least one active owner.")
+    loses_admin = bool(had & _MANAGING_ROLES) and not remaining & _MANAGING_ROLES
+    if loses_admin and not await _others_holding(session, membership, _MANAGING_ROLES):
+        return _("The workspace needs at least one active owner or administrator.")
+    return None
+
+
+class RolesForm(msgspec.Struct):
+    roles: list[str] = msgspec.field(default_factory=list)
+
+
+async def change_roles(session: AsyncSession, membership: Membership, form: RolesForm) -> None:
+    """New roles for a staff member. Nobody takes their own owner or administrator role away, and
+    the workspace keeps an owner (if it has one) and someone who can administer users."""
+    new = set(form.roles)
+    errors = FieldErrors()
+    if not new:
+        errors["roles"] = _("Choose at least one role.")
+    elif any(role not in StaffRole.__members__.values() for role in new):
+        errors["roles"] = _("Unknown role.")
+    elif membership.id == context_of(session).membership_id and (
+        lost := sorted((set(membership.roles) - new) & _MANAGING_ROLES)
+    ):
+        errors["roles"] = _("You cannot remove your own %(role)s role.") % {"role": role_label(lost[0])}
+    elif reason := await _keeps_someone_in_charge(session, membership, new):
+        errors["roles"] = reason
+    if errors:
+        raise InvalidForm(errors)
+    before = sorted(membership.roles)
+    if before == sorted(new):
+        return
+    membership.roles = sorted(new)
+    await session.flush()
+    await record(
+        session,
+        "membership.roles_changed",
+        "membership",
+        membership.id,
+        before={"roles": before},
+        after={"roles": membership.roles},
+    )
+
+
+async def set_active(session: AsyncSession, membership: Membership, active: bool) -> None:
+    """Deactivate or reactivate a staff membership (never one's own, never the last one in charge).
+    The caller ends a deactivated member's sessions, which takes a system context."""
+    if membership.active == active:
+        return
+    errors = FieldErrors()
+    if not active and membership.id == context_of(session).membership_id:
+        errors["membership"] = _("You cannot deactivate yourself.")
+    elif not active and (reason := await _keeps_someone_in_charge(session, membership, set())):
+        errors["membership"] = reason
+    if errors:
+        raise InvalidForm(errors)
+    membership.active = active
+    await session.flush()
+    action = "membership.reactivated" if active else "membership.deactivated"
+    await record(session, action, "membership", membership.id, before={"active": not active}, after={"active": active})

@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
+from backend.audit.service import Actor, record
 from backend.auth import service
 from backend.auth.middleware import tenant_of
 from backend.auth.schemas import Me, TokenRequest, TokenResponse
@@ -36,6 +37,9 @@ class AuthController(Controller):
                 )
             except service.LoginRefused as refusal:
                 refused = refusal  # raised only after the block, so the recorded failure is committed
+            else:
+                actor = Actor.of(principal)
+                await record(session, "auth.api_token", "membership", principal.membership_id, actor=actor)
         if refused is not None:
             if refused.throttled:
                 raise HTTPException(status_code=HTTP_429_TOO_MANY_REQUESTS, detail="Too many failed attempts")

@@ -28,6 +28,7 @@ class Principal:
             party_kind=PartyKind(self.kind),
             party_id=self.party_id,
             identity_id=self.identity_id,
+            membership_id=self.membership_id,
         )
 
     @property

@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audit.service import ANONYMOUS, Actor, record
 from backend.auth.passwords import verify_password
 from backend.auth.principal import ApexUser, Principal
 from backend.auth.tokens import digest, new_secret
@@ -23,11 +24,13 @@ THROTTLE_WINDOW = timedelta(hours=1)
 
 
 class LoginRefused(Exception):
-    """Wrong e-mail or password, no membership here, or throttled; `throttled` says which message."""
+    """Wrong e-mail or password, no membership here, or throttled; `throttled` says which message.
+    `identity_id` is the identity the e-mail names, if known, for the audit trail only."""
 
-    def __init__(self, *, throttled: bool) -> None:
+    def __init__(self, *, throttled: bool, identity_id: UUID | None = None) -> None:
         super().__init__("throttled" if throttled else "invalid credentials")
         self.throttled = throttled
+        self.identity_id = identity_id
 
 
 def normalize_email(email: str) -> str:
@@ -49,7 +52,7 @@ async def check_credentials(session: AsyncSession, email: str, password: str, *,
     identity = await session.scalar(select(Identity).where(Identity.email == email))
     if not verify_password(identity.password_hash if identity else None, password):
         await record_failure(session, email)
-        raise LoginRefused(throttled=False)
+        raise LoginRefused(throttled=False, identity_id=identity.id if identity else None)
     assert identity is not None  # verify_password is False without a hash
     return identity
 
@@ -78,14 +81,40 @@ async def membership_principal(session: AsyncSession, tenant_id: UUID, identity:
 async def authenticate_member(
     session: AsyncSession, tenant_id: UUID, email: str, password: str, *, max_failures: int
 ) -> Principal:
-    """Credentials that are right and belong to an active member of this tenant, or LoginRefused."""
-    identity = await check_credentials(session, email, password, max_failures=max_failures)
-    principal = await membership_principal(session, tenant_id, identity)
-    if principal is None:
-        # a real person, but not of this workspace: answered exactly like a wrong password
-        await record_failure(session, email)
-        raise LoginRefused(throttled=False)
+    """Credentials that are right and belong to an active member of this tenant, or LoginRefused
+    (recorded in the tenant's audit trail, with the e-mail but never the password)."""
+    try:
+        identity = await check_credentials(session, email, password, max_failures=max_failures)
+        principal = await membership_principal(session, tenant_id, identity)
+        if principal is None:
+            # a real person, but not of this workspace (or deactivated): answered like a wrong password
+            await record_failure(session, email)
+            raise LoginRefused(throttled=False, identity_id=identity.id)
+    except LoginRefused as refusal:
+        await _audit_refusal(session, tenant_id, email, refusal)
+        raise
     return principal
+
+
+async def _audit_refusal(session: AsyncSession, tenant_id: UUID, email: str, refusal: LoginRefused) -> None:
+    """The identity and membership are named only for this tenant's own members: that a person
+    uses Merkato elsewhere is none of this tenant's business."""
+    membership = None
+    if refusal.identity_id is not None:
+        membership = await session.scalar(
+            select(Membership).where(Membership.tenant_id == tenant_id, Membership.identity_id == refusal.identity_id)
+        )
+    actor = Actor(
+        kind=ANONYMOUS,
+        identity_id=membership.identity_id if membership else None,
+        membership_id=membership.id if membership else None,
+        email=normalize_email(email),
+    )
+    action = "auth.login_throttled" if refusal.throttled else "auth.login_failed"
+    if membership is None:
+        await record(session, action, actor=actor)
+    else:
+        await record(session, action, "membership", membership.id, actor=actor)
 
 
 def _principal(membership: Membership, identity: Identity) -> Principal:
@@ -148,6 +177,11 @@ async def resolve_session(session: AsyncSession, token: str) -> Principal | None
 
 async def end_session(session: AsyncSession, token: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_hash == digest(token)))
+
+
+async def end_sessions_of(session: AsyncSession, membership_id: UUID) -> None:
+    """Log a membership out everywhere (needs a system context: sessions are the login code's alone)."""
+    await session.execute(delete(WebSession).where(WebSession.membership_id == membership_id))
 
 
 # --- apex sessions and tickets ----------------------------------------------------------------

@@ -26,6 +26,7 @@ class Permission(enum.StrEnum):
     VIEW_CUSTOMERS = "view_customers"
     MANAGE_CUSTOMERS = "manage_customers"
     VIEW_ITEMS = "view_items"
+    VIEW_AUDIT = "view_audit"  # owner and admin only: every Permission is theirs
 
 
 _VIEW_ALL = {Permission.VIEW_SUPPLIERS, Permission.VIEW_CUSTOMERS, Permission.VIEW_ITEMS}

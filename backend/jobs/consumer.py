@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.jobs.registry import call
 from backend.models import JobStatus, OutboxJob
@@ -36,12 +36,24 @@ class RetryPolicy:
 async def run_job(db: Database, policy: RetryPolicy, actor: str, tenant_id: UUID, outbox_id: UUID) -> str:
     """Run the job if it is still pending; returns what happened (for logs and tests)."""
     async with db.transaction(TenantContext.system(tenant_id)) as session:
-        row = await session.scalar(select(OutboxJob).where(OutboxJob.id == outbox_id).with_for_update())
-        if row is None or row.status != JobStatus.PENDING:
+        # due is read on the database's clock, the one the relay publishes by
+        found = (
+            await session.execute(
+                select(OutboxJob, OutboxJob.run_at <= func.now()).where(OutboxJob.id == outbox_id).with_for_update()
+            )
+        ).first()
+        if found is None or found[0].status != JobStatus.PENDING:
             return "skipped"  # done, cancelled or failed already: a repeated delivery
+        row, due = found
         if row.actor != actor:
             log.error("outbox %s is %s, delivered as %s", outbox_id, row.actor, actor)
             return "skipped"
+        if not due:
+            # A message ahead of its job: a copy of an earlier delivery (a relay republish, a broker
+            # requeue) arriving during a retry's backoff, or a timer moved later. Running it would
+            # spend the attempts without backoff or fire the timer early; the relay publishes the
+            # row again once it is due.
+            return "early"
         row.attempts += 1
         try:
             async with session.begin_nested():

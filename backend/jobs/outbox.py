@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,7 +70,10 @@ async def enqueue(
     )
     job_id = await session.scalar(statement)
     if job_id is None:  # the key exists: that job is this job
-        existing = await session.scalar(select(OutboxJob.id).where(OutboxJob.key == key))
+        # the tenant filter too, not RLS alone: keys are unique per tenant only
+        existing = await session.scalar(
+            select(OutboxJob.id).where(OutboxJob.tenant_id == tenant_id, OutboxJob.key == key)
+        )
         assert existing is not None
         return existing
     if will_publish:
@@ -78,11 +81,17 @@ async def enqueue(
     return job_id
 
 
+def _own_tenant(session: AsyncSession) -> ColumnElement[bool]:
+    """The tenant filter every query here carries besides RLS (DESIGN.md §2: two walls). Without a
+    tenant in the context it matches nothing, as RLS does."""
+    return OutboxJob.tenant_id == context_of(session).tenant_id
+
+
 async def cancel(session: AsyncSession, key: str) -> bool:
     """Cancel a pending job (e.g. a deadline timer that moved); False if it already ran or is gone."""
     result = await session.execute(
         update(OutboxJob)
-        .where(OutboxJob.key == key, OutboxJob.status == JobStatus.PENDING)
+        .where(_own_tenant(session), OutboxJob.key == key, OutboxJob.status == JobStatus.PENDING)
         .values(status=JobStatus.CANCELLED)
         .returning(OutboxJob.id)
     )
@@ -90,7 +99,7 @@ async def cancel(session: AsyncSession, key: str) -> bool:
 
 
 async def failed_jobs(session: AsyncSession, request: PageRequest, *, actor: str = "") -> Page[OutboxJob]:
-    query = select(OutboxJob).where(OutboxJob.status == JobStatus.FAILED)
+    query = select(OutboxJob).where(_own_tenant(session), OutboxJob.status == JobStatus.FAILED)
     if actor:
         query = query.where(OutboxJob.actor == actor)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
@@ -104,7 +113,7 @@ async def retry(session: AsyncSession, job_id: UUID) -> bool:
     """Give a failed job a fresh set of attempts, due now; the relay picks it up."""
     result = await session.execute(
         update(OutboxJob)
-        .where(OutboxJob.id == job_id, OutboxJob.status == JobStatus.FAILED)
+        .where(_own_tenant(session), OutboxJob.id == job_id, OutboxJob.status == JobStatus.FAILED)
         .values(status=JobStatus.PENDING, attempts=0, run_at=func.now(), published_at=None, done_at=None)
         .returning(OutboxJob.id)
     )

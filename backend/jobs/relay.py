@@ -103,7 +103,9 @@ class Relay:
                         .returning(OutboxJob.id)
                     )
                     added += len(result.all())
-        self._scheduled.update(periodic.key(start) for periodic, start in fresh)
+        # Only the current periods' keys: a period never comes back, and a set of every key ever
+        # made would grow by one per period for as long as the process lives.
+        self._scheduled = {periodic.key(start) for periodic, start in due}
         return added
 
     async def run(self) -> None:

@@ -18,11 +18,15 @@ class DocumentStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class DocumentKind(enum.StrEnum):
+    SUPPLIER_SUMMARY = "supplier_summary"
+
+
 class Document(TenantOwned, Base):
     __tablename__ = "documents"
     __table_args__ = (Index(None, "tenant_id", "object_type", "object_id"),)
 
-    kind: Mapped[str] = mapped_column(String(40))  # e.g. "supplier_summary"
+    kind: Mapped[str] = mapped_column(String(40))  # a DocumentKind
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[UUID]
     supplier_id: Mapped[UUID | None]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, bindparam, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.kit.pagination import Page, PageRequest
@@ -21,6 +21,12 @@ PartyT = TypeVar("PartyT", Supplier, Customer)
 class PartyRepository(Generic[PartyT]):
     model: type[PartyT]
     own_kind: PartyKind
+    # built once per class: the API's one-object read is the hottest query there is
+    _by_id: Select[tuple[PartyT]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._by_id = select(cls.model).where(cls.model.id == bindparam("party_id"))
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -35,7 +41,13 @@ class PartyRepository(Generic[PartyT]):
         return query.where(false())
 
     async def get(self, party_id: UUID) -> PartyT | None:
-        result: PartyT | None = await self.session.scalar(self._scoped().where(self.model.id == party_id))
+        context = context_of(self.session)
+        # the same scope as _scoped(), decided here so the prepared statement never changes
+        if context.party_kind not in (PartyKind.STAFF, PartyKind.SYSTEM) and (
+            context.party_kind != self.own_kind or party_id != context.party_id
+        ):
+            return None
+        result: PartyT | None = await self.session.scalar(self._by_id, {"party_id": party_id})
         return result
 
     async def by_number(self, number: str) -> PartyT | None:

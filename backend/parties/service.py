@@ -1,10 +1,11 @@
-"""Creating suppliers and customers (staff), with validation and document numbers."""
+"""Creating suppliers and customers (staff), with validation, document numbers and an audit event."""
 
 from __future__ import annotations
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audit.service import record, snapshot
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.models import Customer, Supplier
 from backend.parties.repository import CustomerRepository, SupplierRepository
@@ -33,6 +34,11 @@ class PartyForm(msgspec.Struct):
         return errors
 
 
+# what a new party's audit event shows
+_CUSTOMER_FIELDS = ("number", "name", "country", "email", "phone", "currency", "status")
+_SUPPLIER_FIELDS = (*_CUSTOMER_FIELDS, "tax_id")
+
+
 async def create_supplier(session: AsyncSession, form: PartyForm) -> Supplier:
     if errors := form.errors():
         raise InvalidForm(errors)
@@ -46,7 +52,9 @@ async def create_supplier(session: AsyncSession, form: PartyForm) -> Supplier:
         tax_id=form.tax_id or None,
         currency=form.currency.upper(),
     )
-    return await SupplierRepository(session).add(supplier)
+    await SupplierRepository(session).add(supplier)
+    await record(session, "supplier.created", "supplier", supplier.id, after=snapshot(supplier, *_SUPPLIER_FIELDS))
+    return supplier
 
 
 async def create_customer(session: AsyncSession, form: PartyForm) -> Customer:
@@ -61,4 +69,6 @@ async def create_customer(session: AsyncSession, form: PartyForm) -> Customer:
         phone=form.phone or None,
         currency=form.currency.upper(),
     )
-    return await CustomerRepository(session).add(customer)
+    await CustomerRepository(session).add(customer)
+    await record(session, "customer.created", "customer", customer.id, after=snapshot(customer, *_CUSTOMER_FIELDS))
+    return customer

@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from backend.kit.db import APP_ROLE, RELAY_ROLE
-from tenants.isolation import party_rls, relay_rls, system_only_rls, tenant_rls
+from tenants.isolation import party_rls, relay_rls, system_only_rls, tenant_rls, trail_rls
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -176,8 +176,8 @@ def upgrade() -> None:
     op.execute(f"GRANT SELECT ON tenants TO {RELAY_ROLE}")
     for statement in (
         relay_rls("outbox")
-        # staff business only: the trail, the mail log, the job list
-        + party_rls("audit_events", supplier_column=None, customer_column=None)
+        + trail_rls("audit_events")
+        # staff business only: the mail log, the job list
         + party_rls("outgoing_mail", supplier_column=None, customer_column=None)
         + party_rls("outbox", supplier_column=None, customer_column=None)
         # a supplier's or customer's people may see their own party's rows

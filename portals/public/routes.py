@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 
+from backend.audit.service import Actor, record
 from backend.auth import service
 from backend.auth.middleware import SESSION_COOKIE, tenant_of
 from backend.auth.principal import ApexUser, Principal
@@ -17,6 +18,7 @@ from backend.authz.guards import apex_user
 from backend.kit.i18n import LOCALES
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, MembershipKind
+from portals.public.account import ACCOUNT_ROUTES
 from portals.shared.navigation import home_of
 from portals.shared.session_cookies import cleared_session_cookie, locale_cookie, safe_next, session_cookie
 from tenants.context import NO_CONTEXT, TenantContext
@@ -88,6 +90,7 @@ async def login(request: Req) -> Response[Any]:
             replacing=replacing,
             user_agent=request.headers.get("user-agent"),
         )
+        await record(session, "auth.login", "membership", principal.membership_id, actor=Actor.of(principal))
     return Redirect(path=safe_next(next_path, home_of(principal)), cookies=[session_cookie(request, new)])
 
 
@@ -103,6 +106,8 @@ async def logout(request: Req) -> Response[Any]:
         else:
             async with state.db.transaction(TenantContext.system(tenant.id)) as session:
                 await service.end_session(session, token)
+                if isinstance(user := request.scope.get("user"), Principal):
+                    await record(session, "auth.logout", "membership", user.membership_id, actor=Actor.of(user))
     return Redirect(path="/login", cookies=[cleared_session_cookie()])
 
 
@@ -180,9 +185,10 @@ async def redeem_ticket(request: Req, token: FromQuery[str] = "") -> Response[An
             replacing=request.cookies.get(SESSION_COOKIE),
             user_agent=request.headers.get("user-agent"),
         )
+        await record(session, "auth.ticket_login", "membership", principal.membership_id, actor=Actor.of(principal))
     return Redirect(path=home_of(principal), cookies=[session_cookie(request, new)])
 
 
 SHARED_ROUTES = [login_form, login, logout, set_language]
 APEX_ROUTES = [*SHARED_ROUTES, landing, workspaces, enter_workspace]
-TENANT_PUBLIC_ROUTES = [*SHARED_ROUTES, redeem_ticket]
+TENANT_PUBLIC_ROUTES = [*SHARED_ROUTES, redeem_ticket, *ACCOUNT_ROUTES]

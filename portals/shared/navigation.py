@@ -34,6 +34,9 @@ def nav_for(user: Principal | None) -> list[NavLink]:
     if Permission.MANAGE_USERS in granted:
         links.append(NavLink(_("Users"), "/admin/users"))
         links.append(NavLink(_("Failed jobs"), "/admin/jobs"))
+        links.append(NavLink(_("Outgoing mail"), "/admin/mail"))
+    if Permission.VIEW_AUDIT in granted:
+        links.append(NavLink(_("Audit trail"), "/admin/audit"))
     return links
 
 

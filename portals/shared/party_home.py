@@ -1,4 +1,5 @@
-"""The home page both party portals share: the user's own company and its portal users."""
+"""The home page both party portals share: the user's own company, its portal users and, where
+the portal offers them, its documents."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from backend.accounts.service import list_people
 from backend.kit.pagination import PageRequest
 from backend.models import MembershipKind
 from backend.parties.repository import PartyRepository
+from portals.shared.documents import documents_panel
 
 
 async def party_home(
@@ -23,13 +25,24 @@ async def party_home(
     heading: str,
     welcome: str,
     coming: str,
+    document_request_url: str | None = None,
 ) -> Template:
     session: AsyncSession = repository.session
     party = await repository.get(request.scope["user"].party_id)
     if party is None:
         raise NotFoundException()
     people = await list_people(session, PageRequest(size=100), kind=kind, party_id=party.id)
+    documents = None
+    if document_request_url is not None:
+        documents = await documents_panel(session, kind=kind, party_id=party.id, request_url=document_request_url)
     return Template(
         template_name="portal/party_home.html",
-        context={"party": party, "people": people, "heading": heading, "welcome": welcome, "coming": coming},
+        context={
+            "party": party,
+            "people": people,
+            "heading": heading,
+            "welcome": welcome,
+            "coming": coming,
+            "documents": documents,
+        },
     )

@@ -13,7 +13,16 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.service import PersonForm, add_person, list_people
+from backend.accounts.service import (
+    PersonForm,
+    RolesForm,
+    add_person,
+    change_roles,
+    list_people,
+    set_active,
+    staff_membership,
+)
+from backend.auth.service import end_sessions_of
 from backend.authz.guards import staff
 from backend.authz.roles import Permission, StaffRole, permissions_of
 from backend.catalog.repository import search_items
@@ -24,7 +33,11 @@ from backend.kit.pagination import PageRequest
 from backend.models import Customer, Item, Membership, MembershipKind, Supplier
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
 from backend.parties.service import PartyForm, create_customer, create_supplier
+from portals.shared.documents import DocumentsPanel, documents_panel
 from portals.shared.forms import FormRejected
+from portals.shared.links import link_origin
+from portals.staff.audit import history_for
+from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
 
@@ -56,9 +69,18 @@ async def items(db: Db, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Tem
 
 
 def _users_context(
-    people: Any, q: str, form: PersonForm | None = None, errors: dict[str, str] | None = None
+    people: Any, q: str, form: PersonForm | None = None, errors: dict[str, str] | None = None, **values: Any
 ) -> dict[str, Any]:
-    return {"people": people, "q": q, "form": form or PersonForm(), "errors": errors or {}, "roles": list(StaffRole)}
+    return {
+        "people": people,
+        "q": q,
+        "form": form or PersonForm(),
+        "errors": errors or {},
+        "roles": list(StaffRole),
+        "row_errors": {},
+        "roles_open": "",
+        **values,
+    }
 
 
 @get("/admin/users", guards=[staff(Permission.MANAGE_USERS)], name="staff_users")
@@ -71,10 +93,61 @@ async def staff_users(db: Db, q: FromQuery[str] = "", page: FromQuery[int] = 1) 
 async def add_staff_user(request: Req, db: Db) -> Response[Any]:
     form = bind(PersonForm, await request.form())
     try:
-        await add_person(db, form, kind=MembershipKind.STAFF)
+        await add_person(db, form, kind=MembershipKind.STAFF, origin=link_origin(request))
     except InvalidForm as rejected:
         people = await list_people(db, PageRequest(), kind=MembershipKind.STAFF)
         raise FormRejected("staff/users.html", _users_context(people, "", form, rejected.errors)) from rejected
+    return Redirect(path="/admin/users")
+
+
+async def _staff_member(db: AsyncSession, membership_id: UUID) -> Membership:
+    membership = await staff_membership(db, membership_id)
+    if membership is None:
+        raise NotFoundException()
+    return membership
+
+
+async def _membership_rejected(db: AsyncSession, membership: Membership, rejected: InvalidForm) -> FormRejected:
+    """The users page again, the refusal at the top and next to the person it is about."""
+    people = await list_people(db, PageRequest(), kind=MembershipKind.STAFF)
+    message = next(iter(rejected.errors.values()))
+    context = _users_context(
+        people,
+        "",
+        notice=message,
+        row_errors={str(membership.id): message},
+        roles_open=str(membership.id) if "roles" in rejected.errors else "",
+    )
+    return FormRejected("staff/users.html", context)
+
+
+@post("/admin/users/{membership_id:uuid}/roles", guards=[staff(Permission.MANAGE_USERS)], name="change_staff_roles")
+async def change_staff_roles(request: Req, db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
+    membership = await _staff_member(db, membership_id)
+    try:
+        await change_roles(db, membership, bind(RolesForm, await request.form()))
+    except InvalidForm as rejected:
+        raise await _membership_rejected(db, membership, rejected) from rejected
+    return Redirect(path="/admin/users")
+
+
+@post("/admin/users/{membership_id:uuid}/deactivate", guards=[staff(Permission.MANAGE_USERS)], name="deactivate_staff")
+async def deactivate_staff_user(request: Req, db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
+    membership = await _staff_member(db, membership_id)
+    try:
+        await set_active(db, membership, active=False)
+    except InvalidForm as rejected:
+        raise await _membership_rejected(db, membership, rejected) from rejected
+    # Sessions are the login code's alone (a staff context cannot touch them). Deleted before the
+    # deactivation commits: should that commit fail, the person merely logs in again.
+    async with request.app.state.db.transaction(TenantContext.system(membership.tenant_id)) as system:
+        await end_sessions_of(system, membership.id)
+    return Redirect(path="/admin/users")
+
+
+@post("/admin/users/{membership_id:uuid}/reactivate", guards=[staff(Permission.MANAGE_USERS)], name="reactivate_staff")
+async def reactivate_staff_user(db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
+    await set_active(db, await _staff_member(db, membership_id), active=True)
     return Redirect(path="/admin/users")
 
 
@@ -114,7 +187,24 @@ class PartyPages:
             raise NotFoundException()
         people = await list_people(db, PageRequest(size=100), kind=self.kind, party_id=party.id)
         can_manage = self.manage in permissions_of(request.scope["user"].roles)
-        return self.context(party=party, people=people, can_manage=can_manage, form=PersonForm(), errors={}, **values)
+        history = await history_for(db, request, self.kind.value, party.id)
+        return self.context(
+            party=party,
+            people=people,
+            can_manage=can_manage,
+            history=history,
+            documents=await self.documents(db, party.id),
+            form=PersonForm(),
+            errors={},
+            **values,
+        )
+
+    async def documents(self, db: AsyncSession, party_id: UUID) -> DocumentsPanel | None:
+        """The party's PDFs and the form that asks for one (only suppliers have documents so far)."""
+        if self.kind != MembershipKind.SUPPLIER:
+            return None
+        request_url = f"/{self.path}/{party_id}/documents"
+        return await documents_panel(db, kind=self.kind, party_id=party_id, request_url=request_url)
 
     def router(self) -> Router:
         pages = self
@@ -157,7 +247,7 @@ class PartyPages:
             form = bind(PersonForm, await request.form())
             party_column = "supplier_id" if pages.kind == MembershipKind.SUPPLIER else "customer_id"
             try:
-                await add_person(db, form, kind=pages.kind, **{party_column: party.id})
+                await add_person(db, form, kind=pages.kind, origin=link_origin(request), **{party_column: party.id})
             except InvalidForm as rejected:
                 context = await pages.detail_context(db, request, party_id)
                 context.update(form=form, errors=rejected.errors)
@@ -174,4 +264,14 @@ CUSTOMER_PAGES = PartyPages(
     "customers", MembershipKind.CUSTOMER, CustomerRepository, Permission.VIEW_CUSTOMERS, Permission.MANAGE_CUSTOMERS
 )
 
-STAFF_ROUTES = [dashboard, items, staff_users, add_staff_user, SUPPLIER_PAGES.router(), CUSTOMER_PAGES.router()]
+STAFF_ROUTES = [
+    dashboard,
+    items,
+    staff_users,
+    add_staff_user,
+    change_staff_roles,
+    deactivate_staff_user,
+    reactivate_staff_user,
+    SUPPLIER_PAGES.router(),
+    CUSTOMER_PAGES.router(),
+]

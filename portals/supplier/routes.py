@@ -25,6 +25,7 @@ async def home(request: Request[Any, Any, Any], db: Db) -> Template:
         heading=_("Supplier portal"),
         welcome=_("Welcome, %(name)s. You supply %(tenant)s.") % {"name": user.name, "tenant": tenant.name},
         coming=_("Requests for quotation, purchase orders, ship notices and invoices will appear here."),
+        document_request_url="/supplier/documents",
     )
 
 

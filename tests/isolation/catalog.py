@@ -13,7 +13,7 @@ import re
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.kit.db import APP_ROLE
+from backend.kit.db import APP_ROLE, RELAY_ROLE
 
 # Tables without tenant_id. Each one is reachable by every tenant's requests, so adding one is a
 # decision to be made in review, here, and not by accident in a migration.
@@ -59,8 +59,9 @@ WITH tt AS (
 """
 
 
-async def rls_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
-    """RLS enabled and forced, a permissive tenant policy for all commands, no tenant-blind policy."""
+async def rls_problems(connection: AsyncConnection, schema: str = "public", relay_role: str = RELAY_ROLE) -> list[str]:
+    """RLS enabled and forced, a permissive tenant policy for all commands, no tenant-blind policy
+    except one that applies to the relay role alone (whose reach relay_role_problems bounds)."""
     problems = await _lines(
         connection,
         _TENANT_CTE
@@ -85,7 +86,9 @@ async def rls_problems(connection: AsyncConnection, schema: str = "public") -> l
         schema=schema,
         setting=TENANT_SETTING,
     )
-    # Permissive policies are OR-ed: one that ignores the tenant setting opens the whole table.
+    # Permissive policies are OR-ed: one that ignores the tenant setting opens the whole table to
+    # every role it names. The relay's sweep needs exactly that, so a policy whose only role is the
+    # relay is let through; naming any other role beside it, or PUBLIC ({0}), is not.
     problems += await _lines(
         connection,
         _TENANT_CTE
@@ -96,10 +99,12 @@ async def rls_problems(connection: AsyncConnection, schema: str = "public") -> l
           AND (coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT LIKE '%' || :setting || '%'
                OR (p.polwithcheck IS NOT NULL
                    AND pg_get_expr(p.polwithcheck, p.polrelid) NOT LIKE '%' || :setting || '%'))
+          AND p.polroles IS DISTINCT FROM ARRAY(SELECT oid FROM pg_roles WHERE rolname = CAST(:relay_role AS name))
         ORDER BY 1
         """,
         schema=schema,
         setting=TENANT_SETTING,
+        relay_role=relay_role,
     )
     return problems
 
@@ -317,17 +322,105 @@ async def role_problems(connection: AsyncConnection, role: str = APP_ROLE, schem
     return [f"{role}: {problem}" for problem in problems]
 
 
-async def grant_problems(connection: AsyncConnection, role: str = APP_ROLE, schema: str = "public") -> list[str]:
-    """The app role can use every tenant table (a forgotten GRANT is a broken page, not a leak)."""
+# Privileges the app role is denied on purpose, like GLOBAL_TABLES a decision made in review: the
+# audit trail is append-only; jobs and the mail log are history and are never deleted.
+WITHHELD_FROM_APP: dict[str, frozenset[str]] = {
+    "audit_events": frozenset({"UPDATE", "DELETE"}),
+    "outbox": frozenset({"DELETE"}),
+    "outgoing_mail": frozenset({"DELETE"}),
+}
+
+
+async def grant_problems(
+    connection: AsyncConnection,
+    role: str = APP_ROLE,
+    schema: str = "public",
+    withheld: dict[str, frozenset[str]] = WITHHELD_FROM_APP,
+) -> list[str]:
+    """The app role can use every tenant table (a forgotten GRANT is a broken page, not a leak),
+    except for the privileges withheld on purpose, which it must not have."""
     return await _lines(
         connection,
         _TENANT_CTE
         + """
-        SELECT tt.relname || ': the app role lacks ' || priv
+        SELECT tt.relname || CASE WHEN has_table_privilege(r.oid, tt.oid, priv)
+                                  THEN ': the app role has ' || priv || ', which is withheld from it on purpose'
+                                  ELSE ': the app role lacks ' || priv END
         FROM tt, pg_roles r, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS priv
-        WHERE r.rolname = CAST(:role AS name) AND NOT has_table_privilege(r.oid, tt.oid, priv)
+        WHERE r.rolname = CAST(:role AS name)
+          AND has_table_privilege(r.oid, tt.oid, priv) = ((tt.relname || ':' || priv) = ANY(:withheld))
         ORDER BY 1
         """,
         role=role,
         schema=schema,
+        withheld=sorted(f"{table}:{privilege}" for table, privileges in withheld.items() for privilege in privileges),
     )
+
+
+# All the relay may touch: the outbox of every tenant, to publish it, and the tenant list, to
+# schedule periodic jobs per tenant.
+RELAY_PRIVILEGES: dict[str, frozenset[str]] = {
+    "public.outbox": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    "public.tenants": frozenset({"SELECT"}),
+}
+
+# Schemas of the server itself; every other schema (public, and any a migration or test adds) is looked at.
+_SYSTEM_SCHEMAS = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+
+
+async def relay_role_problems(
+    connection: AsyncConnection, role: str = RELAY_ROLE, allowed: dict[str, frozenset[str]] = RELAY_PRIVILEGES
+) -> list[str]:
+    """The relay role sees past the tenant policy on the outbox (relay_sweep), so everything else
+    about it must be nailed down: powerless like the app role, a member of no role, and privileges
+    on exactly `allowed` — nothing more on any relation, column, sequence or schema of the database."""
+    problems = await role_problems(connection, role)
+    if problems == [f"role {role} does not exist"]:
+        return problems
+    privileges = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
+    if int(await connection.scalar(text("SHOW server_version_num")) or 0) >= 170000:
+        privileges.append("MAINTAIN")
+    held = set(
+        await _lines(
+            connection,
+            f"""
+            WITH r AS (SELECT oid FROM pg_roles WHERE rolname = CAST(:role AS name))
+            SELECT n.nspname || '.' || c.relname || ' ' || priv
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, r, unnest(CAST(:privileges AS text[])) priv
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_SYSTEM_SCHEMAS}
+              AND (has_table_privilege(r.oid, c.oid, priv)
+                   -- a grant on some columns reaches them as surely as one on the table
+                   OR (priv IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+                       AND has_any_column_privilege(r.oid, c.oid, priv)))
+            """,
+            role=role,
+            privileges=privileges,
+        )
+    )
+    expected = {f"{relation} {privilege}" for relation, granted in allowed.items() for privilege in granted}
+    for item in sorted(held - expected):
+        relation, _, privilege = item.partition(" ")
+        problems.append(f"{role}: has {privilege} on {relation}")
+    for item in sorted(expected - held):
+        relation, _, privilege = item.partition(" ")
+        problems.append(f"{role}: lacks {privilege} on {relation}")
+    problems += await _lines(
+        connection,
+        f"""
+        WITH r AS (SELECT oid FROM pg_roles WHERE rolname = CAST(:role AS name))
+        SELECT CAST(:role AS text) || ': has ' || priv || ' on sequence ' || n.nspname || '.' || c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, r,
+             unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) priv
+        WHERE c.relkind = 'S' AND {_SYSTEM_SCHEMAS} AND has_sequence_privilege(r.oid, c.oid, priv)
+        UNION ALL
+        SELECT CAST(:role AS text) || ': may CREATE in schema ' || n.nspname
+        FROM pg_namespace n, r WHERE {_SYSTEM_SCHEMAS} AND has_schema_privilege(r.oid, n.oid, 'CREATE')
+        UNION ALL
+        -- membership would hand it another role's rights, at once or after SET ROLE
+        SELECT CAST(:role AS text) || ': is a member of ' || g.rolname
+        FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid, r WHERE m.member = r.oid
+        ORDER BY 1
+        """,
+        role=role,
+    )
+    return problems

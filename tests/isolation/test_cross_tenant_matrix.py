@@ -4,11 +4,16 @@ Raw SQL on purpose: repositories add their own tenant and party filters, and thi
 database holds the wall when those filters are wrong or missing. The tables come from the catalog
 (tests/isolation/catalog.py), so a new tenant table is in the matrix the day it is migrated, and
 the matrix fails until fixtures put rows for both tenants in it.
+
+Where the app role lacks a privilege on purpose (UPDATE and DELETE on the append-only audit trail,
+DELETE on the outbox), the database answers "permission denied" instead of reaching zero rows: that
+is the wall holding too. Which privileges the app role has is read from the catalog per table.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -19,14 +24,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.dev.demo import DemoData, DemoTenant
+from backend.kit.db import APP_ROLE, RELAY_ROLE, make_engine
 from backend.kit.ids import new_id
 from tenants.context import NO_CONTEXT, PartyKind, TenantContext
 from tenants.isolation import Database
 from tests.fixtures.sessions import SessionRows
 from tests.fixtures.transactions import rolled_back
+from tests.fixtures.workflow import WorkflowRows
 from tests.isolation import catalog
 
-RLS_VIOLATION = "42501"  # insufficient_privilege: "new row violates row-level security policy"
+# insufficient_privilege, raised both for "new row violates row-level security policy" and for
+# "permission denied for table": the messages tell the two apart.
+RLS_VIOLATION = "42501"
+RLS_MESSAGE = "row-level security"
+DENIED_MESSAGE = "permission denied"
 
 
 async def rowcount(session: AsyncSession, sql: str, **params: object) -> int:
@@ -37,13 +48,35 @@ async def rowcount(session: AsyncSession, sql: str, **params: object) -> int:
 
 async def rejected_with(db: Database, context: TenantContext, sql: str, params: dict[str, object]) -> str | None:
     """The SQLSTATE a statement fails with in its own transaction, or None if it succeeded."""
+    outcome = await attempt(db, context, sql, params)
+    return outcome.state
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rows: int  # rows reached (UPDATE, DELETE) when it succeeded
+    state: str | None = None  # SQLSTATE when it failed
+    message: str = ""
+
+    def denied(self) -> bool:
+        return self.state == RLS_VIOLATION and DENIED_MESSAGE in self.message
+
+    def rls_violation(self) -> bool:
+        return self.state == RLS_VIOLATION and RLS_MESSAGE in self.message
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.message.splitlines()[0]}" if self.state else f"success ({self.rows} rows)"
+
+
+async def attempt(db: Database, context: TenantContext, sql: str, params: dict[str, object] | None = None) -> Outcome:
+    """Run one statement in its own rolled-back transaction (a failure aborts the transaction)."""
     try:
         async with rolled_back(db, context) as session:
-            await session.execute(text(sql), params)
+            result = cast(CursorResult[Any], await session.execute(text(sql), params or {}))
+            rows = result.rowcount
     except DBAPIError as error:
-        state: str | None = getattr(error.orig, "sqlstate", None)
-        return state
-    return None
+        return Outcome(rows=0, state=getattr(error.orig, "sqlstate", None), message=str(error.orig))
+    return Outcome(rows=rows)
 
 
 @dataclass(frozen=True)
@@ -51,6 +84,7 @@ class Matrix:
     tables: list[str]
     columns: dict[str, set[str]]
     counts: dict[str, dict[UUID, int]]  # table -> tenant id -> rows, as the owner sees them
+    app_may: dict[str, set[str]]  # table -> what merkato_app may do there (SELECT, INSERT, UPDATE, DELETE)
 
     def require_rows(self, *tenants: DemoTenant) -> None:
         empty = [
@@ -66,12 +100,26 @@ class Matrix:
 
 
 @pytest.fixture(scope="module")
-async def matrix(owner_engine: AsyncEngine, demo: DemoData, session_rows: SessionRows) -> Matrix:
+async def matrix(
+    owner_engine: AsyncEngine, demo: DemoData, session_rows: SessionRows, workflow_rows: WorkflowRows
+) -> Matrix:
     async with owner_engine.connect() as owner:
         tables = await catalog.tenant_tables(owner)
         columns: dict[str, set[str]] = {}
         counts: dict[str, dict[UUID, int]] = {}
+        app_may: dict[str, set[str]] = {}
         for table in tables:
+            app_may[table] = set(
+                (
+                    await owner.execute(
+                        text(
+                            "SELECT priv FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS priv"
+                            " WHERE has_table_privilege(:role, CAST(:t AS regclass), priv)"
+                        ),
+                        {"role": APP_ROLE, "t": table},
+                    )
+                ).scalars()
+            )
             columns[table] = set(
                 (
                     await owner.execute(
@@ -85,7 +133,7 @@ async def matrix(owner_engine: AsyncEngine, demo: DemoData, session_rows: Sessio
             )
             rows = await owner.execute(text(f"SELECT tenant_id, count(*) FROM {table} GROUP BY tenant_id"))
             counts[table] = dict(rows.tuples().all())
-    return Matrix(tables=tables, columns=columns, counts=counts)
+    return Matrix(tables=tables, columns=columns, counts=counts, app_may=app_may)
 
 
 def _pairs(demo: DemoData) -> list[tuple[DemoTenant, DemoTenant]]:
@@ -126,20 +174,25 @@ async def test_updates_and_deletes_miss_the_other_tenant(db: Database, matrix: M
     for me, other in _pairs(demo):
         context = TenantContext.system(me.id)
         for table in matrix.tables:
-            async with rolled_back(db, context) as session:
-                updated = await rowcount(
-                    session, f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :other", other=other.id
+            for verb, sql in (
+                ("UPDATE", f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :tenant"),
+                ("DELETE", f"DELETE FROM {table} WHERE tenant_id = :tenant"),
+            ):
+                theirs = await attempt(db, context, sql, {"tenant": other.id})
+                if verb not in matrix.app_may[table]:
+                    # withheld from the app role: refused outright, before any row is looked at
+                    if not theirs.denied():
+                        leaks.append(f"{table}: {verb} is not granted to the app role, yet gave {theirs}")
+                elif theirs.state or theirs.rows:
+                    leaks.append(f"{table}: {me.slug} {verb} on {other.slug} rows gave {theirs}")
+            if "UPDATE" in matrix.app_may[table]:
+                # control: the same UPDATE reaches every own row, so the zero above is the wall at
+                # work and not a statement that matches nothing
+                own = await attempt(
+                    db, context, f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :me", {"me": me.id}
                 )
-                deleted = await rowcount(session, f"DELETE FROM {table} WHERE tenant_id = :other", other=other.id)
-                if updated or deleted:
-                    leaks.append(f"{table}: {me.slug} updated {updated} and deleted {deleted} rows of {other.slug}")
-            # control: the same UPDATE reaches every own row, so the zero above is the wall at work
-            async with rolled_back(db, context) as session:
-                own = await rowcount(
-                    session, f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :me", me=me.id
-                )
-                if own != matrix.counts[table][me.id]:
-                    leaks.append(f"{table}: {me.slug} updated {own} of its {matrix.counts[table][me.id]} own rows")
+                if own.state or own.rows != matrix.counts[table][me.id]:
+                    leaks.append(f"{table}: {me.slug} updating its {matrix.counts[table][me.id]} own rows gave {own}")
     assert not leaks, "\n" + "\n".join(leaks)
 
 
@@ -179,14 +232,15 @@ async def test_moving_a_row_to_another_tenant_is_rejected(db: Database, matrix: 
     wrong: list[str] = []
     for me, other in _pairs(demo):
         for table in matrix.tables:
-            state = await rejected_with(
+            outcome = await attempt(
                 db,
                 TenantContext.system(me.id),
                 f"UPDATE {table} SET tenant_id = :other WHERE tenant_id = :me",
                 {"me": me.id, "other": other.id},
             )
-            if state != RLS_VIOLATION:
-                wrong.append(f"{table}: moving {me.slug} rows to {other.slug} gave {state or 'success'}")
+            held = outcome.rls_violation() if "UPDATE" in matrix.app_may[table] else outcome.denied()
+            if not held:
+                wrong.append(f"{table}: moving {me.slug} rows to {other.slug} gave {outcome}")
     assert not wrong, "\n" + "\n".join(wrong)
 
 
@@ -209,11 +263,12 @@ async def test_without_a_tenant_nothing_is_visible_or_writable(
         for table in matrix.tables:
             if count := await session.scalar(text(f"SELECT count(*) FROM {table}")):
                 leaks.append(f"{table}: {count} rows visible")
-            if updated := await rowcount(session, f"UPDATE {table} SET tenant_id = tenant_id"):
-                leaks.append(f"{table}: {updated} rows updatable")
-            if deleted := await rowcount(session, f"DELETE FROM {table}"):
-                leaks.append(f"{table}: {deleted} rows deletable")
     for table in matrix.tables:
+        for verb, sql in (("UPDATE", f"UPDATE {table} SET tenant_id = tenant_id"), ("DELETE", f"DELETE FROM {table}")):
+            outcome = await attempt(db, context, sql)
+            held = not (outcome.state or outcome.rows) if verb in matrix.app_may[table] else outcome.denied()
+            if not held:
+                leaks.append(f"{table}: {verb} gave {outcome}")
         row = await _copy_of_a_row(owner_engine, table, demo.acme.id, matrix.columns[table])
         state = await rejected_with(db, context, _insert_copy(table), {"row": row})
         if state != RLS_VIOLATION:
@@ -226,6 +281,67 @@ async def test_an_unknown_tenant_sees_nothing(db: Database, matrix: Matrix, demo
     async with rolled_back(db, TenantContext.system(new_id())) as session:
         counts = {table: await session.scalar(text(f"SELECT count(*) FROM {table}")) for table in matrix.tables}
     assert counts == dict.fromkeys(matrix.tables, 0)
+
+
+# --- the relay role and the append-only trail -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def relay_db(owner_url: str) -> AsyncIterator[Database]:
+    """Connections as merkato_relay, made the way the worker runtime makes them."""
+    database = Database(make_engine(owner_url, role=RELAY_ROLE, pool_size=1))
+    yield database
+    await database.dispose()
+
+
+async def test_the_relay_sees_every_tenants_outbox_and_nothing_else(
+    relay_db: Database, matrix: Matrix, demo: DemoData
+) -> None:
+    matrix.require_rows(demo.acme, demo.globex)
+    sweeping = TenantContext.system(None)  # the relay's own context: no tenant, the system party
+    async with rolled_back(relay_db, sweeping) as session:
+        assert await session.scalar(text("SELECT current_user")) == RELAY_ROLE
+        seen = dict((await session.execute(text("SELECT tenant_id, count(*) FROM outbox GROUP BY 1"))).tuples().all())
+    assert seen == matrix.counts["outbox"]
+    assert seen.get(demo.acme.id)
+    assert seen.get(demo.globex.id)
+    # jobs are never deleted, not even by the relay
+    assert (await attempt(relay_db, sweeping, "DELETE FROM outbox")).denied()
+    refused = {
+        table: await attempt(relay_db, sweeping, f"SELECT count(*) FROM {table}")
+        for table in matrix.tables
+        if table != "outbox"
+    }
+    opened = {table: str(outcome) for table, outcome in refused.items() if not outcome.denied()}
+    assert not opened, opened
+    # the party wall of the outbox binds the relay too: without the system party it sees nothing
+    async with rolled_back(relay_db, NO_CONTEXT) as session:
+        assert await session.scalar(text("SELECT count(*) FROM outbox")) == 0
+
+
+async def test_the_audit_trail_is_append_only(db: Database, matrix: Matrix, demo: DemoData) -> None:
+    matrix.require_rows(demo.acme, demo.globex)
+    context = TenantContext.system(demo.acme.id)
+    # the app role writes and reads its tenant's trail ...
+    async with rolled_back(db, context) as session:
+        await session.execute(
+            text(
+                "INSERT INTO audit_events (tenant_id, id, actor_kind, action, changes)"
+                " VALUES (:tenant, :id, 'system', 'matrix.append', '{}')"
+            ),
+            {"tenant": demo.acme.id, "id": new_id()},
+        )
+        assert (
+            await session.scalar(text("SELECT count(*) FROM audit_events"))
+            == matrix.counts["audit_events"][demo.acme.id] + 1
+        )
+    # ... and can neither rewrite nor erase it, not even its own tenant's rows
+    rewrite = await attempt(
+        db, context, "UPDATE audit_events SET action = 'rewritten' WHERE tenant_id = :t", {"t": demo.acme.id}
+    )
+    erase = await attempt(db, context, "DELETE FROM audit_events WHERE tenant_id = :t", {"t": demo.acme.id})
+    assert rewrite.denied(), rewrite
+    assert erase.denied(), erase
 
 
 # --- party walls ----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tenants.isolation import tenant_rls
+from backend.kit.db import APP_ROLE, RELAY_ROLE
+from tenants.isolation import relay_rls, tenant_rls
 from tests.isolation import catalog
 
 # Not the source of truth (the catalog is); a floor proving that discovery finds tables at all.
@@ -91,6 +92,33 @@ async def test_app_role_is_powerless(owner: AsyncConnection) -> None:
 async def test_app_role_can_use_every_tenant_table(owner: AsyncConnection) -> None:
     problems = await catalog.grant_problems(owner)
     assert not problems, "\n" + "\n".join(problems)
+    # and what is withheld on purpose is withheld from real tenant tables, so the list cannot
+    # quietly excuse a table that does not exist yet
+    assert set(catalog.WITHHELD_FROM_APP) <= set(await catalog.tenant_tables(owner))
+
+
+async def test_relay_role_reaches_the_outbox_and_nothing_else(owner: AsyncConnection) -> None:
+    problems = await catalog.relay_role_problems(owner)
+    assert not problems, "\n" + "\n".join(problems)
+
+
+async def test_only_the_relay_gets_a_tenant_blind_policy(owner: AsyncConnection) -> None:
+    """The lint lets relay_sweep through; this pins down that it exists where the relay needs it and
+    nowhere else, and applies to the relay role alone."""
+    rows = await owner.execute(
+        text(
+            """
+            SELECT c.relname, p.polname, ARRAY(SELECT rolname FROM pg_roles WHERE oid = ANY(p.polroles) ORDER BY 1)
+            FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+            WHERE p.polpermissive AND coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT LIKE '%app.tenant_id%'
+            ORDER BY 1, 2
+            """
+        )
+    )
+    blind = [(table, policy, list(roles)) for table, policy, roles in rows]
+    # own_rows (memberships, the apex chooser) reads app.tenant_id: it demands that it be unset
+    assert blind == [("outbox", "relay_sweep", [RELAY_ROLE])]
 
 
 # --- the lint itself --------------------------------------------------------------------------
@@ -129,6 +157,13 @@ async def test_the_lint_catches_mistakes(owner_engine: AsyncEngine) -> None:
                 "CREATE VIEW lint_probe.safe_peek WITH (security_invoker = true) AS SELECT * FROM lint_probe.good",
                 "CREATE FUNCTION lint_probe.escalate() RETURNS bigint LANGUAGE sql SECURITY DEFINER"
                 " AS 'SELECT count(*) FROM lint_probe.good'",
+                # the relay's tenant-blind policy on a table done right: must draw no complaint either,
+                # while the same policy naming any role beside the relay opens the table
+                *relay_rls("lint_probe.good"),
+                "CREATE TABLE lint_probe.shared (tenant_id uuid NOT NULL, id uuid NOT NULL,"
+                " PRIMARY KEY (tenant_id, id))",
+                *tenant_rls("lint_probe.shared"),
+                f"CREATE POLICY relay_and_app ON lint_probe.shared TO {RELAY_ROLE}, {APP_ROLE} USING (true)",
                 # a run-time role with every power it must not have
                 f"CREATE ROLE {role} NOLOGIN SUPERUSER BYPASSRLS",
                 f"ALTER TABLE lint_probe.stray OWNER TO {role}",
@@ -136,11 +171,21 @@ async def test_the_lint_catches_mistakes(owner_engine: AsyncEngine) -> None:
                 f"GRANT TRUNCATE ON lint_probe.good TO {role}",
                 # and a forgotten table in public itself, as a careless migration would add it
                 "CREATE TABLE public.lint_probe_leak (tenant_id uuid NOT NULL, id uuid PRIMARY KEY)",
+                # the relay reaching further than the outbox: more on it, a grant elsewhere, a column
+                # grant, a schema it may create in, and membership in the app role
+                f"GRANT DELETE ON public.outbox TO {RELAY_ROLE}",
+                f"GRANT SELECT ON lint_probe.good TO {RELAY_ROLE}",
+                f"GRANT UPDATE (code) ON lint_probe.good TO {RELAY_ROLE}",
+                f"GRANT CREATE ON SCHEMA lint_probe TO {RELAY_ROLE}",
+                f"GRANT {APP_ROLE} TO {RELAY_ROLE}",
+                # and the app role updating the append-only trail, having lost a privilege it needs
+                f"GRANT UPDATE ON public.audit_events TO {APP_ROLE}",
+                f"REVOKE INSERT ON public.notifications FROM {APP_ROLE}",
             ]:
                 await connection.execute(text(statement))
 
             schema = "lint_probe"
-            assert await catalog.tenant_tables(connection, schema) == ["bare", "good", "half"]
+            assert await catalog.tenant_tables(connection, schema) == ["bare", "good", "half", "shared"]
 
             rls = await catalog.rls_problems(connection, schema)
             assert _has(rls, "bare", "not enabled")
@@ -150,6 +195,11 @@ async def test_the_lint_catches_mistakes(owner_engine: AsyncEngine) -> None:
             assert _has(rls, "half", "no permissive tenant policy")
             assert _has(rls, "half", "open_all", "does not look at app.tenant_id")
             assert not _has(rls, "good")
+            assert [problem for problem in rls if problem.startswith("shared")] == [
+                "shared: permissive policy relay_and_app does not look at app.tenant_id"
+            ]
+            # the exemption is for the relay role only: linted for another relay name, good is caught
+            assert _has(await catalog.rls_problems(connection, schema, relay_role=role), "good", "relay_sweep")
 
             assert await catalog.party_problems(connection, schema) == [
                 "half: party-owned but has no RESTRICTIVE policy on app.party_kind"
@@ -179,6 +229,22 @@ async def test_the_lint_catches_mistakes(owner_engine: AsyncEngine) -> None:
             assert _has(powers, "TRUNCATE on good")
             # the real app role was granted nothing on the probe tables
             assert _has(await catalog.grant_problems(connection, schema=schema), "bare", "lacks SELECT")
+            grants = await catalog.grant_problems(connection)
+            assert "audit_events: the app role has UPDATE, which is withheld from it on purpose" in grants
+            assert "notifications: the app role lacks INSERT" in grants
+
+            relay = await catalog.relay_role_problems(connection)
+            assert sorted(relay) == [
+                f"{RELAY_ROLE}: has DELETE on public.outbox",
+                f"{RELAY_ROLE}: has SELECT on lint_probe.good",
+                f"{RELAY_ROLE}: has UPDATE on lint_probe.good",
+                f"{RELAY_ROLE}: is a member of {APP_ROLE}",
+                f"{RELAY_ROLE}: may CREATE in schema lint_probe",
+            ], relay
+            # and a superuser relay owning things is caught by the same rules as the app role
+            probe_as_relay = await catalog.relay_role_problems(connection, role)
+            for fragment in ("is superuser", "has BYPASSRLS", "owns relation lint_probe.stray", "may CREATE"):
+                assert _has(probe_as_relay, fragment), (fragment, probe_as_relay)
 
             # the lint of public sees the new table too: this is what fails the build
             assert _has(await catalog.rls_problems(connection), "lint_probe_leak", "not enabled")

@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 
 from backend.dev.demo import DEMO_PASSWORD
+from backend.models import Document, DocumentStatus, MailStatus, Notification, OutgoingMail
+from tenants.context import TenantContext
 from tests.web.conftest import Browser, api_token
 
 OK, LOGIN, NOT_FOUND, DENIED = "ok", "login", "404", "403"
@@ -50,6 +53,19 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/logout"): EVERYONE,
     ("POST", "/lang"): EVERYONE,
     ("GET", "/auth/ticket"): EVERYONE,
+    # one-time links from e-mails, and asking for one: nobody needs to be logged in
+    ("GET", "/account/set-password"): EVERYONE,
+    ("POST", "/account/set-password"): EVERYONE,
+    ("GET", "/account/forgot-password"): EVERYONE,
+    ("POST", "/account/forgot-password"): EVERYONE,
+    ("GET", "/account/verify"): EVERYONE,
+    # the bell: every member's own notifications; MATRIX_NOTIFICATION is the acme admin's
+    ("GET", "/notifications"): ANY_MEMBER,
+    ("GET", "/notifications/bell"): ANY_MEMBER,
+    ("POST", "/notifications/read-all"): ANY_MEMBER,
+    ("POST", "/notifications/{notification_id:uuid}/read"): row(
+        LOGIN, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
+    ),
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/static/{file_path:path}"): EVERYONE,
@@ -69,11 +85,22 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/customers/{party_id:uuid}"): STAFF_VIEW,
     ("POST", "/customers/{party_id:uuid}/users"): STAFF_ADMIN,
     ("GET", "/admin/jobs"): STAFF_ADMIN,
+    ("GET", "/admin/mail"): STAFF_ADMIN,
+    ("GET", "/admin/mail/{mail_id:uuid}"): STAFF_ADMIN,  # MATRIX_MAIL, kept in acme
+    ("GET", "/admin/audit"): STAFF_ADMIN,
+    # on the admin's own membership: refused (no roles, not oneself) or a no-op, so the matrix changes nothing
+    ("POST", "/admin/users/{membership_id:uuid}/roles"): STAFF_ADMIN,
+    ("POST", "/admin/users/{membership_id:uuid}/deactivate"): STAFF_ADMIN,
+    ("POST", "/admin/users/{membership_id:uuid}/reactivate"): STAFF_ADMIN,
     # no such job: the admin's 404 comes from the lookup, the viewer is refused before it
     ("POST", "/admin/jobs/{job_id:str}/retry"): row(
         LOGIN, NOT_FOUND, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
     ),
     ("GET", "/supplier"): SUPPLIERS_ONLY,
+    # supplier A's document (see supplier_a_document): staff who may see suppliers, and supplier A's own people
+    ("GET", "/documents/{document_id:uuid}"): row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN),
+    ("POST", "/suppliers/{party_id:uuid}/documents"): STAFF_VIEW,
+    ("POST", "/supplier/documents"): SUPPLIERS_ONLY,
     ("GET", "/customer"): CUSTOMERS_ONLY,
     ("POST", "/api/v1/token"): EVERYONE,
     ("GET", "/api/v1/me"): ANY_MEMBER,
@@ -107,6 +134,62 @@ FORM_BODIES = {"/lang": {"locale": "en", "next": "/"}}
 JSON_BODIES = {"/api/v1/token": {"email": "admin@acme.test", "password": DEMO_PASSWORD}}
 
 
+# A pending account summary of supplier A in acme, made without a render job so nothing renders it.
+DOCUMENT_ID = "0192f7a0-0000-7000-8000-00000000d0c5"
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def supplier_a_document(db: Any, demo: Any) -> None:
+    acme = demo.tenants["acme"]
+    supplier_a = acme.supplier_ids[0]
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        session.add(
+            Document(
+                tenant_id=acme.id,
+                id=UUID(DOCUMENT_ID),
+                kind="supplier_summary",
+                object_type="supplier",
+                object_id=supplier_a,
+                supplier_id=supplier_a,
+                locale="en",
+                status=DocumentStatus.PENDING,
+                filename="supplier-summary.pdf",
+            )
+        )
+
+
+# A kept e-mail in acme and a notification of acme's admin, for the routes that open one.
+MATRIX_MAIL = "0192f7a0-0000-7000-8000-00000000a11a"
+MATRIX_NOTIFICATION = "0192f7a0-0000-7000-8000-00000000be11"
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def mail_and_notification(db: Any, demo: Any) -> None:
+    acme = demo.tenants["acme"]
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        session.add(
+            OutgoingMail(
+                tenant_id=acme.id,
+                id=UUID(MATRIX_MAIL),
+                to_address="someone@example.com",
+                subject="Route matrix",
+                text_body="Hello",
+                html_body="<p>Hello</p>",
+                template="invitation",
+                locale="en",
+                status=MailStatus.KEPT,
+            )
+        )
+        session.add(
+            Notification(
+                tenant_id=acme.id,
+                id=UUID(MATRIX_NOTIFICATION),
+                membership_id=acme.membership("admin"),
+                title="Route matrix",
+            )
+        )
+
+
 @dataclass(frozen=True)
 class Endpoint:
     method: str
@@ -130,6 +213,10 @@ def concrete_path(template: str, demo: Any) -> str:
         .replace("{slug:str}", "acme")
         .replace("{path:str}", "openapi.json")
         .replace("{job_id:str}", "0192f7a0-0000-7000-8000-000000000000")
+        .replace("{membership_id:uuid}", str(acme.membership("admin")))
+        .replace("{document_id:uuid}", DOCUMENT_ID)
+        .replace("{mail_id:uuid}", MATRIX_MAIL)
+        .replace("{notification_id:uuid}", MATRIX_NOTIFICATION)
     )
     path = path.replace("{supplier_id:uuid}", supplier_a).replace("{customer_id:uuid}", customer_a)
     if path.startswith("/suppliers/"):

@@ -1,0 +1,88 @@
+"""Asking for documents, and who may see them.
+
+A request adds a pending Document and its render job (documents.render, in tasks.py) in the
+caller's transaction, so neither exists without the other.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.authz.roles import Permission, permissions_of
+from backend.documents.repository import DocumentRepository
+from backend.documents.tasks import RENDER_JOB, render_job_key
+from backend.jobs.outbox import enqueue
+from backend.kit.i18n import LOCALES
+from backend.kit.i18n import gettext as _
+from backend.models import Document, DocumentStatus
+from backend.models.document import DocumentKind
+from backend.parties.repository import SupplierRepository
+from tenants.isolation import context_of
+
+# A second click within this window gets the first request's document instead of another
+# render. Older pending documents are not reused: one whose job failed for good (its storage
+# was down through every retry) stays pending until an admin retries the job, and must not
+# block anyone from asking anew.
+SAME_REQUEST_WINDOW = timedelta(minutes=10)
+
+# What a staff member needs to see a document of each kind (party users see their own party's).
+VIEW_PERMISSION: dict[str, Permission] = {DocumentKind.SUPPLIER_SUMMARY: Permission.VIEW_SUPPLIERS}
+
+
+def staff_may_view(roles: frozenset[str], document: Document) -> bool:
+    """Deny by default: a kind without an entry above is for no staff member's eyes."""
+    permission = VIEW_PERMISSION.get(document.kind)
+    return permission is not None and permission in permissions_of(roles)
+
+
+def kind_label(kind: str) -> str:
+    labels = {DocumentKind.SUPPLIER_SUMMARY: _("Supplier account summary")}
+    return labels[DocumentKind(kind)] if kind in DocumentKind.__members__.values() else kind
+
+
+def status_label(status: str) -> str:
+    labels = {
+        DocumentStatus.PENDING: _("Being generated"),
+        DocumentStatus.READY: _("Ready"),
+        DocumentStatus.FAILED: _("Failed"),
+    }
+    return labels[DocumentStatus(status)] if status in DocumentStatus.__members__.values() else status
+
+
+def _filename(stem: str) -> str:
+    # only characters that are safe in a Content-Disposition header on every browser
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-")[:150] + ".pdf"
+
+
+async def request_supplier_summary(session: AsyncSession, supplier_id: UUID, locale: str) -> Document | None:
+    """A pending supplier account summary in `locale`, with its render job; None if the supplier
+    is not visible here. Asking again while a recent one is still pending returns that one."""
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r}")
+    supplier = await SupplierRepository(session).get(supplier_id)
+    if supplier is None:
+        return None
+    documents = DocumentRepository(session)
+    since = datetime.now(UTC) - SAME_REQUEST_WINDOW
+    waiting = await documents.pending(DocumentKind.SUPPLIER_SUMMARY, "supplier", supplier.id, locale, since=since)
+    if waiting is not None:
+        return waiting
+    document = await documents.add(
+        Document(
+            tenant_id=context_of(session).tenant_id,
+            kind=DocumentKind.SUPPLIER_SUMMARY,
+            object_type="supplier",
+            object_id=supplier.id,
+            supplier_id=supplier.id,  # the party wall: this supplier's own people may fetch it
+            locale=locale,
+            status=DocumentStatus.PENDING,
+            filename=_filename(f"supplier-summary-{supplier.number}"),
+            content_type="application/pdf",
+        )
+    )
+    await enqueue(session, RENDER_JOB, document_id=document.id, key=render_job_key(document.id))
+    return document
