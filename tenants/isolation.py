@@ -86,9 +86,7 @@ class Database:
         info = {CONTEXT_KEY: context, PUBLISHER_KEY: self.publish is not None}
         async with self._sessions(info=info) as session:
             connection = await session.connection()
-            # the pooled connection is already checked out: reach the driver without another await
-            driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-            assert driver is not None
+            driver = _driver(connection)
             try:
                 await driver.execute(begin_sql(context))
                 yield session
@@ -105,8 +103,30 @@ class Database:
                 except Exception:
                     log.warning("publishing %d committed job(s) failed; the relay will", len(committed), exc_info=True)
 
+    @asynccontextmanager
+    async def read(self, context: TenantContext) -> AsyncIterator[Any]:
+        """A transaction on the bare driver connection (asyncpg), for the hottest reads: the same
+        role, context and RLS as `transaction`, without an ORM session's cost per request."""
+        async with self.engine.connect() as connection:
+            driver = _driver(connection)
+            try:
+                await driver.execute(begin_sql(context))
+                yield driver
+                await driver.execute("COMMIT")
+            except BaseException:
+                await _rollback_or_invalidate(driver, connection)
+                raise
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _driver(connection: AsyncConnection) -> Any:
+    """The asyncpg connection under a checked-out pooled connection (no await needed)."""
+    assert connection.sync_connection is not None
+    driver = connection.sync_connection.connection.driver_connection
+    assert driver is not None
+    return driver
 
 
 async def _rollback_or_invalidate(driver: Any, connection: AsyncConnection) -> None:

@@ -8,14 +8,19 @@ from typing import Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Select, bindparam, false, func, or_, select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.kit.pagination import Page, PageRequest
 from backend.models import Customer, Supplier
-from tenants.context import PartyKind
+from tenants.context import PartyKind, TenantContext
 from tenants.isolation import context_of
 
 PartyT = TypeVar("PartyT", Supplier, Customer)
+
+# what the API shows of a party (backend/parties/schemas.PartyOut)
+OUT_COLUMNS = ("id", "number", "name", "country", "email", "phone", "currency", "status", "created_at")
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
 
 
 class PartyRepository(Generic[PartyT]):
@@ -24,9 +29,22 @@ class PartyRepository(Generic[PartyT]):
     # built once per class: the API's one-object read is the hottest query there is
     _by_id: Select[tuple[PartyT]]
 
+    # the same query as plain SQL for the driver (Database.read), compiled once from the model
+    by_id_sql: str
+
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         cls._by_id = select(cls.model).where(cls.model.id == bindparam("party_id"))
+        table = cls.model.__table__
+        columns = [table.c[name] for name in OUT_COLUMNS]
+        cls.by_id_sql = str(select(*columns).where(table.c.id == bindparam("party_id")).compile(dialect=_DIALECT))
+
+    @classmethod
+    def in_scope(cls, context: TenantContext, party_id: UUID) -> bool:
+        """Whether this context may see this party at all (the repository's scope, for one id)."""
+        if context.party_kind in (PartyKind.STAFF, PartyKind.SYSTEM):
+            return True
+        return context.party_kind == cls.own_kind and party_id == context.party_id
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -41,11 +59,8 @@ class PartyRepository(Generic[PartyT]):
         return query.where(false())
 
     async def get(self, party_id: UUID) -> PartyT | None:
-        context = context_of(self.session)
         # the same scope as _scoped(), decided here so the prepared statement never changes
-        if context.party_kind not in (PartyKind.STAFF, PartyKind.SYSTEM) and (
-            context.party_kind != self.own_kind or party_id != context.party_id
-        ):
+        if not self.in_scope(context_of(self.session), party_id):
             return None
         result: PartyT | None = await self.session.scalar(self._by_id, {"party_id": party_id})
         return result

@@ -36,6 +36,17 @@ class PartyOut(msgspec.Struct):
         )
 
 
+class NewParty(msgspec.Struct):
+    """A supplier or customer to create; checked field by field by the service (PartyForm)."""
+
+    name: str
+    country: str
+    currency: str
+    email: str = ""
+    phone: str = ""
+    tax_id: str = ""
+
+
 class PartyPage(msgspec.Struct):
     items: list[PartyOut]
     total: int

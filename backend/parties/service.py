@@ -1,4 +1,5 @@
-"""Creating suppliers and customers (staff), with validation, document numbers and an audit event."""
+"""Creating suppliers and customers (staff), with validation, document numbers and an audit event;
+a new supplier is announced to the people who manage suppliers."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record, snapshot
+from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.models import Customer, Supplier
 from backend.parties.repository import CustomerRepository, SupplierRepository
+from backend.parties.tasks import ANNOUNCE_SUPPLIER
 from tenants.isolation import context_of
 from tenants.numbering import next_number
 
@@ -54,6 +57,7 @@ async def create_supplier(session: AsyncSession, form: PartyForm) -> Supplier:
     )
     await SupplierRepository(session).add(supplier)
     await record(session, "supplier.created", "supplier", supplier.id, after=snapshot(supplier, *_SUPPLIER_FIELDS))
+    await enqueue(session, ANNOUNCE_SUPPLIER, key=f"announce-supplier:{supplier.id}", supplier_id=supplier.id)
     return supplier
 
 

@@ -79,3 +79,45 @@ async def test_openapi_document_lists_the_api(app: Any) -> None:
     assert "/api/v1/suppliers/{supplier_id}" in spec["paths"]
     assert "/login" not in spec["paths"]  # pages are not part of the API
     assert "BearerToken" in spec["components"]["securitySchemes"]
+
+
+async def test_create_supplier_validates_numbers_and_announces(app: Any, db: Any, demo: Any) -> None:
+    from sqlalchemy import select
+
+    from backend.models import Notification
+    from tenants.context import TenantContext
+    from tests.fixtures.jobs import drain
+
+    acme = demo.tenants["acme"]
+    async with client(app, token=await api_token(app, "buyer@acme.test")) as c:
+        bad = await c.post("/api/v1/suppliers", json={"name": "", "country": "XX", "currency": "CNY"})
+        assert bad.status_code == 400
+        assert set(bad.json()["extra"]) == {"name", "country"}
+        created = await c.post(
+            "/api/v1/suppliers", json={"name": "Suzhou Precision Molds", "country": "cn", "currency": "cny"}
+        )
+        assert created.status_code == 201, created.text
+        supplier = created.json()
+        assert supplier["number"].startswith("SUP-")
+        assert (supplier["country"], supplier["currency"]) == ("CN", "CNY")
+        assert (await c.get(f"/api/v1/suppliers/{supplier['id']}")).json()["name"] == "Suzhou Precision Molds"
+    async with client(app, token=await api_token(app, "viewer@acme.test")) as c:
+        assert (
+            await c.post("/api/v1/suppliers", json={"name": "X", "country": "DE", "currency": "EUR"})
+        ).status_code == 403
+    async with client(app, token=await api_token(app, "supplier@acme.test")) as c:
+        assert (
+            await c.post("/api/v1/suppliers", json={"name": "X", "country": "DE", "currency": "EUR"})
+        ).status_code == 404
+
+    await drain(db, [acme.id], actor="parties.announce_supplier")
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        told = set(
+            await session.scalars(
+                select(Notification.membership_id).where(Notification.link == f"/suppliers/{supplier['id']}")
+            )
+        )
+    assert acme.memberships["admin@acme.test"] in told
+    assert acme.memberships["buyer@acme.test"] in told
+    assert acme.memberships["viewer@acme.test"] not in told  # cannot act on it
+    assert acme.memberships["supplier@acme.test"] not in told

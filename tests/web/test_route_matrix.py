@@ -108,6 +108,7 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/suppliers"): ANY_MEMBER,
     ("GET", "/api/v1/customers"): ANY_MEMBER,
     # one object: supplier A's own record, customer A's own record
+    ("POST", "/api/v1/suppliers"): row(LOGIN, OK, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN),
     ("GET", "/api/v1/suppliers/{supplier_id:uuid}"): row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN),
     ("GET", "/api/v1/customers/{customer_id:uuid}"): row(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, OK, NOT_FOUND, LOGIN),
 }
