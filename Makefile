@@ -40,6 +40,7 @@ fmt: $(VENV_STAMP)
 
 bench: setup wrk
 	.venv/bin/python bench/run.py
+	.venv/bin/python bench/outbox.py
 
 # Extract every message, then update each catalog (or start it, for a locale that has none).
 messages: $(VENV_STAMP)

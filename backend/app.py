@@ -24,7 +24,7 @@ from backend.auth.controllers import AuthController
 from backend.auth.middleware import AuthMiddleware
 from backend.auth.tokens import ApiTokens
 from backend.dependencies import provide_db
-from backend.jobs.broker import install, publisher
+from backend.jobs.broker import BatchingPublisher, install
 from backend.jobs.runtime import EmbeddedWorker
 from backend.kit.request_id import RequestIdMiddleware
 from backend.ops.controllers import OPS_ROUTES
@@ -83,7 +83,9 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
         # BROKER_URL: publish to it, workers run elsewhere; none: run the worker in this process
         embedded = None if settings.broker_url else EmbeddedWorker(settings)
         broker = embedded.broker if embedded else install(settings.broker_url)
-        database = Database.connect(settings.database_url or "", settings.database_app_url, publish=publisher(broker))
+        database = Database.connect(
+            settings.database_url or "", settings.database_app_url, publish=BatchingPublisher(broker)
+        )
         if embedded:
             on_startup.append(embedded.start)
             on_shutdown.append(embedded.stop)

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Boolean, ColumnElement, DateTime, bindparam, case, func, null, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.jobs.registry import REGISTRY
@@ -39,6 +39,24 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+# Built once: constructing an INSERT per call cost more than executing it.
+_INSERT = (
+    insert(OutboxJob)
+    .values(
+        tenant_id=bindparam("tenant_id"),
+        actor=bindparam("actor"),
+        args=bindparam("args", type_=JSONB),
+        key=bindparam("key"),
+        run_at=func.coalesce(bindparam("run_at", type_=DateTime(timezone=True)), func.now()),
+        published_at=case((bindparam("publish", type_=Boolean), func.now()), else_=null()),
+        status=JobStatus.PENDING,
+        attempts=0,
+    )
+    .on_conflict_do_nothing(index_elements=[OutboxJob.tenant_id, OutboxJob.key])
+    .returning(OutboxJob.id)
+)
+
+
 async def enqueue(
     session: AsyncSession, actor: str, *, run_at: datetime | None = None, key: str | None = None, **args: Any
 ) -> UUID:
@@ -53,22 +71,15 @@ async def enqueue(
     # published_at marks "the committer will publish this": the relay then waits its timeout
     # before republishing. Rows nobody will publish at commit are the relay's at its next sweep.
     will_publish = due_now and bool(session.info.get(PUBLISHER_KEY))
-    statement = (
-        insert(OutboxJob)
-        .values(
-            tenant_id=tenant_id,
-            actor=actor,
-            args={name: _json_ready(value) for name, value in args.items()},
-            key=key,
-            run_at=run_at or func.now(),
-            published_at=func.now() if will_publish else None,
-            status=JobStatus.PENDING,
-            attempts=0,
-        )
-        .on_conflict_do_nothing(index_elements=[OutboxJob.tenant_id, OutboxJob.key])
-        .returning(OutboxJob.id)
-    )
-    job_id = await session.scalar(statement)
+    parameters = {
+        "tenant_id": tenant_id,
+        "actor": actor,
+        "args": {name: _json_ready(value) for name, value in args.items()},
+        "key": key,
+        "run_at": run_at,
+        "publish": will_publish,
+    }
+    job_id = await session.scalar(_INSERT, parameters)
     if job_id is None:  # the key exists: that job is this job
         # the tenant filter too, not RLS alone: keys are unique per tenant only
         existing = await session.scalar(

@@ -17,7 +17,7 @@ from uuid import UUID
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 
-from backend.jobs.broker import install, publisher
+from backend.jobs.broker import BatchingPublisher, install, publisher
 from backend.jobs.consumer import RetryPolicy, run_job
 from backend.jobs.periodic import PERIODIC
 from backend.jobs.relay import Relay
@@ -45,7 +45,10 @@ class WorkerRuntime:
         """The app-role database for jobs; jobs may enqueue further jobs, published on commit."""
         if self._db is None:
             self._db = Database.connect(
-                self.owner_url, self.settings.database_app_url, pool_size=self.pool_size, publish=publisher(self.broker)
+                self.owner_url,
+                self.settings.database_app_url,
+                pool_size=self.pool_size,
+                publish=BatchingPublisher(self.broker),
             )
         return self._db
 

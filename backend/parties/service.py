@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record, snapshot
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
+from backend.kit.ids import new_id
 from backend.models import Customer, Supplier
 from backend.parties.repository import CustomerRepository, SupplierRepository
 from backend.parties.tasks import ANNOUNCE_SUPPLIER
@@ -46,8 +47,8 @@ async def create_supplier(session: AsyncSession, form: PartyForm) -> Supplier:
     if errors := form.errors():
         raise InvalidForm(errors)
     supplier = Supplier(
+        id=new_id(),
         tenant_id=context_of(session).tenant_id,
-        number=await next_number(session, "supplier", "SUP"),
         name=form.name,
         country=form.country.upper(),
         email=form.email.lower() or None,
@@ -55,9 +56,12 @@ async def create_supplier(session: AsyncSession, form: PartyForm) -> Supplier:
         tax_id=form.tax_id or None,
         currency=form.currency.upper(),
     )
+    await enqueue(session, ANNOUNCE_SUPPLIER, key=f"announce-supplier:{supplier.id}", supplier_id=supplier.id)
+    # The number comes last: its counter row stays locked until commit, serialising every
+    # creation in the tenant, so as little as possible runs after it.
+    supplier.number = await next_number(session, "supplier", "SUP")
     await SupplierRepository(session).add(supplier)
     await record(session, "supplier.created", "supplier", supplier.id, after=snapshot(supplier, *_SUPPLIER_FIELDS))
-    await enqueue(session, ANNOUNCE_SUPPLIER, key=f"announce-supplier:{supplier.id}", supplier_id=supplier.id)
     return supplier
 
 
