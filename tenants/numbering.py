@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.models import Counter
 from tenants.isolation import context_of
 
+# Built once, on the table: a Core upsert, not the ORM's bulk-insert path.
+_COUNTERS = cast(Table, Counter.__table__)
+_NEXT = (
+    insert(_COUNTERS)
+    .values(tenant_id=bindparam("tenant_id"), key=bindparam("key"), value=1)
+    .on_conflict_do_update(
+        index_elements=[_COUNTERS.c.tenant_id, _COUNTERS.c.key], set_={"value": _COUNTERS.c.value + 1}
+    )
+    .returning(_COUNTERS.c.value)
+)
+
 
 async def next_number(session: AsyncSession, key: str, prefix: str, width: int = 5) -> str:
     """Increment the counter in this transaction (the row lock serialises concurrent callers)."""
     tenant_id = context_of(session).tenant_id
-    statement = (
-        insert(Counter)
-        .values(tenant_id=tenant_id, key=key, value=1)
-        .on_conflict_do_update(index_elements=[Counter.tenant_id, Counter.key], set_={"value": Counter.value + 1})
-        .returning(Counter.value)
-    )
-    value = (await session.execute(statement)).scalar_one()
+    value = (await session.execute(_NEXT, {"tenant_id": tenant_id, "key": key})).scalar_one()
     return f"{prefix}-{value:0{width}d}"

@@ -11,15 +11,17 @@ audience, other tenant or other party: the same answer as a missing object), DEN
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import delete, update
 
 from backend.dev.demo import DEMO_PASSWORD
-from backend.models import Document, DocumentStatus, MailStatus, Notification, OutgoingMail
+from backend.models import Document, DocumentStatus, JobStatus, MailStatus, Notification, OutboxJob, OutgoingMail
 from tenants.context import TenantContext
 from tests.web.conftest import Browser, api_token
 
@@ -140,7 +142,7 @@ DOCUMENT_ID = "0192f7a0-0000-7000-8000-00000000d0c5"
 
 
 @pytest.fixture(scope="module", autouse=True)
-async def supplier_a_document(db: Any, demo: Any) -> None:
+async def supplier_a_document(db: Any, demo: Any) -> AsyncIterator[None]:
     acme = demo.tenants["acme"]
     supplier_a = acme.supplier_ids[0]
     async with db.transaction(TenantContext.system(acme.id)) as session:
@@ -156,6 +158,18 @@ async def supplier_a_document(db: Any, demo: Any) -> None:
                 status=DocumentStatus.PENDING,
                 filename="supplier-summary.pdf",
             )
+        )
+    yield
+    # Supplier A's documents of this module (this one, and those the POST rows asked for) go,
+    # with their render jobs: another module's "a pending one is reused" must not find them.
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        ids = list(
+            await session.scalars(delete(Document).where(Document.supplier_id == supplier_a).returning(Document.id))
+        )
+        await session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.key.in_([f"documents.render:{i}" for i in ids]), OutboxJob.status == JobStatus.PENDING)
+            .values(status=JobStatus.CANCELLED)
         )
 
 
