@@ -121,6 +121,12 @@ class Database:
         await self.engine.dispose()
 
 
+async def driver_of(session: AsyncSession) -> Any:
+    """The asyncpg connection of a session's transaction, for the few statements that are hot
+    enough to skip SQLAlchemy's execution path (same transaction, same context, same RLS)."""
+    return _driver(await session.connection())
+
+
 def _driver(connection: AsyncConnection) -> Any:
     """The asyncpg connection under a checked-out pooled connection (no await needed)."""
     assert connection.sync_connection is not None

@@ -7,6 +7,7 @@ An idempotency key makes enqueueing the same work twice one job; `cancel` stops 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -14,12 +15,14 @@ from uuid import UUID
 
 from sqlalchemy import Boolean, ColumnElement, DateTime, Table, bindparam, case, func, null, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.jobs.registry import REGISTRY
+from backend.kit.ids import new_id
 from backend.kit.pagination import Page, PageRequest
 from backend.models import JobStatus, OutboxJob
-from tenants.isolation import PUBLISH_KEY, PUBLISHER_KEY, context_of
+from tenants.isolation import PUBLISH_KEY, PUBLISHER_KEY, context_of, driver_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,11 @@ _INSERT = (
     .on_conflict_do_nothing(index_elements=[_OUTBOX.c.tenant_id, _OUTBOX.c.key])
     .returning(_OUTBOX.c.id)
 )
+# Every write that asks for work runs this, so it goes straight to the driver, compiled once;
+# the assert pins the order of the parameters passed in enqueue.
+_COMPILED = _INSERT.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
+_INSERT_SQL = str(_COMPILED)
+assert _COMPILED.positiontup == ["tenant_id", "id", "actor", "args", "key", "run_at", "status", "attempts", "publish"]
 
 
 async def enqueue(
@@ -73,15 +81,19 @@ async def enqueue(
     # published_at marks "the committer will publish this": the relay then waits its timeout
     # before republishing. Rows nobody will publish at commit are the relay's at its next sweep.
     will_publish = due_now and bool(session.info.get(PUBLISHER_KEY))
-    parameters = {
-        "tenant_id": tenant_id,
-        "actor": actor,
-        "args": {name: _json_ready(value) for name, value in args.items()},
-        "key": key,
-        "run_at": run_at,
-        "publish": will_publish,
-    }
-    job_id: UUID | None = await session.scalar(_INSERT, parameters)
+    driver = await driver_of(session)
+    job_id: UUID | None = await driver.fetchval(
+        _INSERT_SQL,
+        tenant_id,
+        new_id(),
+        actor,
+        json.dumps({name: _json_ready(value) for name, value in args.items()}),
+        key,
+        run_at,
+        JobStatus.PENDING.value,
+        0,
+        will_publish,
+    )
     if job_id is None:  # the key exists: that job is this job
         # the tenant filter too, not RLS alone: keys are unique per tenant only
         existing = await session.scalar(
