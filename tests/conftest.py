@@ -12,23 +12,18 @@ what RLS hides in order to prove that it is hidden.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from backend.dev.demo import DemoData, seed_demo
 from backend.kit.db import to_async_url
-from backend.migrate import upgrade
 from tenants.isolation import Database
+from tests.fixtures.database import fresh_database
 from tests.fixtures.sessions import SessionRows, create_sessions, remove_sessions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,29 +52,11 @@ def server_url() -> Iterator[str]:
         server.cleanup()
 
 
-def _with_database(url: str, database: str) -> str:
-    # make_url/render keep passwords, ports and the ?host= socket directory intact.
-    return make_url(url).set(database=database).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 async def owner_url(server_url: str) -> AsyncIterator[str]:
     """Owner URL of a fresh database built by the Alembic migrations (never create_all)."""
-    name = f"merkato_test_{secrets.token_hex(4)}"
-    # NullPool: no connection may linger on the maintenance database once a statement is done.
-    admin = create_async_engine(to_async_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = _with_database(server_url, name)
-    try:
-        # Alembic's env.py calls asyncio.run(), which refuses to run inside this event loop.
-        await asyncio.to_thread(upgrade, url)
+    async with fresh_database(server_url, "merkato_test") as url:
         yield url
-    finally:
-        async with admin.connect() as connection:
-            # FORCE: a test that failed half-way may have left a connection behind.
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 @pytest.fixture(scope="session")

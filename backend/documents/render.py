@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, get_currency_name
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, StrictUndefined
 
-from backend.kit.i18n import country_name, current_locale, gettext, ngettext, set_locale
+from backend.kit.i18n import current_locale, set_locale, translated_environment
 from backend.parties.status import status_label
 from backend.settings import get_settings
 
@@ -156,16 +156,8 @@ def _html_lang() -> str:
 @cache
 def environment() -> Environment:
     """Documents' own Jinja environment: gettext and Babel formatting in the document's locale."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        undefined=StrictUndefined,  # a missing value is a bug to see, not a blank on someone's PDF
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters["country"] = country_name
+    # a missing value is a bug to see, not a blank on someone's PDF
+    env = translated_environment(TEMPLATES, undefined=StrictUndefined)
     env.filters["status"] = status_label
     env.filters["date"] = _date
     env.filters["datetime"] = _datetime

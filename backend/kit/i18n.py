@@ -6,17 +6,21 @@ and error messages all speak the reader's language without passing it around.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LOCALES = ("en", "zh_Hans")
@@ -48,6 +52,34 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
+
+
+@contextmanager
+def in_locale(locale: str) -> Iterator[str]:
+    """Speak `locale` (or the default, if unsupported) inside the block, then the caller's again."""
+    previous = current_locale()
+    chosen = locale if locale in LOCALES else DEFAULT_LOCALE
+    set_locale(chosen)
+    try:
+        yield chosen
+    finally:
+        set_locale(previous)
+
+
+def translated_environment(directories: Path | Sequence[Path], **options: Any) -> Environment:
+    """A Jinja environment whose {{ _("…") }} speaks the current locale: the one set-up for pages,
+    e-mails and documents (each adds its own filters and options)."""
+    env = Environment(
+        loader=FileSystemLoader(directories),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        **options,
+    )
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["country"] = country_name
+    return env
 
 
 def negotiate(*candidates: str | None, accept_language: str | None = None, fallback: str | None = None) -> str:

@@ -8,16 +8,15 @@ rendered in the recipient's language with the tenant's name as branding.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, StrictUndefined
 
-from backend.kit.i18n import DEFAULT_LOCALE, LOCALES, current_locale, gettext, ngettext, set_locale
+from backend.kit.i18n import in_locale, translated_environment
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -28,31 +27,9 @@ REDACTED = "…"
 
 @cache
 def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
-        # only the HTML part is escaped: the text part is sent as text/plain
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        # a missing variable in an e-mail is a bug to see in tests, not a blank in a customer's inbox
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
-@contextmanager
-def in_locale(locale: str) -> Iterator[str]:
-    """Speak `locale` (or the default, if unsupported) inside the block, then the caller's again."""
-    previous = current_locale()
-    chosen = locale if locale in LOCALES else DEFAULT_LOCALE
-    set_locale(chosen)
-    try:
-        yield chosen
-    finally:
-        set_locale(previous)
+    # only the HTML part is escaped (the default): the text part is sent as text/plain;
+    # a missing variable in an e-mail is a bug to see in tests, not a blank in a customer's inbox
+    return translated_environment(TEMPLATE_DIR, undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def html_lang(locale: str) -> str:

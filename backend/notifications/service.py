@@ -16,10 +16,10 @@ from sqlalchemy import ColumnElement, Row, Select, String, and_, case, cast, fun
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.jobs.outbox import enqueue
-from backend.kit.i18n import negotiate
+from backend.kit.i18n import in_locale, negotiate
 from backend.kit.pagination import Page, PageRequest
 from backend.models import Identity, JobStatus, MailStatus, Membership, Notification, OutboxJob, OutgoingMail, Tenant
-from backend.notifications.rendering import in_locale, render_mail
+from backend.notifications.rendering import render_mail
 from backend.notifications.tasks import MAIL_KEY_PREFIX, SEND_MAIL, mail_job_key
 from tenants.isolation import context_of
 

@@ -6,11 +6,11 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from backend.authz.roles import role_label
-from backend.kit.i18n import LOCALE_NAMES, country_name, current_locale, gettext, moment, money, ngettext
+from backend.kit.i18n import LOCALE_NAMES, current_locale, moment, money, translated_environment
 from backend.models.party import PartyStatus
 from backend.parties.status import status_label
 from portals.shared.navigation import home_of, nav_for
@@ -29,17 +29,9 @@ def _moment(context: Context, value: datetime) -> str:
 
 @cache
 def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIRS),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env = translated_environment(TEMPLATE_DIRS)
     env.filters["money"] = money
     env.filters["datetime"] = _moment
-    env.filters["country"] = country_name
     env.filters["role"] = role_label
     env.filters["status"] = status_label
     env.globals["party_statuses"] = list(PartyStatus)

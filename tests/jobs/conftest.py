@@ -12,7 +12,6 @@ are not registered, and the workers started here would run other modules' leftov
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -21,16 +20,14 @@ from pathlib import Path
 import pytest
 import redis
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 import tests.jobs.effects  # the test jobs must be registered here too: enqueue refuses unknown names
 from backend.dev.demo import DemoData, seed_demo
 from backend.jobs.broker import broker_for, publisher
 from backend.kit.db import to_async_url
-from backend.migrate import upgrade
 from tenants.isolation import Database
+from tests.fixtures.database import fresh_database
 from tests.jobs.harness import ClaimedRedis, Workers, claim_redis, release_redis, worker_env
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -38,20 +35,10 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 @pytest.fixture(scope="session")
 async def owner_url(server_url: str) -> AsyncIterator[str]:
-    """Owner URL of a fresh database for tests/jobs alone, built by the migrations."""
-    name = f"merkato_jobs_{secrets.token_hex(4)}"
-    admin = create_async_engine(to_async_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
+    """Owner URL of a fresh database for tests/jobs alone (the browser tests' live server runs a
+    relay on the shared one for the whole session)."""
+    async with fresh_database(server_url, "merkato_jobs") as url:
         yield url
-    finally:
-        async with admin.connect() as connection:
-            # FORCE: a worker killed a moment ago may not have been noticed by the server yet
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 @pytest.fixture(scope="session")
