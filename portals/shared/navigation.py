@@ -15,6 +15,11 @@ class NavLink:
     label: str
     href: str
 
+    @property
+    def admin(self) -> bool:
+        """Administration pages sit together under one menu, so the main bar stays on one line."""
+        return self.href.startswith("/admin/")
+
 
 def nav_for(user: Principal | None) -> list[NavLink]:
     if user is None:

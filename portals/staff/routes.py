@@ -28,6 +28,7 @@ from backend.authz.roles import Permission, StaffRole, permissions_of
 from backend.catalog.repository import search_items
 from backend.dependencies import Db
 from backend.kit.forms import COUNTRIES, CURRENCIES, InvalidForm, bind
+from backend.kit.i18n import country_name
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import Customer, Item, Membership, MembershipKind, Supplier
@@ -55,7 +56,7 @@ async def dashboard(db: Db) -> Template:
     ).all()
     return Template(
         template_name="staff/dashboard.html",
-        context={"counts": counts, "by_country": {row[0]: row[1] for row in by_country}},
+        context={"counts": counts, "by_country": {country_name(row[0]): row[1] for row in by_country}},
     )
 
 
