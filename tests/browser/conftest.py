@@ -107,7 +107,9 @@ class LiveServer:
         return f"http://{slug}.localhost:{self.port}"
 
 
-@pytest.fixture(scope="session")
+# Module scope: the live server runs the embedded worker and relay on the shared test database,
+# and must be gone before other modules' tests queue jobs they mean to run themselves.
+@pytest.fixture(scope="module")
 def live_server(
     owner_url: str, demo: DemoData, tmp_path_factory: pytest.TempPathFactory, chromium_path: str
 ) -> Iterator[LiveServer]:
