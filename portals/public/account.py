@@ -15,16 +15,16 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST
 
-from backend.auth import account_links, service
+from backend.auth import account_links
 from backend.auth.account_links import PASSWORD_PURPOSES, LinkHolder, LinkRefused
-from backend.auth.middleware import SESSION_COOKIE, tenant_of
+from backend.auth.middleware import tenant_of
 from backend.auth.passwords import MIN_LENGTH
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import TokenPurpose
 from portals.shared.links import link_origin
 from portals.shared.navigation import home_of
-from portals.shared.session_cookies import session_cookie
+from portals.shared.session_cookies import start_session
 from tenants.context import TenantContext
 from tenants.directory import TenantInfo
 
@@ -94,13 +94,7 @@ async def set_password(request: Req) -> Response[Any]:
     try:
         async with state.db.transaction(TenantContext.system(tenant.id)) as session:
             principal = await account_links.set_password(session, tenant.id, token, password, confirm)
-            new = await service.start_session(
-                session,
-                principal,
-                days=state.settings.session_days,
-                replacing=request.cookies.get(SESSION_COOKIE),
-                user_agent=request.headers.get("user-agent"),
-            )
+            cookie = await start_session(request, session, principal)
     except InvalidForm as rejected:
         try:
             return _password_page(await _holder(request, tenant, token), token, rejected.errors)
@@ -108,7 +102,7 @@ async def set_password(request: Req) -> Response[Any]:
             return _refused(refusal)
     except LinkRefused as refusal:
         return _refused(refusal)
-    return Redirect(path=home_of(principal), cookies=[session_cookie(request, new)], status_code=HTTP_303_SEE_OTHER)
+    return Redirect(path=home_of(principal), cookies=[cookie], status_code=HTTP_303_SEE_OTHER)
 
 
 # --- asking for a reset -----------------------------------------------------------------------

@@ -20,7 +20,13 @@ from backend.kit.i18n import gettext as _
 from backend.models import Identity, MembershipKind
 from portals.public.account import ACCOUNT_ROUTES
 from portals.shared.navigation import home_of
-from portals.shared.session_cookies import cleared_session_cookie, locale_cookie, safe_next, session_cookie
+from portals.shared.session_cookies import (
+    cleared_session_cookie,
+    locale_cookie,
+    safe_next,
+    session_cookie,
+    start_session,
+)
 from tenants.context import NO_CONTEXT, TenantContext
 
 Req = Request[Any, Any, Any]
@@ -83,15 +89,9 @@ async def login(request: Req) -> Response[Any]:
             )
         except service.LoginRefused as refusal:
             return _refused(request, refusal, email, next_path)
-        new = await service.start_session(
-            session,
-            principal,
-            days=state.settings.session_days,
-            replacing=replacing,
-            user_agent=request.headers.get("user-agent"),
-        )
+        cookie = await start_session(request, session, principal)
         await record(session, "auth.login", "membership", principal.membership_id, actor=Actor.of(principal))
-    return Redirect(path=safe_next(next_path, home_of(principal)), cookies=[session_cookie(request, new)])
+    return Redirect(path=safe_next(next_path, home_of(principal)), cookies=[cookie])
 
 
 @post("/logout", name="logout")
@@ -178,15 +178,9 @@ async def redeem_ticket(request: Req, token: FromQuery[str] = "") -> Response[An
             return _login_page(
                 request, message=_("That sign-in link has expired. Please log in."), status=HTTP_400_BAD_REQUEST
             )
-        new = await service.start_session(
-            session,
-            principal,
-            days=state.settings.session_days,
-            replacing=request.cookies.get(SESSION_COOKIE),
-            user_agent=request.headers.get("user-agent"),
-        )
+        cookie = await start_session(request, session, principal)
         await record(session, "auth.ticket_login", "membership", principal.membership_id, actor=Actor.of(principal))
-    return Redirect(path=home_of(principal), cookies=[session_cookie(request, new)])
+    return Redirect(path=home_of(principal), cookies=[cookie])
 
 
 SHARED_ROUTES = [login_form, login, logout, set_language]

@@ -6,9 +6,25 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth import service
 from backend.auth.middleware import LOCALE_COOKIE, SESSION_COOKIE
+from backend.auth.principal import Principal
 from backend.auth.service import NewSession
+
+
+async def start_session(request: Request[Any, Any, Any], session: AsyncSession, principal: Principal) -> Cookie:
+    """Log this browser in as `principal`: a new session (replacing the one its cookie names, if
+    any) and the cookie that carries it."""
+    new = await service.start_session(
+        session,
+        principal,
+        days=request.app.state.settings.session_days,
+        replacing=request.cookies.get(SESSION_COOKIE),
+        user_agent=request.headers.get("user-agent"),
+    )
+    return session_cookie(request, new)
 
 
 def session_cookie(request: Request[Any, Any, Any], new: NewSession) -> Cookie:
