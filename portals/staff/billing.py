@@ -1,0 +1,188 @@
+"""The owner's billing page: plan, status, usage against the plan's limits, the next invoice,
+past invoices, and the changes an owner makes (plan, interval, cancellation, payment methods).
+
+Every route here is exempt from read-only mode: an owner whose workspace is read-only for want
+of payment must still be able to pay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from backend.auth.principal import Principal
+from backend.authz.guards import staff
+from backend.authz.roles import Permission
+from backend.billing import service as billing
+from backend.billing.gateway import Invoice, UpcomingInvoice
+from backend.billing.guards import AUTH as EXEMPT
+from backend.kit.i18n import gettext as _
+from backend.kit.ids import new_id
+from backend.kit.request_id import current_request_id
+from backend.models import Tenant
+from portals.shared.links import link_origin
+from tenants.billing.entitlements import UPGRADE_PATH, usage
+from tenants.billing.plans import PLANS, Interval, Limit, limit_label, module_label, plan_of
+
+Req = Request[Any, Any, Any]
+OWNER_ONLY = [staff(Permission.MANAGE_BILLING)]
+
+
+def status_label(status: str | None) -> str:
+    labels = {
+        None: _("Billing off"),
+        "trialing": _("Trial"),
+        "active": _("Active"),
+        "past_due": _("Payment failed"),
+        "unpaid": _("Unpaid"),
+        "canceled": _("Canceled"),
+        "incomplete": _("Incomplete"),
+        "incomplete_expired": _("Expired"),
+        "paused": _("Paused"),
+    }
+    return labels.get(status, status or "")
+
+
+def invoice_status_label(status: str) -> str:
+    labels = {
+        "draft": _("Draft"),
+        "open": _("Open (unpaid)"),
+        "paid": _("Paid"),
+        "uncollectible": _("Uncollectible"),
+        "void": _("Void"),
+    }
+    return labels.get(status, status)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    label: str
+    used: int
+    allowed: int | None
+
+
+async def _page(request: Req, *, notice: str = "", error: str = "", status_code: int = 200) -> Template:
+    state = request.app.state
+    user: Principal = request.scope["user"]
+    async with state.db.transaction(user.context) as session:
+        tenant = await session.get(Tenant, user.tenant_id)
+        assert tenant is not None
+        plan = plan_of(tenant.plan)
+        used = [Usage(limit_label(limit), await usage(session, limit), plan.limit(limit)) for limit in Limit]
+    invoices: list[Invoice] = []
+    upcoming: UpcomingInvoice | None = None
+    stripe_error = ""
+    if state.settings.billing_enabled and tenant.stripe_customer_id:
+        stripe_gateway = billing.gateway(state.settings)
+        try:
+            invoices = await stripe_gateway.invoices(tenant.stripe_customer_id)
+            if tenant.stripe_subscription_id and not tenant.cancel_at_period_end:
+                upcoming = await stripe_gateway.upcoming(tenant.stripe_customer_id, tenant.stripe_subscription_id)
+        except stripe.StripeError as failure:
+            billing.log.warning("billing page of %s: Stripe unavailable: %s", tenant.id, failure)
+            stripe_error = _("Invoices cannot be shown right now: the payment provider did not answer.")
+    context = {
+        "account": tenant,  # not "tenant": the layout's own variable of that name is the TenantInfo
+        "plan": plan,
+        "plans": list(PLANS.values()),
+        "intervals": list(Interval),
+        "module_label": module_label,
+        "invoice_status": invoice_status_label,
+        "status": status_label(tenant.subscription_status),
+        "usage": used,
+        "invoices": invoices,
+        "upcoming": upcoming,
+        "billing_enabled": state.settings.billing_enabled,
+        "notice": notice,
+        "error": error or stripe_error,
+        "access": request.scope["state"]["tenant"].access(state.settings.billing_grace),
+    }
+    return Template(template_name="staff/billing.html", context=context, status_code=status_code)
+
+
+@get(UPGRADE_PATH, guards=OWNER_ONLY, name="billing")
+async def billing_page(request: Req) -> Template:
+    return await _page(request)
+
+
+def _enabled(request: Req) -> None:
+    if not request.app.state.settings.billing_enabled:
+        raise NotFoundException()
+
+
+async def _change(request: Req, change: Callable[[Principal], Awaitable[None]], done: str) -> Response[Any]:
+    """Run an owner's change; a refusal or Stripe's error is shown on the page, 400."""
+    _enabled(request)
+    user: Principal = request.scope["user"]
+    try:
+        await change(user)
+    except billing.BillingRefused as refusal:
+        return await _page(request, error=str(refusal), status_code=400)
+    except stripe.StripeError as failure:
+        billing.log.error("billing change for %s failed: %s", user.tenant_id, failure)
+        message = _("The payment provider refused the change. Please try again.")
+        return await _page(request, error=message, status_code=400)
+    request.app.state.directory.forget(request.scope["state"]["tenant"].slug)
+    return await _page(request, notice=done)
+
+
+@post(f"{UPGRADE_PATH}/plan", guards=OWNER_ONLY, opt=EXEMPT, name="billing_change_plan")
+async def change_plan(request: Req) -> Response[Any]:
+    form = await request.form()
+    state = request.app.state
+
+    async def change(user: Principal) -> None:
+        await billing.change_plan(
+            state.db, user.context, state.settings, str(form.get("plan", "")), str(form.get("interval", ""))
+        )
+
+    return await _change(request, change, _("Your plan has been changed."))
+
+
+async def _cancellation(request: Req, *, cancel: bool) -> Response[Any]:
+    state = request.app.state
+
+    async def change(user: Principal) -> None:
+        await billing.set_cancellation(state.db, user.context, state.settings, cancel=cancel)
+
+    if cancel:
+        return await _change(request, change, _("Your subscription will end at the end of the current period."))
+    return await _change(request, change, _("Your subscription continues."))
+
+
+@post(f"{UPGRADE_PATH}/cancel", guards=OWNER_ONLY, opt=EXEMPT, name="billing_cancel")
+async def cancel(request: Req) -> Response[Any]:
+    return await _cancellation(request, cancel=True)
+
+
+@post(f"{UPGRADE_PATH}/resume", guards=OWNER_ONLY, opt=EXEMPT, name="billing_resume")
+async def resume(request: Req) -> Response[Any]:
+    return await _cancellation(request, cancel=False)
+
+
+@post(f"{UPGRADE_PATH}/portal", guards=OWNER_ONLY, opt=EXEMPT, name="billing_portal")
+async def portal(request: Req) -> Response[Any]:
+    """To Stripe's Billing Portal (payment methods, invoices); it returns to this page."""
+    _enabled(request)
+    state = request.app.state
+    user: Principal = request.scope["user"]
+    return_url = f"{link_origin(request)}{UPGRADE_PATH}"
+    try:
+        url = await billing.portal_url(
+            state.db, user.context, state.settings, return_url=return_url, key=current_request_id() or str(new_id())
+        )
+    except billing.BillingRefused as refusal:
+        return await _page(request, error=str(refusal), status_code=400)
+    except stripe.StripeError as failure:
+        billing.log.error("billing portal for %s failed: %s", user.tenant_id, failure)
+        return await _page(request, error=_("The payment provider did not answer. Please try again."), status_code=400)
+    return Redirect(path=url)
+
+
+BILLING_ROUTES = [billing_page, change_plan, cancel, resume, portal]

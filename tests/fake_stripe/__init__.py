@@ -1,0 +1,1 @@
+"""Tests of the fake Stripe server (backend/dev/fake_stripe)."""
