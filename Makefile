@@ -22,9 +22,10 @@ export UV_PYTHON_DOWNLOADS := never
 
 setup: $(VENV_STAMP) $(VENDOR) $(COMPILED) chromium
 
+# `make run STRIPE=fake`: signup and billing against the project's fake Stripe
 run: setup
 	.venv/bin/merkato demo
-	.venv/bin/merkato serve
+	.venv/bin/merkato serve $(if $(filter fake,$(STRIPE)),--fake-stripe)
 
 test: setup lint
 	.venv/bin/pytest

@@ -23,8 +23,10 @@ from litestar.template import TemplateConfig
 from backend.auth.controllers import AuthController
 from backend.auth.middleware import AuthMiddleware
 from backend.auth.tokens import ApiTokens
+from backend.billing.controllers import WEBHOOK_ROUTES
+from backend.billing.guards import workspace_allows
 from backend.dependencies import provide_db
-from backend.jobs.broker import BatchingPublisher, install
+from backend.jobs.broker import BatchingPublisher, install, load_jobs
 from backend.jobs.runtime import EmbeddedWorker
 from backend.kit.request_id import RequestIdMiddleware
 from backend.ops.controllers import OPS_ROUTES
@@ -32,14 +34,18 @@ from backend.parties.controllers import CustomerController, SupplierController
 from backend.settings import Settings, SettingsError, get_settings
 from portals.customer.routes import customer_router
 from portals.public.routes import APEX_ROUTES, TENANT_PUBLIC_ROUTES
+from portals.public.signup import SIGNUP_ROUTES
 from portals.shared.documents import DOCUMENT_ROUTES
 from portals.shared.errors import EXCEPTION_HANDLERS, unknown_workspace
 from portals.shared.notifications import NOTIFICATION_ROUTES
 from portals.shared.templating import STATIC_DIR, environment
 from portals.staff.audit import AUDIT_ROUTES
+from portals.staff.billing import BILLING_ROUTES
 from portals.staff.jobs import JOB_ROUTES
 from portals.staff.mail import MAIL_ROUTES
 from portals.staff.routes import STAFF_ROUTES
+from portals.staff.suppliers import SUPPLIER_ROUTES
+from portals.supplier.registration import registration_router
 from portals.supplier.routes import supplier_router
 from tenants.directory import TenantDirectory
 from tenants.isolation import Database
@@ -56,7 +62,7 @@ def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
             cookie_secure=settings.production,
             cookie_httponly=True,
             # the API authenticates with bearer tokens only, never cookies, so CSRF cannot apply
-            exclude=["/api/"],
+            exclude=["/api/", "/webhooks/"],  # webhooks prove themselves by their signature
         ),
         "exception_handlers": EXCEPTION_HANDLERS,
         # the request id first, so everything after it (logins included) can name the request
@@ -64,6 +70,8 @@ def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
         "dependencies": {"db": Provide(provide_db)},
         "logging_config": LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},
+            # HTTP clients (the Stripe SDK and its httpx) would log every call at INFO
+            loggers={name: {"level": "WARNING"} for name in ("stripe", "httpx", "httpcore")},
             log_exceptions="never",  # our handlers log what matters, once
         ),
         "debug": False,
@@ -75,6 +83,8 @@ def _pages(path: str, handlers: list[Any]) -> Router:
 
 
 def create_app(settings: Settings, database: Database | None = None) -> HostDispatcher:
+    # every job declared, so any service may enqueue any of them, whoever imported what
+    load_jobs()
     if settings.database_url is None and database is None:
         raise SettingsError("DATABASE_URL is not set (`merkato serve` starts an embedded server when it is missing)")
     on_startup: list[Any] = []
@@ -103,7 +113,7 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
 
     apex = Litestar(
-        route_handlers=[_pages("/", [*APEX_ROUTES, *OPS_ROUTES]), static],
+        route_handlers=[_pages("/", [*APEX_ROUTES, *SIGNUP_ROUTES, *OPS_ROUTES]), *WEBHOOK_ROUTES, static],
         openapi_config=None,
         **_app_kwargs(settings, state),
     )
@@ -114,13 +124,16 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
                 [
                     *TENANT_PUBLIC_ROUTES,
                     *STAFF_ROUTES,
+                    *SUPPLIER_ROUTES,
                     *JOB_ROUTES,
                     *MAIL_ROUTES,
                     *NOTIFICATION_ROUTES,
                     *AUDIT_ROUTES,
+                    *BILLING_ROUTES,
                     *DOCUMENT_ROUTES,
                     *OPS_ROUTES,
                     supplier_router,
+                    registration_router,
                     customer_router,
                 ],
             ),
@@ -138,6 +151,8 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
             ),
             security=[{"BearerToken": []}],
         ),
+        # what the plan and the subscription allow, checked before any route's own guards
+        guards=[workspace_allows],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         **_app_kwargs(settings, state),

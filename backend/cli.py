@@ -26,6 +26,7 @@ from backend import migrate
 from backend.accounts.service import PersonForm, add_person
 from backend.auth.service import normalize_email
 from backend.authz.roles import StaffRole
+from backend.billing.gateway import StripeGateway
 from backend.dev.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 from backend.dev.embedded import embedded_database_url
 from backend.kit.db import to_async_url
@@ -133,10 +134,15 @@ def in_database(settings: Settings, url: str, work: Callable[[Database], Awaitab
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="server processes")
+@click.option("--fake-stripe", is_flag=True, help="demo billing against the project's fake Stripe (not in production)")
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def serve(settings: Settings, host: str, port: int, workers: int, fake_stripe: bool) -> None:
     """Serve the web app over HTTP (behind a reverse proxy in production)."""
     export_database(owner_url(settings, migrate_first=not settings.production))
+    if fake_stripe:
+        if settings.production:
+            raise Refused("--fake-stripe is for development: production talks to Stripe itself")
+        _start_fake_stripe(port)
     uvicorn.run(
         "backend.app:app_from_environment",
         factory=True,
@@ -169,6 +175,72 @@ def worker(settings: Settings, processes: int, threads: int) -> None:
     export_database(owner_url(settings))
     arguments = [f"{broker.__name__}:{broker.setup.__name__}", "--processes", str(processes), "--threads", str(threads)]
     sys.exit(dramatiq_main(dramatiq_arguments().parse_args(arguments)))  # type: ignore[no-untyped-call]
+
+
+# --- billing ------------------------------------------------------------------------------------
+
+FAKE_STRIPE_PORT = 12111
+FAKE_STRIPE_KEY = "sk_test_merkato_fake"
+FAKE_STRIPE_WEBHOOK_SECRET = "whsec_merkato_fake"
+
+
+def _start_fake_stripe(app_port: int) -> None:
+    """The fake Stripe in a thread of this process, its webhooks sent to this server, and the
+    settings pointing the real SDK at it: signup and billing work end to end without Stripe."""
+    from backend.dev.fake_stripe.server import start_in_thread
+
+    fake = start_in_thread(
+        port=FAKE_STRIPE_PORT,
+        public_base=f"http://localhost:{FAKE_STRIPE_PORT}",
+        endpoints=[(f"http://127.0.0.1:{app_port}/webhooks/stripe", FAKE_STRIPE_WEBHOOK_SECRET)],
+    )
+    os.environ.update(
+        STRIPE_SECRET_KEY=FAKE_STRIPE_KEY, STRIPE_API_BASE=fake.url, STRIPE_WEBHOOK_SECRET=FAKE_STRIPE_WEBHOOK_SECRET
+    )
+    get_settings.cache_clear()
+    created = asyncio.run(StripeGateway(get_settings()).sync_prices())
+    click.echo(f"Fake Stripe on {fake.url} ({len(created)} prices created)")
+
+
+@main.group()
+def billing() -> None:
+    """Stripe billing."""
+
+
+@billing.command("sync-prices")
+@click.pass_obj
+def billing_sync_prices(settings: Settings) -> None:
+    """Create in Stripe the products and prices of the plans it does not have yet (by lookup key)."""
+    if not settings.billing_enabled:
+        raise Refused("STRIPE_SECRET_KEY is not set: billing is off")
+    created = asyncio.run(StripeGateway(settings).sync_prices())
+    click.echo(f"Created {len(created)} prices: {', '.join(created)}" if created else "Stripe has every plan's prices.")
+
+
+@main.group()
+def dev() -> None:
+    """Development helpers."""
+
+
+@dev.command("fake-stripe")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=FAKE_STRIPE_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--webhook-url",
+    default=f"http://127.0.0.1:{DEFAULT_PORT}/webhooks/stripe",
+    show_default=True,
+    help="where its webhooks go",
+)
+@click.option("--webhook-secret", default=FAKE_STRIPE_WEBHOOK_SECRET, show_default=True)
+def dev_fake_stripe(host: str, port: int, webhook_url: str, webhook_secret: str) -> None:
+    """Run the fake Stripe in the foreground (for a server started separately: point it here with
+    STRIPE_API_BASE, STRIPE_SECRET_KEY=sk_test_… and STRIPE_WEBHOOK_SECRET, then sync-prices)."""
+    from backend.dev.fake_stripe.server import serve as serve_fake
+
+    if get_settings().production:
+        raise Refused("the fake Stripe is for development and tests")
+    click.echo(f"STRIPE_API_BASE=http://{host}:{port} STRIPE_WEBHOOK_SECRET={webhook_secret}")
+    serve_fake(host=host, port=port, endpoints=[(webhook_url, webhook_secret)])
 
 
 # --- db -----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,7 @@ class Settings:
     stripe_secret_key: str | None
     stripe_webhook_secret: str | None
     stripe_api_base: str | None
+    billing_grace_days: int  # past_due keeps full access this long after the first failed payment
     data_dir: Path
     login_max_failures_per_hour: int
     session_days: int
@@ -41,6 +43,7 @@ class Settings:
     job_retry_seconds: int
     job_republish_seconds: int
     pdf_timeout_seconds: int  # a PDF render still running after this is killed
+    upload_max_bytes: int  # the largest document a supplier may upload
 
     @property
     def production(self) -> bool:
@@ -49,6 +52,10 @@ class Settings:
     @property
     def billing_enabled(self) -> bool:
         return bool(self.stripe_secret_key)
+
+    @property
+    def billing_grace(self) -> timedelta:
+        return timedelta(days=self.billing_grace_days)
 
 
 def _dev_secret(data_dir: Path) -> str:
@@ -78,6 +85,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             if not get(name):
                 raise SettingsError(f"{name} is required when MERKATO_ENV=production")
 
+    if get("STRIPE_SECRET_KEY") and not get("STRIPE_WEBHOOK_SECRET"):
+        # without it no webhook can be verified, so no payment would ever reach a workspace
+        raise SettingsError("STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set")
     data_dir = Path(get("MERKATO_DATA_DIR") or ".merkato").resolve()
 
     def integer(name: str, default: int) -> int:
@@ -106,6 +116,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         stripe_secret_key=get("STRIPE_SECRET_KEY"),
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET"),
         stripe_api_base=get("STRIPE_API_BASE"),
+        billing_grace_days=integer("MERKATO_BILLING_GRACE_DAYS", 7),
         data_dir=data_dir,
         login_max_failures_per_hour=integer("MERKATO_LOGIN_MAX_FAILURES", 100),
         session_days=integer("MERKATO_SESSION_DAYS", 14),
@@ -114,6 +125,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         job_retry_seconds=integer("MERKATO_JOB_RETRY_SECONDS", 10),
         job_republish_seconds=integer("MERKATO_JOB_REPUBLISH_SECONDS", 60),
         pdf_timeout_seconds=positive("MERKATO_PDF_TIMEOUT_SECONDS", 30),
+        upload_max_bytes=positive("MERKATO_UPLOAD_MAX_MB", 10) * 1024 * 1024,
     )
 
 

@@ -172,6 +172,21 @@ def party_rls(table: str, *, supplier_column: str | None, customer_column: str |
     return [f"CREATE POLICY party_scope ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
 
 
+def staff_writes_rls(table: str, commands: tuple[str, ...] = ("INSERT", "UPDATE", "DELETE")) -> list[str]:
+    """RESTRICTIVE policies: only staff and platform code may run these commands on the table, for
+    rows every party of the tenant may read (a category tree) or add (an uploaded document)."""
+    staff = f"{_PARTY_KIND} IN ('staff', 'system')"
+    clauses = {
+        "INSERT": f"WITH CHECK ({staff})",
+        "UPDATE": f"USING ({staff}) WITH CHECK ({staff})",
+        "DELETE": f"USING ({staff})",
+    }
+    return [
+        f"CREATE POLICY staff_{command.lower()} ON {table} AS RESTRICTIVE FOR {command} {clauses[command]}"
+        for command in commands
+    ]
+
+
 def system_only_rls(table: str) -> list[str]:
     """A RESTRICTIVE policy: only platform code (login, tickets) may touch these rows, never a
     request acting for a user, whatever that user's party."""

@@ -60,3 +60,18 @@ def test_serve_in_production_without_database_url_prints_one_line_and_exits_2(tm
     [line] = done.stderr.splitlines()
     assert "DATABASE_URL" in line
     assert not any(tmp_path.iterdir())  # nothing started, nothing written
+
+
+def test_billing_needs_the_webhook_secret_with_the_key(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="STRIPE_WEBHOOK_SECRET"):
+        load_settings({"MERKATO_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_x"})
+    on = load_settings(
+        {"MERKATO_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "w"}
+    )
+    assert on.billing_enabled
+    assert not load_settings({"MERKATO_DATA_DIR": str(tmp_path)}).billing_enabled
+
+
+def test_grace_period_is_a_setting(tmp_path: Path) -> None:
+    assert load_settings({"MERKATO_DATA_DIR": str(tmp_path)}).billing_grace.days == 7
+    assert load_settings({"MERKATO_DATA_DIR": str(tmp_path), "MERKATO_BILLING_GRACE_DAYS": "3"}).billing_grace.days == 3

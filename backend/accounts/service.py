@@ -23,7 +23,12 @@ from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import Page, PageRequest
 from backend.models import Identity, Membership, MembershipKind
+from tenants.billing.entitlements import ensure_room
+from tenants.billing.plans import Limit
 from tenants.isolation import context_of
+
+# The plan limit a new membership of each kind counts against (supplier users are not limited).
+_LIMIT_OF_KIND = {MembershipKind.STAFF: Limit.STAFF_SEATS, MembershipKind.CUSTOMER: Limit.CUSTOMER_USERS}
 
 
 class PersonForm(msgspec.Struct):
@@ -58,6 +63,16 @@ class Person:
     has_password: bool  # False: invited, and the invitation not yet accepted
 
 
+def _initial_roles(kind: MembershipKind, roles: list[str]) -> list[str]:
+    """Staff get the roles chosen; a supplier's first people administer their own company (they
+    invite colleagues with other roles); customers have no roles yet."""
+    if kind == MembershipKind.STAFF:
+        return sorted(set(roles))
+    if kind == MembershipKind.SUPPLIER:
+        return sorted(set(roles)) or ["admin"]
+    return []
+
+
 async def add_person(
     session: AsyncSession,
     form: PersonForm,
@@ -85,6 +100,8 @@ async def add_person(
             errors["email"] = _("This person already has access to this workspace.")
     if errors:
         raise InvalidForm(errors)
+    if limit := _LIMIT_OF_KIND.get(kind):
+        await ensure_room(session, limit)
     new_identity = identity is None
     if identity is None:
         password_hash = hash_password(form.password) if form.password else None
@@ -97,7 +114,7 @@ async def add_person(
         kind=kind,
         supplier_id=supplier_id,
         customer_id=customer_id,
-        roles=sorted(set(form.roles)) if kind == MembershipKind.STAFF else [],
+        roles=_initial_roles(kind, form.roles),
     )
     session.add(membership)
     await session.flush()
@@ -243,6 +260,8 @@ async def set_active(session: AsyncSession, membership: Membership, active: bool
         errors["membership"] = reason
     if errors:
         raise InvalidForm(errors)
+    if active and (limit := _LIMIT_OF_KIND.get(MembershipKind(membership.kind))):
+        await ensure_room(session, limit)
     membership.active = active
     await session.flush()
     action = "membership.reactivated" if active else "membership.deactivated"

@@ -14,6 +14,7 @@ from backend.auth import service
 from backend.auth.middleware import tenant_of
 from backend.auth.schemas import Me, TokenRequest, TokenResponse
 from backend.authz.guards import any_member, principal_of
+from backend.billing.guards import AUTH
 from tenants.context import TenantContext
 
 
@@ -21,7 +22,7 @@ class AuthController(Controller):
     path = "/api/v1"
     tags = ["auth"]
 
-    @post("/token", status_code=200, security=[])
+    @post("/token", status_code=200, security=[], opt=AUTH)
     async def token(self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]) -> TokenResponse:
         """A bearer token for this workspace (the host's tenant), valid for a few minutes."""
         state = request.app.state

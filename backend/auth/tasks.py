@@ -69,8 +69,10 @@ async def send_account_link(session: AsyncSession, membership_id: str, purpose: 
             .where(Membership.id == UUID(membership_id))
         )
     ).first()
-    if row is None or not row[0].active:
-        return  # removed or deactivated since: no link to a workspace they cannot enter
+    # removed or deactivated since: no link to a workspace they cannot enter — except proving an
+    # e-mail address, which a supplier registering (inactive until approved) must do first
+    if row is None or (not row[0].active and purpose != TokenPurpose.EMAIL_VERIFICATION):
+        return
     membership, identity, tenant = row
     if purpose == TokenPurpose.INVITATION and identity.password_hash is not None:
         return  # they chose a password meanwhile (through another workspace's invitation)

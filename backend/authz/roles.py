@@ -23,22 +23,26 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     VIEW_SUPPLIERS = "view_suppliers"
     MANAGE_SUPPLIERS = "manage_suppliers"
+    # a supplier's bank account, legal name or tax id (the service also wants the finance role
+    # itself and a second person: backend/suppliers/changes.py)
+    DECIDE_SUPPLIER_CHANGES = "decide_supplier_changes"
     VIEW_CUSTOMERS = "view_customers"
     MANAGE_CUSTOMERS = "manage_customers"
     VIEW_ITEMS = "view_items"
-    VIEW_AUDIT = "view_audit"  # owner and admin only: every Permission is theirs
+    VIEW_AUDIT = "view_audit"  # owner and admin only
+    MANAGE_BILLING = "manage_billing"  # the owner only: the subscription is the owner's contract
 
 
 _VIEW_ALL = {Permission.VIEW_SUPPLIERS, Permission.VIEW_CUSTOMERS, Permission.VIEW_ITEMS}
 
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.OWNER: frozenset(Permission),
-    StaffRole.ADMIN: frozenset(Permission),
+    StaffRole.ADMIN: frozenset(set(Permission) - {Permission.MANAGE_BILLING}),
     StaffRole.BUYER: frozenset(_VIEW_ALL | {Permission.MANAGE_SUPPLIERS}),
     StaffRole.SALES: frozenset(_VIEW_ALL | {Permission.MANAGE_CUSTOMERS}),
     StaffRole.SUPPORT: frozenset({Permission.VIEW_CUSTOMERS, Permission.VIEW_ITEMS}),
     StaffRole.WAREHOUSE: frozenset({Permission.VIEW_SUPPLIERS, Permission.VIEW_ITEMS}),
-    StaffRole.FINANCE: frozenset(_VIEW_ALL),
+    StaffRole.FINANCE: frozenset(_VIEW_ALL | {Permission.DECIDE_SUPPLIER_CHANGES}),
     StaffRole.VIEWER: frozenset(_VIEW_ALL),
 }
 

@@ -83,7 +83,7 @@ def _people(names: tuple[str, str, str, str, str, str, str]) -> tuple[_Person, .
     """The same seven logins in every tenant, so tests can address them by role and position."""
     admin, buyer, viewer, supplier, supplier2, customer, customer2 = names
     return (
-        _Person("admin", admin, MembershipKind.STAFF, ("admin",)),
+        _Person("admin", admin, MembershipKind.STAFF, ("owner", "admin")),
         _Person("buyer", buyer, MembershipKind.STAFF, ("buyer",)),
         _Person("viewer", viewer, MembershipKind.STAFF, ("viewer",)),
         _Person("supplier", supplier, MembershipKind.SUPPLIER, party=0),

@@ -29,4 +29,6 @@ class Periodic:
 PERIODIC: tuple[Periodic, ...] = (
     # expired sessions, tickets and one-time links of each tenant
     Periodic("auth.purge_expired", "17 3 * * *"),
+    # supplier documents about to expire (reminders) or expired (qualification lost)
+    Periodic("suppliers.check_documents", "5 2 * * *"),
 )

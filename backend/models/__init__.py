@@ -3,6 +3,13 @@
 from backend.models.account_token import AccountToken, TokenPurpose
 from backend.models.apex_session import ApexSession
 from backend.models.audit_event import AuditEvent
+from backend.models.change_request import (
+    BankAccountStatus,
+    ChangeKind,
+    ChangeStatus,
+    SupplierBankAccount,
+    SupplierChangeRequest,
+)
 from backend.models.counter import Counter
 from backend.models.customer import Customer
 from backend.models.document import Document, DocumentStatus
@@ -14,6 +21,16 @@ from backend.models.membership import Membership, MembershipKind
 from backend.models.notification import Notification
 from backend.models.outbox import JobStatus, OutboxJob
 from backend.models.outgoing_mail import MailStatus, OutgoingMail
+from backend.models.qualification import (
+    DocumentRequirement,
+    QualificationStatus,
+    SupplierCategory,
+    SupplierDocument,
+    SupplierQualification,
+)
+from backend.models.qualification import DocumentStatus as SupplierDocumentStatus
+from backend.models.registration import RegistrationStatus, SupplierContact, SupplierRegistration
+from backend.models.stripe_event import StripeEvent
 from backend.models.supplier import Supplier
 from backend.models.tenant import Tenant, TenantStatus
 from backend.models.web_session import WebSession
@@ -22,9 +39,13 @@ __all__ = [
     "AccountToken",
     "ApexSession",
     "AuditEvent",
+    "BankAccountStatus",
+    "ChangeKind",
+    "ChangeStatus",
     "Counter",
     "Customer",
     "Document",
+    "DocumentRequirement",
     "DocumentStatus",
     "Identity",
     "Item",
@@ -37,7 +58,18 @@ __all__ = [
     "Notification",
     "OutboxJob",
     "OutgoingMail",
+    "QualificationStatus",
+    "RegistrationStatus",
+    "StripeEvent",
     "Supplier",
+    "SupplierBankAccount",
+    "SupplierCategory",
+    "SupplierChangeRequest",
+    "SupplierContact",
+    "SupplierDocument",
+    "SupplierDocumentStatus",
+    "SupplierQualification",
+    "SupplierRegistration",
     "Tenant",
     "TenantStatus",
     "TokenPurpose",

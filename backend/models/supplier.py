@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,3 +23,13 @@ class Supplier(TenantOwned, Base):
     tax_id: Mapped[str | None] = mapped_column(String(40))
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20), default=PartyStatus.ACTIVE)
+    # onboarding: what a registration adds to the record
+    trading_name: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(300))
+    street: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    terms_accepted_at: Mapped[datetime | None]
+    # set by staff, always with a reason
+    risk_tier: Mapped[str | None] = mapped_column(String(10))
+    risk_reason: Mapped[str | None] = mapped_column(String(500))

@@ -1,11 +1,15 @@
-"""A tenant: one company using Merkato, reached at {slug}.{base domain}. Global table."""
+"""A tenant: one company using Merkato, reached at {slug}.{base domain}. Global table.
+
+Its subscription's state is kept here too (copied from Stripe by the billing worker): every
+request already reads the tenant, so access (full, grace, read-only) costs no extra query."""
 
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, Timestamped
@@ -13,7 +17,7 @@ from backend.kit.ids import new_id
 
 
 class TenantStatus(enum.StrEnum):
-    PENDING = "pending"
+    PENDING = "pending"  # signed up, waiting for Stripe to confirm the subscription
     ACTIVE = "active"
     SUSPENDED = "suspended"
 
@@ -26,7 +30,19 @@ class Tenant(Timestamped, Base):
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=TenantStatus.ACTIVE)
-    plan: Mapped[str] = mapped_column(String(40), default="starter")
+    plan: Mapped[str] = mapped_column(String(40))
     locale: Mapped[str] = mapped_column(String(10), default="en")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+    # --- the subscription, as Stripe last told us (all None when billing is off) ---
+    billing_interval: Mapped[str | None] = mapped_column(String(10))
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(100))
+    subscription_status: Mapped[str | None] = mapped_column(String(30))
+    past_due_since: Mapped[datetime | None]  # the grace period runs from here
+    trial_end: Mapped[datetime | None]
+    current_period_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # bumped by every change we ask Stripe for: the idempotency keys of those writes include it
+    billing_version: Mapped[int] = mapped_column(default=0, server_default="0")

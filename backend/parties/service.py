@@ -13,6 +13,8 @@ from backend.kit.ids import new_id
 from backend.models import Customer, Supplier
 from backend.parties.repository import CustomerRepository, SupplierRepository
 from backend.parties.tasks import ANNOUNCE_SUPPLIER
+from tenants.billing.entitlements import ensure_room
+from tenants.billing.plans import Limit
 from tenants.isolation import context_of
 from tenants.numbering import next_number
 
@@ -46,6 +48,7 @@ _SUPPLIER_FIELDS = (*_CUSTOMER_FIELDS, "tax_id")
 async def create_supplier(session: AsyncSession, form: PartyForm) -> Supplier:
     if errors := form.errors():
         raise InvalidForm(errors)
+    await ensure_room(session, Limit.ACTIVE_SUPPLIERS)  # a new supplier starts active
     supplier = Supplier(
         id=new_id(),
         tenant_id=context_of(session).tenant_id,

@@ -7,5 +7,10 @@ from backend.models.party import PartyStatus
 
 
 def status_label(status: str) -> str:
-    labels = {PartyStatus.ACTIVE: _("Active"), PartyStatus.PENDING: _("Pending"), PartyStatus.BLOCKED: _("Blocked")}
+    labels = {
+        PartyStatus.ACTIVE: _("Active"),
+        PartyStatus.PENDING: _("Pending"),
+        PartyStatus.BLOCKED: _("Blocked"),
+        PartyStatus.REJECTED: _("Rejected"),
+    }
     return labels[PartyStatus(status)] if status in PartyStatus.__members__.values() else status

@@ -19,6 +19,7 @@ from backend.auth import account_links
 from backend.auth.account_links import PASSWORD_PURPOSES, LinkHolder, LinkRefused
 from backend.auth.middleware import tenant_of
 from backend.auth.passwords import MIN_LENGTH
+from backend.billing.guards import AUTH
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import TokenPurpose
@@ -84,7 +85,7 @@ async def set_password_form(request: Req, token: FromQuery[str] = "") -> Templat
     return _password_page(holder, token)
 
 
-@post("/account/set-password", name="set_password")
+@post("/account/set-password", name="set_password", opt=AUTH)
 async def set_password(request: Req) -> Response[Any]:
     tenant = _tenant(request)
     state = request.app.state
@@ -113,7 +114,7 @@ async def forgot_password_form(email: FromQuery[str] = "") -> Template:
     return Template(template_name="public/forgot_password.html", context={"email": email, "errors": {}})
 
 
-@post("/account/forgot-password", name="forgot_password")
+@post("/account/forgot-password", name="forgot_password", opt=AUTH)
 async def forgot_password(request: Req) -> Template:
     """The same answer whether or not the address belongs to anyone here: the page must not tell
     a stranger who works with this company."""

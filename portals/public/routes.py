@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -14,7 +15,9 @@ from backend.audit.service import Actor, record
 from backend.auth import service
 from backend.auth.middleware import SESSION_COOKIE, tenant_of
 from backend.auth.principal import ApexUser, Principal
+from backend.auth.tasks import tenant_origin
 from backend.authz.guards import apex_user
+from backend.billing.guards import AUTH
 from backend.kit.i18n import LOCALES
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, MembershipKind
@@ -63,7 +66,7 @@ async def login_form(request: Req, next: FromQuery[str] = "") -> Response[Any]: 
     return _login_page(request, next_path=next)
 
 
-@post("/login", name="login")
+@post("/login", name="login", opt=AUTH)
 async def login(request: Req) -> Response[Any]:
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
@@ -94,7 +97,7 @@ async def login(request: Req) -> Response[Any]:
     return Redirect(path=safe_next(next_path, home_of(principal)), cookies=[cookie])
 
 
-@post("/logout", name="logout")
+@post("/logout", name="logout", opt=AUTH)
 async def logout(request: Req) -> Response[Any]:
     token = request.cookies.get(SESSION_COOKIE)
     state = request.app.state
@@ -111,7 +114,7 @@ async def logout(request: Req) -> Response[Any]:
     return Redirect(path="/login", cookies=[cleared_session_cookie()])
 
 
-@post("/lang", name="set_language")
+@post("/lang", name="set_language", opt=AUTH)
 async def set_language(request: Req) -> Response[Any]:
     form = await request.form()
     locale = str(form.get("locale", ""))
@@ -145,21 +148,23 @@ async def workspaces(request: Req) -> Template:
 
 @post("/workspaces/{slug:str}", guards=[apex_user], name="enter_workspace")
 async def enter_workspace(request: Req, slug: FromPath[str]) -> Response[Any]:
-    """Issue a one-time ticket and send the browser to the workspace's own host to redeem it."""
     user: ApexUser = request.scope["user"]
+    return await ticket_redirect(request, slug.lower(), user.identity_id)
+
+
+async def ticket_redirect(request: Req, slug: str, identity_id: UUID) -> Response[Any]:
+    """Issue a one-time ticket and send the browser to the workspace's own host to redeem it."""
     state = request.app.state
-    tenant = await state.directory.find(slug.lower())
+    tenant = await state.directory.find(slug)
     if tenant is None:
         raise NotFoundException()
     async with state.db.transaction(TenantContext.system(tenant.id)) as session:
-        identity = await session.get(Identity, user.identity_id)
+        identity = await session.get(Identity, identity_id)
         principal = await service.membership_principal(session, tenant.id, identity) if identity else None
         if principal is None:
             raise NotFoundException()
         ticket = await service.issue_ticket(session, principal)
-    host = request.headers.get("host", state.settings.base_domain)
-    port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
-    origin = f"{request.url.scheme}://{tenant.slug}.{state.settings.base_domain}{':' + port if port else ''}"
+    origin = tenant_origin(state.settings, tenant.slug, scheme=request.url.scheme, host=request.headers.get("host"))
     return Redirect(path=f"{origin}/auth/ticket?token={ticket}")
 
 

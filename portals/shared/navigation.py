@@ -8,6 +8,7 @@ from backend.auth.principal import Principal
 from backend.authz.roles import Permission, permissions_of
 from backend.kit.i18n import gettext as _
 from backend.models import MembershipKind
+from tenants.billing.entitlements import UPGRADE_PATH as BILLING_PATH
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ def nav_for(user: Principal | None) -> list[NavLink]:
     if user is None:
         return []
     if user.kind == MembershipKind.SUPPLIER:
-        return [NavLink(_("Home"), "/supplier")]
+        return [NavLink(_("Home"), "/supplier"), NavLink(_("Our company"), "/supplier/company")]
     if user.kind == MembershipKind.CUSTOMER:
         return [NavLink(_("Home"), "/customer")]
     granted = permissions_of(user.roles)
@@ -42,6 +43,8 @@ def nav_for(user: Principal | None) -> list[NavLink]:
         links.append(NavLink(_("Outgoing mail"), "/admin/mail"))
     if Permission.VIEW_AUDIT in granted:
         links.append(NavLink(_("Audit trail"), "/admin/audit"))
+    if Permission.MANAGE_BILLING in granted:
+        links.append(NavLink(_("Billing"), BILLING_PATH))
     return links
 
 

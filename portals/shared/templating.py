@@ -13,6 +13,7 @@ from backend.authz.roles import role_label
 from backend.kit.i18n import LOCALE_NAMES, current_locale, moment, money, translated_environment
 from backend.models.party import PartyStatus
 from backend.parties.status import status_label
+from portals.shared.billing_notice import workspace_notice
 from portals.shared.navigation import home_of, nav_for
 
 PORTALS = Path(__file__).resolve().parent.parent
@@ -39,4 +40,5 @@ def environment() -> Environment:
     env.globals["locale_names"] = LOCALE_NAMES
     env.globals["nav_for"] = nav_for
     env.globals["home_of"] = home_of
+    env.globals["workspace_notice"] = workspace_notice
     return env

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
@@ -32,19 +33,20 @@ from backend.kit.i18n import country_name
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import Customer, Item, Membership, MembershipKind, Supplier
-from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
+from backend.parties.repository import CustomerRepository, PartyRepository
 from backend.parties.service import PartyForm, create_customer, create_supplier
 from portals.shared.documents import DocumentsPanel, documents_panel
 from portals.shared.forms import FormRejected
 from portals.shared.links import link_origin
 from portals.staff.audit import history_for
+from tenants.billing.entitlements import LimitReached
 from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
 
 
 @get("/", guards=[staff()], name="staff_dashboard")
-async def dashboard(db: Db) -> Template:
+async def dashboard(request: Req, db: Db) -> Template:
     counts = {
         "suppliers": await db.scalar(select(func.count()).select_from(Supplier)),
         "customers": await db.scalar(select(func.count()).select_from(Customer)),
@@ -54,9 +56,21 @@ async def dashboard(db: Db) -> Template:
     by_country = (
         await db.execute(select(Supplier.country, func.count()).group_by(Supplier.country).order_by(Supplier.country))
     ).all()
+    # A new workspace's first steps, for the people who can take them, until all are done.
+    granted = permissions_of(request.scope["user"].roles)
+    checklist = [
+        (_("Invite your colleagues"), "/admin/users", (counts["staff"] or 0) > 1, Permission.MANAGE_USERS),
+        (_("Invite your suppliers"), "/suppliers/new", (counts["suppliers"] or 0) > 0, Permission.MANAGE_SUPPLIERS),
+        (_("Add your items"), "/items", (counts["items"] or 0) > 0, Permission.VIEW_ITEMS),
+    ]
+    onboarding = [(label, href, done) for label, href, done, needs in checklist if needs in granted]
     return Template(
         template_name="staff/dashboard.html",
-        context={"counts": counts, "by_country": {country_name(row[0]): row[1] for row in by_country}},
+        context={
+            "counts": counts,
+            "by_country": {country_name(row[0]): row[1] for row in by_country},
+            "onboarding": onboarding if not all(done for _label, _href, done in onboarding) else [],
+        },
     )
 
 
@@ -118,6 +132,7 @@ async def _membership_rejected(db: AsyncSession, membership: Membership, rejecte
         notice=message,
         row_errors={str(membership.id): message},
         roles_open=str(membership.id) if "roles" in rejected.errors else "",
+        errors={"plan": message} if isinstance(rejected, LimitReached) else {},
     )
     return FormRejected("staff/users.html", context)
 
@@ -148,7 +163,11 @@ async def deactivate_staff_user(request: Req, db: Db, membership_id: FromPath[UU
 
 @post("/admin/users/{membership_id:uuid}/reactivate", guards=[staff(Permission.MANAGE_USERS)], name="reactivate_staff")
 async def reactivate_staff_user(db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
-    await set_active(db, await _staff_member(db, membership_id), active=True)
+    membership = await _staff_member(db, membership_id)
+    try:
+        await set_active(db, membership, active=True)
+    except InvalidForm as rejected:  # no seat left on the plan
+        raise await _membership_rejected(db, membership, rejected) from rejected
     return Redirect(path="/admin/users")
 
 
@@ -162,6 +181,7 @@ class PartyPages:
     repository: type[PartyRepository[Any]]
     view: Permission
     manage: Permission
+    detail_template: str = "staff/party_detail.html"
 
     def labels(self) -> dict[str, str]:
         if self.kind == MembershipKind.SUPPLIER:
@@ -189,16 +209,20 @@ class PartyPages:
         people = await list_people(db, PageRequest(size=100), kind=self.kind, party_id=party.id)
         can_manage = self.manage in permissions_of(request.scope["user"].roles)
         history = await history_for(db, request, self.kind.value, party.id)
-        return self.context(
-            party=party,
-            people=people,
-            can_manage=can_manage,
-            history=history,
-            documents=await self.documents(db, party.id),
-            form=PersonForm(),
-            errors={},
-            **values,
-        )
+        common = {
+            "party": party,
+            "people": people,
+            "can_manage": can_manage,
+            "history": history,
+            "documents": await self.documents(db, party.id),
+            "form": PersonForm(),
+            "errors": {},
+        }
+        return self.context(**(common | await self.more_detail(db, request, party) | values))
+
+    async def more_detail(self, db: AsyncSession, request: Req, party: Any) -> dict[str, Any]:
+        """What one kind of party's page shows besides what all of them share (nothing, here)."""
+        return {}
 
     async def documents(self, db: AsyncSession, party_id: UUID) -> DocumentsPanel | None:
         """The party's PDFs and the form that asks for one (only suppliers have documents so far)."""
@@ -207,7 +231,8 @@ class PartyPages:
         request_url = f"/{self.path}/{party_id}/documents"
         return await documents_panel(db, kind=self.kind, party_id=party_id, request_url=request_url)
 
-    def router(self) -> Router:
+    def handlers(self) -> dict[str, HTTPRouteHandler]:
+        """The pages every kind of party has, by name, for a kind that replaces some of them."""
         pages = self
 
         @get("/", guards=[staff(pages.view)], name=f"{pages.path}_list")
@@ -237,7 +262,7 @@ class PartyPages:
         @get("/{party_id:uuid}", guards=[staff(pages.view)], name=f"{pages.path}_detail")
         async def detail(request: Req, db: Db, party_id: FromPath[UUID]) -> Template:
             return Template(
-                template_name="staff/party_detail.html", context=await pages.detail_context(db, request, party_id)
+                template_name=pages.detail_template, context=await pages.detail_context(db, request, party_id)
             )
 
         @post("/{party_id:uuid}/users", guards=[staff(pages.manage)], name=f"{pages.path}_add_user")
@@ -252,15 +277,16 @@ class PartyPages:
             except InvalidForm as rejected:
                 context = await pages.detail_context(db, request, party_id)
                 context.update(form=form, errors=rejected.errors)
-                raise FormRejected("staff/party_detail.html", context) from rejected
+                raise FormRejected(pages.detail_template, context) from rejected
             return Redirect(path=f"/{pages.path}/{party.id}")
 
-        return Router(path=f"/{pages.path}", route_handlers=[listing, new, create, detail, add_user])
+        return {"listing": listing, "new": new, "create": create, "detail": detail, "add_user": add_user}
+
+    def router(self) -> Router:
+        return Router(path=f"/{self.path}", route_handlers=list(self.handlers().values()))
 
 
-SUPPLIER_PAGES = PartyPages(
-    "suppliers", MembershipKind.SUPPLIER, SupplierRepository, Permission.VIEW_SUPPLIERS, Permission.MANAGE_SUPPLIERS
-)
+# Suppliers have pages of their own on top of these: portals/staff/suppliers.py
 CUSTOMER_PAGES = PartyPages(
     "customers", MembershipKind.CUSTOMER, CustomerRepository, Permission.VIEW_CUSTOMERS, Permission.MANAGE_CUSTOMERS
 )
@@ -273,6 +299,5 @@ STAFF_ROUTES = [
     change_staff_roles,
     deactivate_staff_user,
     reactivate_staff_user,
-    SUPPLIER_PAGES.router(),
     CUSTOMER_PAGES.router(),
 ]

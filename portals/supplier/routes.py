@@ -13,9 +13,10 @@ from backend.kit.i18n import gettext as _
 from backend.models import MembershipKind
 from backend.parties.repository import SupplierRepository
 from portals.shared.party_home import party_home
+from portals.supplier.company import COMPANY_ROUTES
 
 
-@get("/", name="supplier_home")
+@get("/supplier", name="supplier_home")
 async def home(request: Request[Any, Any, Any], db: Db) -> Template:
     user, tenant = request.scope["user"], request.scope["state"]["tenant"]
     return await party_home(
@@ -29,4 +30,4 @@ async def home(request: Request[Any, Any, Any], db: Db) -> Template:
     )
 
 
-supplier_router = Router(path="/supplier", route_handlers=[home], guards=[supplier_user])
+supplier_router = Router(path="/", route_handlers=[home, *COMPANY_ROUTES], guards=[supplier_user])

@@ -168,17 +168,17 @@ def _as(demo: DemoData, local: str) -> TenantContext:
 
 
 async def test_the_last_administrator_can_be_neither_demoted_nor_deactivated(db: Database, demo: DemoData) -> None:
-    """admin@acme is acme's only owner-or-admin; trusted code (a system context) is refused too."""
+    """admin@acme is acme's only owner (and only admin); trusted code (a system context) is refused too."""
     acme = demo.tenants["acme"]
     async with rolled_back(db, TenantContext.system(acme.id)) as session:
         admin = await staff_membership(session, acme.membership("admin"))
         assert admin is not None
         with pytest.raises(InvalidForm) as demoted:
             await change_roles(session, admin, RolesForm(roles=["viewer"]))
-        assert "at least one active owner or administrator" in demoted.value.errors["roles"]
+        assert "at least one active owner" in demoted.value.errors["roles"]
         with pytest.raises(InvalidForm) as deactivated:
             await set_active(session, admin, active=False)
-        assert "at least one active owner or administrator" in deactivated.value.errors["membership"]
+        assert "at least one active owner" in deactivated.value.errors["membership"]
 
 
 async def test_the_last_owner_stays_an_owner(db: Database, demo: DemoData) -> None:
@@ -188,6 +188,9 @@ async def test_the_last_owner_stays_an_owner(db: Database, demo: DemoData) -> No
         buyer = await staff_membership(session, acme.membership("buyer"))
         assert buyer is not None
         buyer.roles = ["owner"]
+        admin = await staff_membership(session, acme.membership("admin"))
+        assert admin is not None
+        admin.roles = ["admin"]  # the demo's admin is an owner too
         await session.flush()
         with pytest.raises(InvalidForm) as demoted:
             await change_roles(session, buyer, RolesForm(roles=["buyer"]))
@@ -208,8 +211,8 @@ async def test_nobody_removes_their_own_admin_role_or_deactivates_themselves(db:
             await set_active(session, admin, active=False)
         assert "yourself" in deactivated.value.errors["membership"]
         # adding a role to oneself is fine
-        await change_roles(session, admin, RolesForm(roles=["admin", "buyer"]))
-        assert admin.roles == ["admin", "buyer"]
+        await change_roles(session, admin, RolesForm(roles=["admin", "buyer", "owner"]))
+        assert admin.roles == ["admin", "buyer", "owner"]
 
 
 async def test_a_throttled_login_is_recorded(db: Database, demo: DemoData) -> None:

@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,19 +108,16 @@ class LiveServer:
         return f"http://{slug}.localhost:{self.port}"
 
 
-# Module scope: the live server runs the embedded worker and relay on the shared test database,
-# and must be gone before other modules' tests queue jobs they mean to run themselves.
-@pytest.fixture(scope="module")
-def live_server(
-    owner_url: str, demo: DemoData, tmp_path_factory: pytest.TempPathFactory, chromium_path: str
-) -> Iterator[LiveServer]:
-    """uvicorn serving backend.app:app_from_environment on the seeded test database."""
+@contextmanager
+def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[LiveServer]:
+    """uvicorn serving backend.app:app_from_environment on the seeded test database, on a free port
+    (or PORT in extra_env), with the embedded worker and relay; stopped on leaving."""
     missing = [name for name in ("pico.min.css", "htmx.min.js", "chart.umd.min.js") if not (VENDOR_DIR / name).exists()]
     assert not missing, f"vendor assets missing in {VENDOR_DIR}: {missing} (run `make setup`)"
     _compile_catalogs()
-    data_dir = tmp_path_factory.mktemp("server-data")
     log = data_dir / "server.log"
-    port = _free_port()
+    extra = dict(extra_env or {})
+    port = int(extra.pop("PORT", None) or _free_port())
     env = {
         **os.environ,
         "DATABASE_URL": owner_url,
@@ -127,6 +125,7 @@ def live_server(
         "MERKATO_SECRET_KEY": "browser-test-secret-key-with-enough-entropy-0123456789",
         "MERKATO_DATA_DIR": str(data_dir),
         "MERKATO_BASE_DOMAIN": "localhost",
+        **extra,
     }
     env.pop("DATABASE_APP_URL", None)
     command = [
@@ -164,6 +163,16 @@ def live_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# Module scope: the live server runs the embedded worker and relay on the shared test database,
+# and must be gone before other modules' tests queue jobs they mean to run themselves.
+@pytest.fixture(scope="module")
+def live_server(
+    owner_url: str, demo: DemoData, tmp_path_factory: pytest.TempPathFactory, chromium_path: str
+) -> Iterator[LiveServer]:
+    with running_server(owner_url, tmp_path_factory.mktemp("server-data")) as server:
+        yield server
 
 
 # --- the browser ------------------------------------------------------------------------------------

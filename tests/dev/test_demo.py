@@ -101,9 +101,9 @@ async def test_memberships(demo: DemoData, owner_engine: AsyncEngine) -> None:
             found = {row.email: row for row in rows}
             assert set(found) >= set(tenant.memberships)  # other modules may add people
             assert {email: found[email].id for email in tenant.memberships} == dict(tenant.memberships)
-            for local, role in (("admin", "admin"), ("buyer", "buyer"), ("viewer", "viewer")):
+            for local, roles in (("admin", ["admin", "owner"]), ("buyer", ["buyer"]), ("viewer", ["viewer"])):
                 row = found[tenant.email(local)]
-                assert (row.kind, row.roles, row.supplier_id, row.customer_id) == ("staff", [role], None, None)
+                assert (row.kind, row.roles, row.supplier_id, row.customer_id) == ("staff", roles, None, None)
             expected_party = {
                 "supplier": ("supplier", tenant.supplier_ids[0], None),
                 "supplier2": ("supplier", tenant.supplier_ids[1], None),

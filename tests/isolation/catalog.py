@@ -323,11 +323,17 @@ async def role_problems(connection: AsyncConnection, role: str = APP_ROLE, schem
 
 
 # Privileges the app role is denied on purpose, like GLOBAL_TABLES a decision made in review: the
-# audit trail is append-only; jobs and the mail log are history and are never deleted.
+# audit trail is append-only; jobs, the mail log, Stripe's events and a supplier's bank accounts
+# and change requests are history, never deleted.
 WITHHELD_FROM_APP: dict[str, frozenset[str]] = {
     "audit_events": frozenset({"UPDATE", "DELETE"}),
     "outbox": frozenset({"DELETE"}),
     "outgoing_mail": frozenset({"DELETE"}),
+    "stripe_events": frozenset({"DELETE"}),
+    # history of who asked for and who approved a supplier's sensitive changes
+    "supplier_bank_accounts": frozenset({"DELETE"}),
+    "supplier_change_requests": frozenset({"DELETE"}),
+    "supplier_registrations": frozenset({"DELETE"}),
 }
 
 

@@ -208,7 +208,7 @@ async def test_an_admin_cannot_demote_or_deactivate_themselves(browser: Any, db:
     async with db.transaction(TenantContext.system(acme.id)) as session:
         membership = await session.get(Membership, (acme.id, own))
     assert membership is not None
-    assert (membership.roles, membership.active) == (["admin"], True)
+    assert (membership.roles, membership.active) == (["admin", "owner"], True)
 
 
 async def test_other_tenants_memberships_are_404(browser: Any, demo: DemoData) -> None:

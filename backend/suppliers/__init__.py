@@ -1,0 +1,1 @@
+"""Supplier onboarding: registration, review, qualification documents, change requests."""

@@ -1,0 +1,178 @@
+"""Four eyes on a supplier's sensitive data: bank account, legal name, tax id.
+
+A change is proposed (by the supplier's people, or by staff typing it in for them) and waits as a
+change request; the old values stay in force. Only a staff member with the finance role decides,
+and never the person who asked for the change or typed the new data in. Both the supplier's
+people and the tenant's finance staff are told of every bank change, proposed and decided.
+
+Call these in the tenant's system context, naming the actor: supplier users cannot write the
+outbox (its RLS admits staff and platform code only), and the notification is such a write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit.service import Actor, record
+from backend.authz.roles import StaffRole
+from backend.jobs.outbox import enqueue
+from backend.kit.forms import FieldErrors, InvalidForm
+from backend.kit.i18n import gettext as _
+from backend.kit.ids import new_id
+from backend.models import (
+    BankAccountStatus,
+    ChangeKind,
+    ChangeStatus,
+    Supplier,
+    SupplierBankAccount,
+    SupplierChangeRequest,
+)
+from tenants.isolation import context_of
+
+NOTIFY_CHANGE = "suppliers.notify_change"
+
+
+@dataclass(frozen=True, slots=True)
+class BankDetails:
+    """A bank account that passed validation (backend/suppliers/validation.py)."""
+
+    holder: str
+    account: str
+    bic: str | None
+    bank_name: str | None
+    country: str
+
+
+def masked(account: str) -> str:
+    """What the audit trail and e-mails show of an account number: its last four characters."""
+    return f"…{account[-4:]}"
+
+
+async def account_in_force(session: AsyncSession, supplier_id: UUID) -> SupplierBankAccount | None:
+    found: SupplierBankAccount | None = await session.scalar(
+        select(SupplierBankAccount).where(
+            SupplierBankAccount.supplier_id == supplier_id, SupplierBankAccount.status == BankAccountStatus.ACTIVE
+        )
+    )
+    return found
+
+
+async def propose_bank_account(
+    session: AsyncSession, supplier_id: UUID, details: BankDetails, *, actor: Actor, entered_by: UUID | None = None
+) -> SupplierChangeRequest:
+    """A new account, pending until approved; `entered_by` is who typed it in, if not the actor."""
+    account = SupplierBankAccount(
+        id=new_id(),
+        tenant_id=context_of(session).tenant_id,
+        supplier_id=supplier_id,
+        holder=details.holder,
+        account=details.account,
+        bic=details.bic,
+        bank_name=details.bank_name,
+        country=details.country,
+        status=BankAccountStatus.PENDING,
+        entered_by=entered_by or actor.identity_id,
+    )
+    session.add(account)
+    return await _propose(session, supplier_id, ChangeKind.BANK_ACCOUNT, {"bank_account_id": str(account.id)}, actor)
+
+
+async def propose_value(
+    session: AsyncSession, supplier_id: UUID, kind: ChangeKind, value: str, *, actor: Actor
+) -> SupplierChangeRequest:
+    """A new legal name or tax id (already validated), in force once approved."""
+    field = {ChangeKind.LEGAL_NAME: "name", ChangeKind.TAX_ID: "tax_id"}[kind]
+    return await _propose(session, supplier_id, kind, {field: value}, actor)
+
+
+async def _propose(
+    session: AsyncSession, supplier_id: UUID, kind: ChangeKind, proposed: dict[str, str], actor: Actor
+) -> SupplierChangeRequest:
+    request = SupplierChangeRequest(
+        id=new_id(),
+        tenant_id=context_of(session).tenant_id,
+        supplier_id=supplier_id,
+        kind=kind,
+        proposed=proposed,
+        status=ChangeStatus.PENDING,
+        requested_by=actor.identity_id,
+    )
+    session.add(request)
+    await session.flush()
+    await record(session, "supplier.change_requested", "supplier", supplier_id, after={"kind": kind}, actor=actor)
+    await enqueue(
+        session,
+        NOTIFY_CHANGE,
+        key=f"change:{request.id}:requested",
+        change_request_id=request.id,
+        status=request.status,
+    )
+    return request
+
+
+async def decide(
+    session: AsyncSession,
+    request: SupplierChangeRequest,
+    *,
+    approve: bool,
+    decider: Actor,
+    roles: list[str],
+    reason: str = "",
+) -> None:
+    """Approve or reject a pending change. Refused (InvalidForm on "decision") unless the decider
+    has the finance role and is neither who asked nor who typed the new data in."""
+    errors = FieldErrors()
+    entered_by = None
+    if request.kind == ChangeKind.BANK_ACCOUNT:
+        account = await _proposed_account(session, request)
+        entered_by = account.entered_by
+    if request.status != ChangeStatus.PENDING:
+        errors["decision"] = _("This change has been decided already.")
+    elif StaffRole.FINANCE.value not in roles:
+        errors["decision"] = _("Only a member of finance can decide on this change.")
+    elif decider.identity_id in {request.requested_by, entered_by}:
+        errors["decision"] = _("Someone other than the person who asked for or entered this change must decide it.")
+    if errors:
+        raise InvalidForm(errors)
+    supplier = await session.get(Supplier, (request.tenant_id, request.supplier_id), with_for_update=True)
+    assert supplier is not None
+    before: dict[str, str | None] = {}
+    after: dict[str, str | None] = {}
+    if request.kind == ChangeKind.BANK_ACCOUNT:
+        account = await _proposed_account(session, request)
+        if approve:
+            current = await account_in_force(session, request.supplier_id)
+            if current is not None:
+                current.status = BankAccountStatus.SUPERSEDED
+                before["account"] = masked(current.account)
+                await session.flush()  # one account in force at a time (a unique index says so)
+            account.status = BankAccountStatus.ACTIVE
+            after["account"] = masked(account.account)
+        else:
+            account.status = BankAccountStatus.REJECTED
+    elif approve:
+        field, value = next(iter(request.proposed.items()))
+        before[field], after[field] = getattr(supplier, field), value
+        setattr(supplier, field, value)
+    request.status = ChangeStatus.APPROVED if approve else ChangeStatus.REJECTED
+    request.decided_by, request.decided_at = decider.identity_id, datetime.now(UTC)
+    request.reason = reason[:500] or None
+    await session.flush()
+    action = "supplier.change_approved" if approve else "supplier.change_rejected"
+    await record(session, action, "supplier", supplier.id, before=before, after=after, actor=decider)
+    await enqueue(
+        session, NOTIFY_CHANGE, key=f"change:{request.id}:decided", change_request_id=request.id, status=request.status
+    )
+
+
+async def _proposed_account(session: AsyncSession, request: SupplierChangeRequest) -> SupplierBankAccount:
+    account = await session.get(
+        SupplierBankAccount, (request.tenant_id, UUID(request.proposed["bank_account_id"])), with_for_update=True
+    )
+    assert account is not None
+    return account

@@ -1,0 +1,84 @@
+"""A supplier document arriving as an upload: through the gate (backend/uploads), into storage
+under a random name outside the web root, and recorded as a new version waiting for review."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.documents.storage import Storage
+from backend.kit.forms import FieldErrors, InvalidForm
+from backend.kit.i18n import gettext as _
+from backend.models import DocumentRequirement, SupplierDocument
+from backend.suppliers.qualification import NewDocument, add_document
+from backend.uploads.filenames import storage_name
+from backend.uploads.gate import inspect_upload
+from backend.uploads.kinds import OFFICE_KINDS, UploadPolicy, UploadRejected
+from tenants.isolation import context_of
+
+
+def policy(max_bytes: int) -> UploadPolicy:
+    """PDF, PNG, JPEG and the OOXML office formats (a per-tenant choice of office formats is for
+    later; none of ours is allowed to carry macros either way)."""
+    return UploadPolicy(max_bytes=max_bytes, office=OFFICE_KINDS)
+
+
+async def upload_document(
+    session: AsyncSession,
+    storage: Storage,
+    supplier_id: UUID,
+    *,
+    document_type: str,
+    data: bytes,
+    filename: str,
+    issued_on: date | None,
+    expires_on: date | None,
+    max_bytes: int,
+    uploaded_by: UUID | None,
+    today: date,
+) -> SupplierDocument:
+    """Raises InvalidForm (fields "file", "document_type", "issued_on", "expires_on") and writes
+    nothing when the upload or its dates are refused."""
+    errors = FieldErrors()
+    requirement = await session.scalar(
+        select(DocumentRequirement).where(DocumentRequirement.document_type == document_type).limit(1)
+    )
+    if requirement is None:
+        errors["document_type"] = _("Choose which document this is.")
+    elif requirement.expires:
+        if issued_on is None:
+            errors["issued_on"] = _("Enter the date of issue.")
+        elif issued_on > today:
+            errors["issued_on"] = _("The date of issue cannot be in the future.")
+        if expires_on is None:
+            errors["expires_on"] = _("Enter the expiry date.")
+        elif expires_on < today:
+            errors["expires_on"] = _("This document has expired already.")
+    try:
+        # CPU work on untrusted bytes: off the event loop
+        accepted = await asyncio.to_thread(inspect_upload, data, filename, policy(max_bytes))
+    except UploadRejected as refusal:
+        errors["file"] = str(refusal.message)
+    if errors:
+        raise InvalidForm(errors)
+    key = f"{context_of(session).tenant_id}/{storage_name(accepted.kind)}"
+    await storage.put(key, data)
+    return await add_document(
+        session,
+        supplier_id,
+        NewDocument(
+            document_type=document_type,
+            filename=accepted.safe_filename,
+            storage_key=key,
+            mime_type=accepted.mime_type,
+            size=accepted.size,
+            sha256=accepted.sha256,
+            issued_on=issued_on,
+            expires_on=expires_on,
+        ),
+        uploaded_by=uploaded_by,
+    )

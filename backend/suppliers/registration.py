@@ -1,0 +1,317 @@
+"""A supplier's registration with a tenant, and its review.
+
+The state machine is TRANSITIONS: a draft is submitted once complete; the reviewer approves,
+rejects (the record stays, read-only) or asks for more information, which the supplier gives and
+resubmits. Any other move is refused with IllegalTransition (a 409 for the pages). Approval
+activates the supplier and its people; the bank account it registered still needs finance's
+approval (four eyes, backend/suppliers/changes.py) before payments may use it.
+
+Like changes.py, these run in the tenant's system context naming the actor: they write the
+outbox, which a supplier's people cannot.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit.service import Actor, record
+from backend.auth.account_links import ask_to_verify
+from backend.jobs.outbox import enqueue
+from backend.kit.forms import FieldErrors, InvalidForm
+from backend.kit.i18n import gettext as _
+from backend.kit.ids import new_id
+from backend.models import (
+    DocumentRequirement,
+    Identity,
+    Membership,
+    MembershipKind,
+    RegistrationStatus,
+    Supplier,
+    SupplierChangeRequest,
+    SupplierContact,
+    SupplierDocument,
+    SupplierQualification,
+    SupplierRegistration,
+)
+from backend.models.change_request import ChangeKind, ChangeStatus
+from backend.models.party import PartyStatus
+from backend.suppliers.validation import tax_id
+from tenants.billing.entitlements import ensure_room
+from tenants.billing.plans import Limit
+from tenants.isolation import context_of
+from tenants.numbering import next_number
+
+NOTIFY_REGISTRATION = "suppliers.notify_registration"
+
+# (state, action) -> next state; everything else is illegal
+TRANSITIONS: dict[tuple[str, str], RegistrationStatus] = {
+    (RegistrationStatus.DRAFT, "submit"): RegistrationStatus.SUBMITTED,
+    (RegistrationStatus.INFO_REQUESTED, "submit"): RegistrationStatus.SUBMITTED,
+    (RegistrationStatus.SUBMITTED, "approve"): RegistrationStatus.APPROVED,
+    (RegistrationStatus.SUBMITTED, "reject"): RegistrationStatus.REJECTED,
+    (RegistrationStatus.SUBMITTED, "request_info"): RegistrationStatus.INFO_REQUESTED,
+}
+EDITABLE = frozenset({RegistrationStatus.DRAFT, RegistrationStatus.INFO_REQUESTED})
+
+
+class IllegalTransition(Exception):
+    def __init__(self, status: str, action: str) -> None:
+        super().__init__(
+            _("A registration that is %(status)s cannot be %(action)s.") % {"status": status, "action": action}
+        )
+        self.status = status
+        self.action = action
+
+
+class CompanyForm(msgspec.Struct):
+    legal_name: str = ""
+    trading_name: str = ""
+    country: str = ""
+    tax_id: str = ""
+    street: str = ""
+    city: str = ""
+    postal_code: str = ""
+    website: str = ""
+    currency: str = ""
+    email: str = ""
+
+    def errors(self) -> FieldErrors:
+        errors = FieldErrors()
+        if errors.require("legal_name", self.legal_name):
+            errors.max_length("legal_name", self.legal_name, 200)
+        errors.max_length("trading_name", self.trading_name, 200)
+        errors.country("country", self.country.upper())
+        errors.currency("currency", self.currency.upper())
+        if "country" not in errors and (normalised := tax_id(errors, "tax_id", self.tax_id, self.country.upper())):
+            self.tax_id = normalised  # stored as the country's checker writes it
+        elif "country" in errors:
+            errors.require("tax_id", self.tax_id)
+        errors.require("street", self.street)
+        errors.require("city", self.city)
+        errors.max_length("postal_code", self.postal_code, 20)
+        errors.max_length("website", self.website, 300)
+        if self.email:
+            errors.email("email", self.email)
+        return errors
+
+
+def _apply(supplier: Supplier, form: CompanyForm) -> None:
+    supplier.name = form.legal_name
+    supplier.trading_name = form.trading_name or None
+    supplier.country = form.country.upper()
+    supplier.tax_id = form.tax_id
+    supplier.street, supplier.city = form.street, form.city
+    supplier.postal_code = form.postal_code or None
+    supplier.website = form.website or None
+    supplier.currency = form.currency.upper()
+    supplier.email = form.email.lower() or None
+
+
+async def start(
+    session: AsyncSession, form: CompanyForm, *, registrant: Identity, origin: str | None = None
+) -> SupplierRegistration:
+    """A pending supplier with its draft registration, and the registrant as its first (inactive
+    until approval) user with the supplier-admin role; an unverified registrant is sent a link to
+    verify their e-mail address (`origin`: where the link leads)."""
+    if errors := form.errors():
+        raise InvalidForm(errors)
+    tenant_id = context_of(session).tenant_id
+    supplier = Supplier(id=new_id(), tenant_id=tenant_id, status=PartyStatus.PENDING)
+    _apply(supplier, form)
+    supplier.number = await next_number(session, "supplier", "SUP")
+    session.add(supplier)
+    await session.flush()
+    membership = Membership(
+        id=new_id(),
+        tenant_id=tenant_id,
+        identity_id=registrant.id,
+        kind=MembershipKind.SUPPLIER,
+        supplier_id=supplier.id,
+        roles=["admin"],
+        active=False,
+    )
+    session.add(membership)
+    registration = SupplierRegistration(
+        tenant_id=tenant_id, supplier_id=supplier.id, registrant_id=registrant.id, status=RegistrationStatus.DRAFT
+    )
+    session.add(registration)
+    await session.flush()
+    if registrant.verified_at is None:
+        await ask_to_verify(session, membership.id, registrant.id, origin)
+    actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
+    await record(session, "registration.started", "supplier", supplier.id, after={"name": supplier.name}, actor=actor)
+    return registration
+
+
+async def update_company(session: AsyncSession, registration: SupplierRegistration, form: CompanyForm) -> None:
+    """Save a step of the draft (or a fix after a request for information)."""
+    ensure_editable(registration, "edited")
+    if errors := form.errors():
+        raise InvalidForm(errors)
+    supplier = await supplier_of(session, registration)
+    _apply(supplier, form)
+    await session.flush()
+
+
+async def add_contact(
+    session: AsyncSession,
+    registration: SupplierRegistration,
+    *,
+    name: str,
+    email: str,
+    phone: str = "",
+    title: str = "",
+) -> SupplierContact:
+    ensure_editable(registration, "edited")
+    errors = FieldErrors()
+    errors.require("name", name)
+    errors.email("email", email)
+    if errors:
+        raise InvalidForm(errors)
+    contact = SupplierContact(
+        tenant_id=registration.tenant_id,
+        supplier_id=registration.supplier_id,
+        name=name,
+        email=email.lower(),
+        phone=phone or None,
+        title=title or None,
+    )
+    session.add(contact)
+    await session.flush()
+    return contact
+
+
+async def accept_terms(session: AsyncSession, registration: SupplierRegistration) -> None:
+    ensure_editable(registration, "edited")
+    supplier = await supplier_of(session, registration)
+    supplier.terms_accepted_at = datetime.now(UTC)
+    await session.flush()
+
+
+async def missing(session: AsyncSession, registration: SupplierRegistration) -> list[str]:
+    """What the registration still lacks before it can be submitted (messages; [] = complete)."""
+    supplier = await supplier_of(session, registration)
+    gaps = []
+    if supplier.terms_accepted_at is None:
+        gaps.append(_("Accept the supplier terms."))
+    if not await _count(session, SupplierContact, supplier.id):
+        gaps.append(_("Add at least one contact."))
+    if not await _count(session, SupplierQualification, supplier.id):
+        gaps.append(_("Choose the categories you supply."))
+    bank = await session.scalar(
+        select(func.count())
+        .select_from(SupplierChangeRequest)
+        .where(
+            SupplierChangeRequest.supplier_id == supplier.id,
+            SupplierChangeRequest.kind == ChangeKind.BANK_ACCOUNT,
+            SupplierChangeRequest.status != ChangeStatus.REJECTED,
+        )
+    )
+    if not bank:
+        gaps.append(_("Enter your bank account."))
+    required = await session.execute(
+        select(DocumentRequirement.document_type, DocumentRequirement.name)
+        .join(SupplierQualification, SupplierQualification.category_id == DocumentRequirement.category_id)
+        .where(SupplierQualification.supplier_id == supplier.id)
+        .distinct()
+    )
+    uploaded = set(
+        await session.scalars(select(SupplierDocument.document_type).where(SupplierDocument.supplier_id == supplier.id))
+    )
+    for document_type, name in required:
+        if document_type not in uploaded:
+            gaps.append(_("Upload: %(document)s.") % {"document": name})
+    return gaps
+
+
+async def submit(session: AsyncSession, registration: SupplierRegistration, *, actor: Actor) -> None:
+    if gaps := await missing(session, registration):
+        raise InvalidForm(FieldErrors(registration=" ".join(gaps)))
+    await _move(session, registration, "submit", actor=actor)
+    registration.submitted_at = datetime.now(UTC)
+
+
+async def review(
+    session: AsyncSession, registration: SupplierRegistration, action: str, *, reviewer: Actor, comment: str = ""
+) -> None:
+    """approve, reject (with a reason) or request_info (with what is needed)."""
+    if action in ("reject", "request_info") and not comment.strip():
+        raise InvalidForm(FieldErrors(comment=_("Say why, so the supplier knows what to do.")))
+    if (registration.status, action) not in TRANSITIONS:  # before anything changes
+        raise IllegalTransition(registration.status, action)
+    supplier = await supplier_of(session, registration)
+    if action == "approve":
+        await ensure_room(session, Limit.ACTIVE_SUPPLIERS)
+    registration.review_comment = comment.strip() or None
+    await _move(session, registration, action, actor=reviewer)
+    registration.decided_by, registration.decided_at = reviewer.identity_id, datetime.now(UTC)
+    if action == "approve":
+        supplier.status = PartyStatus.ACTIVE
+        people = await session.scalars(select(Membership).where(Membership.supplier_id == supplier.id))
+        for membership in people:
+            membership.active = True
+    elif action == "reject":
+        supplier.status = PartyStatus.REJECTED
+    await session.flush()
+
+
+async def duplicates(session: AsyncSession, supplier: Supplier) -> list[Supplier]:
+    """Other suppliers of this tenant with the same tax id, for the reviewer only. RLS keeps the
+    search inside the tenant, so nobody learns whether another tenant knows the company."""
+    if not supplier.tax_id:
+        return []
+    # letters and digits only, upper case, without the country prefix EU VAT numbers may carry
+    cleaned = func.upper(func.regexp_replace(Supplier.tax_id, r"[^A-Za-z0-9]", "", "g"))
+    bare = func.regexp_replace(cleaned, func.concat("^", Supplier.country), "")
+    mine = "".join(ch for ch in supplier.tax_id if ch.isalnum()).upper().removeprefix(supplier.country)
+    found = await session.scalars(select(Supplier).where(Supplier.id != supplier.id, bare == mine))
+    return list(found)
+
+
+def ensure_editable(registration: SupplierRegistration, action: str) -> None:
+    if registration.status not in EDITABLE:
+        raise IllegalTransition(registration.status, action)
+
+
+async def _move(session: AsyncSession, registration: SupplierRegistration, action: str, *, actor: Actor) -> None:
+    target = TRANSITIONS.get((registration.status, action))
+    if target is None:
+        raise IllegalTransition(registration.status, action)
+    before = registration.status
+    registration.status = target
+    await session.flush()
+    await record(
+        session,
+        f"registration.{action}",
+        "supplier",
+        registration.supplier_id,
+        before={"status": before},
+        after={"status": target},
+        actor=actor,
+    )
+    await enqueue(
+        session,
+        NOTIFY_REGISTRATION,
+        key=f"registration:{registration.id}:{action}:{int(datetime.now(UTC).timestamp() * 1_000_000)}",
+        registration_id=registration.id,
+        status=target,
+        # as it is now: a later decision replaces the comment on the record
+        comment=registration.review_comment if target != RegistrationStatus.SUBMITTED else None,
+    )
+
+
+async def supplier_of(session: AsyncSession, registration: SupplierRegistration) -> Supplier:
+    supplier = await session.get(Supplier, (registration.tenant_id, registration.supplier_id))
+    assert supplier is not None
+    return supplier
+
+
+async def _count(
+    session: AsyncSession, model: type[SupplierContact] | type[SupplierQualification], supplier_id: UUID
+) -> int:
+    return await session.scalar(select(func.count()).select_from(model).where(model.supplier_id == supplier_id)) or 0

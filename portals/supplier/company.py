@@ -1,0 +1,213 @@
+"""The supplier's own company in its portal: profile, sensitive changes (sent to the buyer's
+finance for approval), documents and colleagues. Only its own supplier, always: the supplier id
+comes from the logged-in person's membership, never from the request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import PermissionDeniedException
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.service import list_people
+from backend.audit.service import Actor
+from backend.auth.principal import Principal
+from backend.documents.storage import storage_from
+from backend.kit.forms import FieldErrors, InvalidForm, bind
+from backend.kit.i18n import gettext as _
+from backend.kit.pagination import PageRequest
+from backend.models import ChangeKind, MembershipKind, Supplier, SupplierChangeRequest
+from backend.suppliers.changes import BankDetails, account_in_force, masked, propose_bank_account, propose_value
+from backend.suppliers.documents import upload_document
+from backend.suppliers.profile import (
+    ProfileForm,
+    SupplierRole,
+    document_standings,
+    invite_colleague,
+    supplier_role_label,
+    update_profile,
+)
+from backend.suppliers.validation import BankAccountForm, tax_id
+from portals.shared.forms import FormRejected
+from portals.shared.links import link_origin
+from tenants.context import TenantContext
+
+Req = Request[Any, Any, Any]
+PAGE = "/supplier/company"
+Change = Callable[[AsyncSession, Supplier, Actor], Awaitable[None]]
+
+
+def _me(request: Req) -> Principal:
+    user: Principal = request.scope["user"]
+    return user
+
+
+async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> dict[str, Any]:
+    user = _me(request)
+    return {
+        "supplier": supplier,
+        "profile": ProfileForm(
+            trading_name=supplier.trading_name or "",
+            website=supplier.website or "",
+            street=supplier.street or "",
+            city=supplier.city or "",
+            postal_code=supplier.postal_code or "",
+            email=supplier.email or "",
+            phone=supplier.phone or "",
+        ),
+        "account": await account_in_force(session, supplier.id),
+        "masked": masked,
+        "changes": list(
+            await session.scalars(
+                select(SupplierChangeRequest)
+                .where(SupplierChangeRequest.supplier_id == supplier.id)
+                .order_by(SupplierChangeRequest.created_at.desc())
+                .limit(20)
+            )
+        ),
+        "documents": await document_standings(session, supplier.id, today=date.today()),
+        "people": await list_people(session, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id),
+        "is_admin": SupplierRole.ADMIN.value in user.roles,
+        "roles": list(SupplierRole),
+        "role_label": supplier_role_label,
+        "bank": BankAccountForm(country=supplier.country),
+        "errors": {},
+        "section": "",
+    }
+
+
+async def _in_system(request: Req, section: str, change: Change | None = None) -> Response[Any]:
+    """Run a change (or just show the page) on the person's own supplier, in the tenant's system
+    context naming them; a refusal shows the page again with its messages (400)."""
+    user = _me(request)
+    actor = Actor.of(user)
+    async with request.app.state.db.transaction(TenantContext.system(user.tenant_id)) as session:
+        supplier = await session.get(Supplier, (user.tenant_id, user.party_id))
+        assert supplier is not None  # the membership's foreign key says so
+        if change is None:
+            return Template(template_name="supplier/company.html", context=await _context(session, request, supplier))
+        try:
+            await change(session, supplier, actor)
+        except InvalidForm as rejected:
+            context = await _context(session, request, supplier)
+            context.update(errors=rejected.errors, section=section)
+            raise FormRejected("supplier/company.html", context) from rejected
+    return Redirect(path=f"{PAGE}#{section}")
+
+
+@get(PAGE, name="supplier_company")
+async def company(request: Req) -> Response[Any]:
+    return await _in_system(request, "")
+
+
+@post(PAGE, name="supplier_company_update")
+async def update(request: Req) -> Response[Any]:
+    form = bind(ProfileForm, await request.form())
+
+    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+        await update_profile(session, supplier, form, actor=actor)
+
+    return await _in_system(request, "profile", change)
+
+
+@post(f"{PAGE}/changes", name="supplier_company_change")
+async def request_change(request: Req) -> Response[Any]:
+    """A new legal name or tax id: a change request for the buyer's finance to approve."""
+    data = await request.form()
+    kind, value = str(data.get("kind", "")), str(data.get("value", "")).strip()
+
+    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+        errors = FieldErrors()
+        if kind == ChangeKind.TAX_ID:
+            value_checked = tax_id(errors, "value", value, supplier.country)
+        elif kind == ChangeKind.LEGAL_NAME and errors.require("value", value):
+            errors.max_length("value", value, 200)
+            value_checked = value
+        else:
+            errors["kind"] = _("Choose what to change.")
+        if errors:
+            raise InvalidForm(errors)
+        assert value_checked is not None
+        await propose_value(session, supplier.id, ChangeKind(kind), value_checked, actor=actor)
+
+    return await _in_system(request, "sensitive", change)
+
+
+@post(f"{PAGE}/bank", name="supplier_company_bank")
+async def request_bank_change(request: Req) -> Response[Any]:
+    form = bind(BankAccountForm, await request.form())
+
+    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+        checked = form.normalised()
+        details = BankDetails(
+            holder=checked.holder,
+            account=checked.iban_or_account,
+            bic=checked.bic or None,
+            bank_name=checked.bank_name or None,
+            country=checked.country,
+        )
+        await propose_bank_account(session, supplier.id, details, actor=actor)
+
+    return await _in_system(request, "bank", change)
+
+
+@post(f"{PAGE}/documents", name="supplier_company_document")
+async def upload(request: Req) -> Response[Any]:
+    data = await request.form()
+    file = data.get("file")
+    settings = request.app.state.settings
+
+    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+        if not isinstance(file, UploadFile):
+            raise InvalidForm(FieldErrors(file=_("Choose a file.")))
+        await upload_document(
+            session,
+            storage_from(settings),
+            supplier.id,
+            document_type=str(data.get("document_type", "")),
+            data=await file.read(),
+            filename=file.filename or "",
+            issued_on=_date(data.get("issued_on")),
+            expires_on=_date(data.get("expires_on")),
+            max_bytes=settings.upload_max_bytes,
+            uploaded_by=actor.identity_id,
+            today=date.today(),
+        )
+
+    return await _in_system(request, "documents", change)
+
+
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+@post(f"{PAGE}/colleagues", name="supplier_company_colleague")
+async def invite(request: Req) -> Response[Any]:
+    if SupplierRole.ADMIN.value not in _me(request).roles:
+        raise PermissionDeniedException()
+    data = await request.form()
+    origin = link_origin(request)
+
+    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+        await invite_colleague(
+            session,
+            supplier.id,
+            email=str(data.get("email", "")).strip(),
+            full_name=str(data.get("full_name", "")).strip(),
+            role=str(data.get("role", "")),
+            origin=origin,
+        )
+
+    return await _in_system(request, "colleagues", change)
+
+
+COMPANY_ROUTES = [company, update, request_change, request_bank_change, upload, invite]

@@ -1,0 +1,426 @@
+"""Self-registration of a supplier on a tenant's portal (/supplier/register), public.
+
+The registrant is not a member yet (their membership waits, inactive, for approval), so the draft
+is reached through a registration cookie: the registration and identity ids with an expiry,
+signed with the server's secret key. From another browser the registrant continues with their
+e-mail and password. Every change goes through backend/suppliers/ in the tenant's system context,
+naming the registrant as the actor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import Cookie, UploadFile
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from backend.audit.service import Actor
+from backend.auth import service as auth
+from backend.auth.passwords import MIN_LENGTH, hash_password
+from backend.documents.storage import storage_from
+from backend.kit.forms import FieldErrors, InvalidForm, bind
+from backend.kit.i18n import gettext as _
+from backend.models import (
+    DocumentRequirement,
+    Identity,
+    SupplierCategory,
+    SupplierContact,
+    SupplierDocument,
+    SupplierQualification,
+    SupplierRegistration,
+)
+from backend.suppliers import registration as service
+from backend.suppliers.changes import BankDetails, propose_bank_account
+from backend.suppliers.documents import upload_document
+from backend.suppliers.qualification import supply_category
+from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition
+from backend.suppliers.validation import BankAccountForm
+from portals.shared.forms import FormRejected
+from portals.shared.links import link_origin
+from tenants.context import TenantContext
+
+Req = Request[Any, Any, Any]
+COOKIE = "merkato_registration"
+PATH = "/supplier/register"
+LIFETIME = 30 * 86400
+
+
+# --- the registration cookie ----------------------------------------------------------------------
+
+
+def _sign(secret: str, payload: str) -> str:
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def registration_cookie(request: Req, registration_id: UUID, identity_id: UUID) -> Cookie:
+    payload = f"{registration_id}.{identity_id}.{int(time.time()) + LIFETIME}"
+    settings = request.app.state.settings
+    return Cookie(
+        key=COOKIE,
+        value=f"{payload}.{_sign(settings.secret_key, payload)}",
+        path=PATH,
+        max_age=LIFETIME,
+        httponly=True,
+        samesite="lax",
+        secure=settings.production,
+    )
+
+
+def _from_cookie(request: Req) -> tuple[UUID, UUID] | None:
+    raw = request.cookies.get(COOKIE, "")
+    payload, _dot, signature = raw.rpartition(".")
+    if not payload or not hmac.compare_digest(_sign(request.app.state.settings.secret_key, payload), signature):
+        return None
+    try:
+        registration_id, identity_id, expires = payload.split(".")
+        if int(expires) < time.time():
+            return None
+        return UUID(registration_id), UUID(identity_id)
+    except ValueError:
+        return None
+
+
+def _tenant_id(request: Req) -> UUID:
+    tenant_id: UUID = request.scope["state"]["tenant"].id
+    return tenant_id
+
+
+# --- starting and continuing -----------------------------------------------------------------------
+
+
+class Registrant(CompanyForm):
+    full_name: str = ""
+    login_email: str = ""
+    password: str = ""
+
+
+@get(PATH, name="supplier_register_form")
+async def register_form(request: Req) -> Response[Any]:
+    if _from_cookie(request):
+        return Redirect(path=f"{PATH}/draft")
+    return Template(template_name="supplier/register_start.html", context={"form": Registrant(), "errors": {}})
+
+
+@post(PATH, name="supplier_register")
+async def register(request: Req) -> Response[Any]:
+    """Step 1: the company and the person registering it (a new login, or their Merkato one)."""
+    state = request.app.state
+    form = bind(Registrant, await request.form())
+    tenant_id = _tenant_id(request)
+    async with state.db.transaction(TenantContext.system(tenant_id)) as session:
+        try:
+            identity = await _registrant(session, form, state.settings.login_max_failures_per_hour)
+            registration = await service.start(session, form, registrant=identity, origin=link_origin(request))
+        except InvalidForm as rejected:
+            form.password = ""
+            context = {"form": form, "errors": rejected.errors}
+            raise FormRejected("supplier/register_start.html", context) from rejected
+        cookie = registration_cookie(request, registration.id, identity.id)
+    return Redirect(path=f"{PATH}/draft", cookies=[cookie])
+
+
+async def _registrant(session: Any, form: Registrant, max_failures: int) -> Identity:
+    """The person's identity: theirs if the e-mail has one (then the password must be theirs),
+    else a new one. One login serves every buyer a supplier works with."""
+    errors = form.errors()
+    errors.email("login_email", form.login_email)
+    existing = None
+    if "login_email" not in errors:
+        existing = await session.scalar(
+            select(Identity).where(Identity.email == auth.normalize_email(form.login_email))
+        )
+    if existing is None:
+        errors.require("full_name", form.full_name)
+        if len(form.password) < MIN_LENGTH:
+            errors["password"] = _("At least %(n)d characters.") % {"n": MIN_LENGTH}
+    if errors:
+        raise InvalidForm(errors)
+    if existing is not None:
+        try:
+            return await auth.check_credentials(session, form.login_email, form.password, max_failures=max_failures)
+        except auth.LoginRefused:
+            raise InvalidForm(
+                FieldErrors(password=_("This e-mail already has a Merkato login: enter its password."))
+            ) from None
+    identity = Identity(
+        email=auth.normalize_email(form.login_email),
+        full_name=form.full_name,
+        password_hash=hash_password(form.password),
+    )
+    session.add(identity)
+    await session.flush()
+    return identity
+
+
+@post(f"{PATH}/continue", name="supplier_register_continue")
+async def continue_registration(request: Req) -> Response[Any]:
+    """From another browser: e-mail and password find the person's open registration here."""
+    state = request.app.state
+    data = await request.form()
+    email, password = str(data.get("email", "")), str(data.get("password", ""))
+    tenant_id = _tenant_id(request)
+    async with state.db.transaction(TenantContext.system(tenant_id)) as session:
+        registration = None
+        try:
+            identity = await auth.check_credentials(
+                session, email, password, max_failures=state.settings.login_max_failures_per_hour
+            )
+            registration = await session.scalar(
+                select(SupplierRegistration).where(SupplierRegistration.registrant_id == identity.id)
+            )
+        except auth.LoginRefused:
+            pass
+    if registration is None:
+        context = {
+            "form": Registrant(),
+            "errors": {},
+            "continue_error": _("No registration found for this e-mail and password."),
+        }
+        return Template(template_name="supplier/register_start.html", context=context, status_code=400)
+    return Redirect(path=f"{PATH}/draft", cookies=[registration_cookie(request, registration.id, identity.id)])
+
+
+# --- the draft: one page, a section per step, each saved on its own ---------------------------------
+
+
+async def _draft_context(session: Any, registration: SupplierRegistration) -> dict[str, Any]:
+    supplier = await service.supplier_of(session, registration)
+    chosen = set(
+        await session.scalars(
+            select(SupplierQualification.category_id).where(SupplierQualification.supplier_id == supplier.id)
+        )
+    )
+    required = (
+        await session.execute(
+            select(DocumentRequirement.document_type, DocumentRequirement.name, DocumentRequirement.expires)
+            .where(DocumentRequirement.category_id.in_(chosen))
+            .distinct()
+        )
+    ).all()
+    return {
+        "registration": registration,
+        "supplier": supplier,
+        "editable": registration.status in EDITABLE,
+        "company": CompanyForm(
+            legal_name=supplier.name,
+            trading_name=supplier.trading_name or "",
+            country=supplier.country,
+            tax_id=supplier.tax_id or "",
+            street=supplier.street or "",
+            city=supplier.city or "",
+            postal_code=supplier.postal_code or "",
+            website=supplier.website or "",
+            currency=supplier.currency,
+            email=supplier.email or "",
+        ),
+        "contacts": list(
+            await session.scalars(select(SupplierContact).where(SupplierContact.supplier_id == supplier.id))
+        ),
+        "categories": list(await session.scalars(select(SupplierCategory).order_by(SupplierCategory.code))),
+        "chosen": chosen,
+        "required": required,
+        "documents": list(
+            await session.scalars(
+                select(SupplierDocument)
+                .where(SupplierDocument.supplier_id == supplier.id)
+                .order_by(SupplierDocument.document_type, SupplierDocument.version)
+            )
+        ),
+        "missing": await service.missing(session, registration),
+        "bank": BankAccountForm(country=supplier.country),
+        "errors": {},
+        "section": "",
+    }
+
+
+async def _open(request: Req) -> tuple[UUID, Actor, UUID] | None:
+    found = _from_cookie(request)
+    if found is None:
+        return None
+    registration_id, identity_id = found
+    return registration_id, Actor(kind="supplier", identity_id=identity_id), identity_id
+
+
+@get(f"{PATH}/draft", name="supplier_register_draft")
+async def draft(request: Req) -> Response[Any]:
+    opened = await _open(request)
+    if opened is None:
+        return Redirect(path=PATH)
+    registration_id = opened[0]
+    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+        registration = await session.get(SupplierRegistration, (_tenant_id(request), registration_id))
+        if registration is None:
+            return Redirect(path=PATH)
+        context = await _draft_context(session, registration)
+    return Template(template_name="supplier/register_draft.html", context=context)
+
+
+async def _step(request: Req, section: str, change: Any) -> Response[Any]:
+    """Run one section's change on the registration; its errors come back on the draft page (400)."""
+    opened = await _open(request)
+    if opened is None:
+        return Redirect(path=PATH)
+    registration_id, actor, identity_id = opened
+    tenant_id = _tenant_id(request)
+    async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
+        registration = await session.get(SupplierRegistration, (tenant_id, registration_id), with_for_update=True)
+        if registration is None:
+            return Redirect(path=PATH)
+        try:
+            await change(session, registration, actor, identity_id)
+        except (InvalidForm, IllegalTransition) as rejected:
+            errors = rejected.errors if isinstance(rejected, InvalidForm) else {"registration": str(rejected)}
+            context = await _draft_context(session, registration)
+            context.update(errors=errors, section=section)
+            raise FormRejected("supplier/register_draft.html", context) from rejected
+    return Redirect(path=f"{PATH}/draft#{section}")
+
+
+@post(f"{PATH}/company", name="supplier_register_company")
+async def save_company(request: Req) -> Response[Any]:
+    form = bind(CompanyForm, await request.form())
+
+    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+        await service.update_company(session, registration, form)
+
+    return await _step(request, "company", change)
+
+
+@post(f"{PATH}/contacts", name="supplier_register_contact")
+async def add_contact(request: Req) -> Response[Any]:
+    data = await request.form()
+
+    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+        await service.add_contact(
+            session,
+            registration,
+            name=str(data.get("name", "")).strip(),
+            email=str(data.get("email", "")).strip(),
+            phone=str(data.get("phone", "")).strip(),
+            title=str(data.get("title", "")).strip(),
+        )
+
+    return await _step(request, "contacts", change)
+
+
+@post(f"{PATH}/categories", name="supplier_register_categories")
+async def choose_categories(request: Req) -> Response[Any]:
+    data = await request.form()
+    wanted = {str(value) for value in data.getall("category", [])} if hasattr(data, "getall") else set()
+
+    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+        service.ensure_editable(registration, "edited")
+        known = {str(c) for c in await session.scalars(select(SupplierCategory.id))}
+        if not wanted or not wanted <= known:
+            raise InvalidForm(FieldErrors(category=_("Choose the categories you supply.")))
+        have = {
+            str(c)
+            for c in await session.scalars(
+                select(SupplierQualification.category_id).where(
+                    SupplierQualification.supplier_id == registration.supplier_id
+                )
+            )
+        }
+        for category_id in sorted(wanted - have):
+            await supply_category(session, registration.supplier_id, UUID(category_id), today=date.today())
+
+    return await _step(request, "categories", change)
+
+
+@post(f"{PATH}/bank", name="supplier_register_bank")
+async def bank_account(request: Req) -> Response[Any]:
+    form = bind(BankAccountForm, await request.form())
+
+    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+        service.ensure_editable(registration, "edited")
+        checked = form.normalised()
+        details = BankDetails(
+            holder=checked.holder,
+            account=checked.iban_or_account,
+            bic=checked.bic or None,
+            bank_name=checked.bank_name or None,
+            country=checked.country,
+        )
+        await propose_bank_account(session, registration.supplier_id, details, actor=actor)
+
+    return await _step(request, "bank", change)
+
+
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+@post(f"{PATH}/documents", name="supplier_register_document")
+async def upload(request: Req) -> Response[Any]:
+    data = await request.form()
+    file = data.get("file")
+    settings = request.app.state.settings
+
+    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+        service.ensure_editable(registration, "edited")
+        if not isinstance(file, UploadFile):
+            raise InvalidForm(FieldErrors(file=_("Choose a file.")))
+        await upload_document(
+            session,
+            storage_from(settings),
+            registration.supplier_id,
+            document_type=str(data.get("document_type", "")),
+            data=await file.read(),
+            filename=file.filename or "",
+            issued_on=_date(data.get("issued_on")),
+            expires_on=_date(data.get("expires_on")),
+            max_bytes=settings.upload_max_bytes,
+            uploaded_by=identity_id,
+            today=date.today(),
+        )
+
+    return await _step(request, "documents", change)
+
+
+@post(f"{PATH}/terms", name="supplier_register_terms")
+async def accept_terms(request: Req) -> Response[Any]:
+    data = await request.form()
+
+    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+        if data.get("accept") != "yes":
+            raise InvalidForm(FieldErrors(accept=_("Please accept the supplier terms.")))
+        await service.accept_terms(session, registration)
+
+    return await _step(request, "terms", change)
+
+
+@post(f"{PATH}/submit", name="supplier_register_submit")
+async def submit(request: Req) -> Response[Any]:
+    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+        await service.submit(session, registration, actor=actor)
+
+    return await _step(request, "submit", change)
+
+
+registration_router = Router(
+    path="/",
+    route_handlers=[
+        register_form,
+        register,
+        continue_registration,
+        draft,
+        save_company,
+        add_contact,
+        choose_categories,
+        bank_account,
+        upload,
+        accept_terms,
+        submit,
+    ],
+    include_in_schema=False,
+)

@@ -1,0 +1,218 @@
+"""Four eyes on a supplier's bank account, legal name and tax id: the old account stays in force
+until a finance person other than the requester and the one who typed it in approves; everyone
+concerned is e-mailed; a supplier's people see only their own supplier's requests."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.accounts.service import PersonForm, add_person
+from backend.audit.service import Actor
+from backend.jobs.broker import load_jobs
+from backend.kit.forms import InvalidForm
+from backend.kit.ids import new_id
+from backend.models import (
+    AuditEvent,
+    ChangeKind,
+    MembershipKind,
+    OutgoingMail,
+    Supplier,
+    SupplierBankAccount,
+    SupplierChangeRequest,
+    TenantStatus,
+)
+from backend.parties.service import PartyForm, create_supplier
+from backend.suppliers.changes import BankDetails, account_in_force, decide, propose_bank_account, propose_value
+from tenants.context import PartyKind, TenantContext
+from tenants.directory import create_tenant
+from tenants.isolation import Database
+from tests.fixtures.jobs import drain
+
+
+@dataclass(frozen=True)
+class People:
+    tenant_id: UUID
+    supplier_id: UUID
+    other_supplier_id: UUID
+    actors: dict[str, Actor]
+    roles: dict[str, list[str]]
+    emails: dict[str, str]
+
+    @property
+    def system(self) -> TenantContext:
+        return TenantContext.system(self.tenant_id)
+
+
+@pytest.fixture(scope="module")
+async def people(db: Database) -> People:
+    load_jobs()
+    tenant_id = new_id()
+    slug = f"fe-{secrets.token_hex(3)}"
+    actors, roles, emails = {}, {}, {}
+    async with db.transaction(TenantContext.system(tenant_id)) as session:
+        await create_tenant(session, slug=slug, name="Four Eyes Buyer", tenant_id=tenant_id, status=TenantStatus.ACTIVE)
+        supplier = await create_supplier(session, PartyForm(name="Old Name GmbH", country="DE", currency="EUR"))
+        other = await create_supplier(session, PartyForm(name="Other Supplier", country="CN", currency="CNY"))
+        for local, kind, staff_roles, party in (
+            ("finance1", MembershipKind.STAFF, ["finance"], None),
+            ("finance2", MembershipKind.STAFF, ["finance"], None),
+            ("buyer", MembershipKind.STAFF, ["buyer"], None),
+            ("supplier", MembershipKind.SUPPLIER, [], supplier.id),
+            ("other", MembershipKind.SUPPLIER, [], other.id),
+        ):
+            email = f"{local}@{slug}.test"
+            form = PersonForm(email=email, full_name=local.title(), password="x" * 12, roles=staff_roles)
+            membership = await add_person(session, form, kind=kind, supplier_id=party, origin="http://localhost")
+            actors[local] = Actor(
+                kind=kind.value, identity_id=membership.identity_id, membership_id=membership.id, email=email
+            )
+            roles[local], emails[local] = staff_roles, email
+    return People(tenant_id, supplier.id, other.id, actors, roles, emails)
+
+
+DE = BankDetails(
+    holder="Old Name GmbH", account="DE89370400440532013000", bic="COBADEFFXXX", bank_name=None, country="DE"
+)
+NEW = BankDetails(
+    holder="Old Name GmbH", account="DE02120300000000202051", bic="BYLADEM1001", bank_name=None, country="DE"
+)
+
+
+async def _refusal(db: Database, people: People, request_id: UUID, who: str, *, approve: bool = True) -> str:
+    async def attempt() -> None:
+        async with db.transaction(people.system) as session:
+            request = await session.get(SupplierChangeRequest, (people.tenant_id, request_id))
+            assert request is not None
+            await decide(session, request, approve=approve, decider=people.actors[who], roles=people.roles[who])
+
+    with pytest.raises(InvalidForm) as refused:
+        await attempt()
+    return refused.value.errors["decision"]
+
+
+async def _decide(db: Database, people: People, request_id: UUID, who: str, *, approve: bool) -> None:
+    async with db.transaction(people.system) as session:
+        request = await session.get(SupplierChangeRequest, (people.tenant_id, request_id))
+        assert request is not None
+        await decide(session, request, approve=approve, decider=people.actors[who], roles=people.roles[who])
+
+
+async def _in_force(db: Database, people: People) -> str | None:
+    async with db.transaction(people.system) as session:
+        account = await account_in_force(session, people.supplier_id)
+        return account.account if account else None
+
+
+async def test_a_bank_change_needs_a_second_finance_person(db: Database, people: People) -> None:
+    # the first account: proposed by the supplier, approved by finance
+    async with db.transaction(people.system) as session:
+        first = await propose_bank_account(session, people.supplier_id, DE, actor=people.actors["supplier"])
+    await _decide(db, people, first.id, "finance1", approve=True)
+    assert await _in_force(db, people) == DE.account
+
+    # finance1 types in a new account for the supplier: not in force, and finance1 cannot approve it
+    async with db.transaction(people.system) as session:
+        change = await propose_bank_account(session, people.supplier_id, NEW, actor=people.actors["finance1"])
+    assert await _in_force(db, people) == DE.account
+    assert "Someone other than" in await _refusal(db, people, change.id, "finance1")
+    assert "Only a member of finance" in await _refusal(db, people, change.id, "buyer")
+    assert "Only a member of finance" in await _refusal(db, people, change.id, "supplier")
+    assert await _in_force(db, people) == DE.account
+    await _decide(db, people, change.id, "finance2", approve=True)
+    assert await _in_force(db, people) == NEW.account
+    assert "decided already" in await _refusal(db, people, change.id, "finance2")
+    async with db.transaction(people.system) as session:
+        statuses = sorted(
+            (
+                await session.execute(
+                    select(SupplierBankAccount.account, SupplierBankAccount.status).where(
+                        SupplierBankAccount.supplier_id == people.supplier_id
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
+    assert statuses == [(NEW.account, "active"), (DE.account, "superseded")]
+
+
+async def test_the_person_who_typed_it_in_cannot_approve_it(db: Database, people: People) -> None:
+    """finance2 enters the account on the supplier's behalf, the supplier is the requester: finance2
+    entered the data, so only finance1 may approve."""
+    async with db.transaction(people.system) as session:
+        change = await propose_bank_account(
+            session,
+            people.supplier_id,
+            DE,
+            actor=people.actors["supplier"],
+            entered_by=people.actors["finance2"].identity_id,
+        )
+    assert "Someone other than" in await _refusal(db, people, change.id, "finance2")
+    await _decide(db, people, change.id, "finance1", approve=False)
+    assert await _in_force(db, people) == NEW.account  # rejected: nothing changed
+
+
+async def test_legal_name_and_tax_id_change_only_when_approved(db: Database, people: People) -> None:
+    async with db.transaction(people.system) as session:
+        name = await propose_value(
+            session, people.supplier_id, ChangeKind.LEGAL_NAME, "New Name AG", actor=people.actors["supplier"]
+        )
+        tax = await propose_value(
+            session, people.supplier_id, ChangeKind.TAX_ID, "DE136695976", actor=people.actors["supplier"]
+        )
+    async with db.transaction(people.system) as session:
+        supplier = await session.get(Supplier, (people.tenant_id, people.supplier_id))
+        assert supplier is not None
+        assert (supplier.name, supplier.tax_id) == ("Old Name GmbH", None)
+    await _decide(db, people, name.id, "finance1", approve=True)
+    await _decide(db, people, tax.id, "finance2", approve=False)
+    async with db.transaction(people.system) as session:
+        supplier = await session.get(Supplier, (people.tenant_id, people.supplier_id))
+        assert supplier is not None
+        assert (supplier.name, supplier.tax_id) == ("New Name AG", None)
+        approvals = await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.object_id == people.supplier_id, AuditEvent.action == "supplier.change_approved")
+        )
+    assert approvals == 3  # two bank accounts and the name
+
+
+async def test_the_supplier_and_finance_hear_of_every_bank_change(db: Database, people: People) -> None:
+    await drain(db, [people.tenant_id])
+    async with db.transaction(people.system) as session:
+        mails = list(
+            (
+                await session.execute(
+                    select(OutgoingMail.to_address, OutgoingMail.subject).where(
+                        OutgoingMail.template == "supplier_change"
+                    )
+                )
+            ).tuples()
+        )
+    told = {address for address, _subject in mails}
+    assert {people.emails["supplier"], people.emails["finance1"], people.emails["finance2"]} <= told
+    assert people.emails["buyer"] not in told
+    assert people.emails["other"] not in told  # another supplier's people hear nothing of it
+    bank_subjects = [s for a, s in mails if a == people.emails["supplier"] and "bank account" in s]
+    assert any("requested" in s for s in bank_subjects)
+    assert any("approved" in s for s in bank_subjects)
+    assert any("rejected" in s for s in bank_subjects)
+
+
+async def test_a_supplier_sees_only_its_own_requests(db: Database, people: People) -> None:
+    own = TenantContext(
+        tenant_id=people.tenant_id,
+        party_kind=PartyKind.SUPPLIER,
+        party_id=people.other_supplier_id,
+        identity_id=people.actors["other"].identity_id,
+    )
+    async with db.transaction(own) as session:
+        seen = await session.scalar(select(func.count()).select_from(SupplierChangeRequest))
+        accounts = await session.scalar(select(func.count()).select_from(SupplierBankAccount))
+    assert (seen, accounts) == (0, 0)

@@ -1,0 +1,278 @@
+"""A supplier's registration through the services: incomplete drafts cannot be submitted (and
+say what is missing), the review's state machine refuses illegal moves, a request for more
+information goes back to the supplier and comes back resubmitted, approval activates the supplier
+and its people, rejection keeps the record read-only; every step is audited and e-mailed; the
+duplicate warning stays inside the tenant."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from uuid import UUID
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.accounts.service import PersonForm, add_person
+from backend.audit.service import Actor
+from backend.auth.passwords import hash_password
+from backend.jobs.broker import load_jobs
+from backend.kit.forms import InvalidForm
+from backend.kit.ids import new_id
+from backend.models import (
+    AuditEvent,
+    Identity,
+    Membership,
+    MembershipKind,
+    OutgoingMail,
+    Supplier,
+    SupplierRegistration,
+    TenantStatus,
+)
+from backend.parties.service import PartyForm, create_supplier
+from backend.suppliers.changes import BankDetails, propose_bank_account
+from backend.suppliers.qualification import (
+    NewDocument,
+    add_document,
+    create_category,
+    require_document,
+    supply_category,
+)
+from backend.suppliers.registration import (
+    CompanyForm,
+    IllegalTransition,
+    accept_terms,
+    add_contact,
+    duplicates,
+    missing,
+    review,
+    start,
+    submit,
+)
+from tenants.context import TenantContext
+from tenants.directory import create_tenant
+from tenants.isolation import Database
+from tests.fixtures.jobs import drain
+
+TODAY = date(2027, 3, 1)
+TAX_ID = "DE 136 695 976"
+
+
+@dataclass(frozen=True)
+class Desk:
+    tenant_id: UUID
+    category_id: UUID
+    reviewer: Actor
+    reviewer_email: str
+
+    @property
+    def system(self) -> TenantContext:
+        return TenantContext.system(self.tenant_id)
+
+
+@pytest.fixture(scope="module")
+async def desk(db: Database) -> Desk:
+    load_jobs()
+    tenant_id = new_id()
+    slug = f"rg-{secrets.token_hex(3)}"
+    async with db.transaction(TenantContext.system(tenant_id)) as session:
+        await create_tenant(
+            session, slug=slug, name="Registering Buyer", tenant_id=tenant_id, status=TenantStatus.ACTIVE
+        )
+        buyer = await add_person(
+            session,
+            PersonForm(email=f"buyer@{slug}.test", full_name="Bea Buyer", password="x" * 12, roles=["buyer"]),
+            kind=MembershipKind.STAFF,
+            origin="http://localhost",
+        )
+        category = await create_category(session, "MECH", "Mechanical parts")
+        await require_document(session, category, "business_licence", "Business licence")
+    return Desk(
+        tenant_id,
+        category.id,
+        Actor(kind="staff", identity_id=buyer.identity_id, membership_id=buyer.id, email=f"buyer@{slug}.test"),
+        f"buyer@{slug}.test",
+    )
+
+
+def _company(**overrides: str) -> CompanyForm:
+    values = {
+        "legal_name": "Neue Teile GmbH",
+        "country": "DE",
+        "tax_id": TAX_ID,
+        "street": "Hauptstraße 1",
+        "city": "Stuttgart",
+        "postal_code": "70173",
+        "currency": "EUR",
+        **overrides,
+    }
+    return CompanyForm(**values)
+
+
+async def _registrant(db: Database, desk: Desk) -> Identity:
+    async with db.transaction(desk.system) as session:
+        identity = Identity(
+            email=f"reg-{secrets.token_hex(4)}@example.test",
+            full_name="Rita Registrant",
+            password_hash=hash_password("x" * 12),
+        )
+        session.add(identity)
+        await session.flush()
+        session.expunge(identity)
+    return identity
+
+
+async def _registration(session: object, registration_id: UUID, tenant_id: UUID) -> SupplierRegistration:
+    found = await session.get(SupplierRegistration, (tenant_id, registration_id))  # type: ignore[attr-defined]
+    assert found is not None
+    return found
+
+
+async def test_register_request_information_resubmit_and_approve(db: Database, desk: Desk) -> None:
+    registrant = await _registrant(db, desk)
+    supplier_actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
+    async with db.transaction(desk.system) as session:
+        with pytest.raises(InvalidForm) as invalid:
+            await start(session, _company(country="XX", legal_name=""), registrant=registrant)
+        assert set(invalid.value.errors) == {"country", "legal_name"}
+    async with db.transaction(desk.system) as session:
+        with pytest.raises(InvalidForm) as invalid:
+            await start(session, _company(tax_id="DE136695977"), registrant=registrant)  # a wrong check digit
+        assert "VAT number" in invalid.value.errors["tax_id"]
+    async with db.transaction(desk.system) as session:
+        registration = await start(session, _company(), registrant=registrant)
+        gaps = await missing(session, registration)
+        assert len(gaps) == 4  # terms, contact, categories, bank account
+        with pytest.raises(InvalidForm):
+            await submit(session, registration, actor=supplier_actor)
+    async with db.transaction(desk.system) as session:
+        registration = await _registration(session, registration.id, desk.tenant_id)
+        await accept_terms(session, registration)
+        await add_contact(session, registration, name="Karl Kontakt", email="karl@neue-teile.test")
+        await supply_category(session, registration.supplier_id, desk.category_id, today=TODAY)
+        await propose_bank_account(
+            session,
+            registration.supplier_id,
+            BankDetails(
+                holder="Neue Teile GmbH",
+                account="DE89370400440532013000",
+                bic="COBADEFFXXX",
+                bank_name=None,
+                country="DE",
+            ),
+            actor=supplier_actor,
+        )
+        assert await missing(session, registration) == ["Upload: Business licence."]
+        await add_document(
+            session,
+            registration.supplier_id,
+            NewDocument(
+                "business_licence",
+                "licence.pdf",
+                f"{new_id()}.pdf",
+                "application/pdf",
+                10,
+                "0" * 64,
+                None,
+                TODAY + timedelta(days=365),
+            ),
+            uploaded_by=registrant.id,
+        )
+        await submit(session, registration, actor=supplier_actor)
+        with pytest.raises(IllegalTransition):
+            await submit(session, registration, actor=supplier_actor)
+    async with db.transaction(desk.system) as session:
+        registration = await _registration(session, registration.id, desk.tenant_id)
+        with pytest.raises(InvalidForm):
+            await review(session, registration, "request_info", reviewer=desk.reviewer)  # no comment
+        await review(
+            session, registration, "request_info", reviewer=desk.reviewer, comment="Please add an ISO 9001 certificate."
+        )
+        with pytest.raises(IllegalTransition):
+            await review(session, registration, "approve", reviewer=desk.reviewer)
+    async with db.transaction(desk.system) as session:
+        registration = await _registration(session, registration.id, desk.tenant_id)
+        assert registration.review_comment == "Please add an ISO 9001 certificate."
+        await submit(session, registration, actor=supplier_actor)
+        await review(session, registration, "approve", reviewer=desk.reviewer)
+        supplier = await session.get(Supplier, (desk.tenant_id, registration.supplier_id))
+        assert supplier is not None
+        membership = await session.scalar(select(Membership).where(Membership.supplier_id == supplier.id))
+        assert membership is not None
+        actions = list(
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.object_id == supplier.id).order_by(AuditEvent.occurred_at)
+            )
+        )
+    assert (supplier.status, membership.active, membership.roles) == ("active", True, ["admin"])
+    steps = [a for a in actions if a.startswith("registration.")]
+    assert steps == [
+        "registration.started",
+        "registration.submit",
+        "registration.request_info",
+        "registration.submit",
+        "registration.approve",
+    ]
+    await drain(db, [desk.tenant_id])
+    async with db.transaction(desk.system) as session:
+        mails = list(
+            (
+                await session.execute(
+                    select(OutgoingMail.to_address, OutgoingMail.subject, OutgoingMail.text_body).where(
+                        OutgoingMail.template == "supplier_registration"
+                    )
+                )
+            ).tuples()
+        )
+    to_reviewer = [m for m in mails if m[0] == desk.reviewer_email]
+    to_registrant = [m for m in mails if m[0] == registrant.email]
+    assert len(to_reviewer) == 2  # two submissions
+    assert len(to_registrant) == 2  # more information needed, then approved
+    assert any("ISO 9001" in body for _to, _subject, body in to_registrant)
+
+
+async def test_a_rejected_registration_keeps_a_read_only_record(db: Database, desk: Desk) -> None:
+    registrant = await _registrant(db, desk)
+    async with db.transaction(desk.system) as session:
+        registration = await start(
+            session,
+            _company(legal_name="Rejected Parts Ltd", country="GB", currency="GBP", tax_id="GB980780684"),
+            registrant=registrant,
+        )
+        registration.status = "submitted"  # reviewed as if complete: the review is what is tested here
+        await session.flush()
+        await review(session, registration, "reject", reviewer=desk.reviewer, comment="We do not buy from this region.")
+        supplier = await session.get(Supplier, (desk.tenant_id, registration.supplier_id))
+        assert supplier is not None
+        assert supplier.status == "rejected"
+        with pytest.raises(IllegalTransition):
+            await add_contact(session, registration, name="Late", email="late@example.test")
+        membership_active = await session.scalar(select(Membership.active).where(Membership.supplier_id == supplier.id))
+    assert membership_active is False
+
+
+async def test_duplicate_tax_ids_are_found_inside_the_tenant_only(db: Database, desk: Desk, demo: object) -> None:
+    registrant = await _registrant(db, desk)
+    async with db.transaction(desk.system) as session:
+        existing = await create_supplier(
+            session, PartyForm(name="Old Teile", country="DE", currency="EUR", tax_id="DE136695976")
+        )
+        registration = await start(session, _company(legal_name="Teile Again GmbH"), registrant=registrant)
+        supplier = await session.get(Supplier, (desk.tenant_id, registration.supplier_id))
+        assert supplier is not None
+        found = {s.id for s in await duplicates(session, supplier)}
+    assert existing.id in found
+    # another tenant with the same tax id is invisible from here
+    acme = demo.tenants["acme"]  # type: ignore[attr-defined]
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        elsewhere = await create_supplier(
+            session, PartyForm(name="Teile in Acme", country="DE", currency="EUR", tax_id="DE136695976")
+        )
+    async with db.transaction(desk.system) as session:
+        supplier = await session.get(Supplier, (desk.tenant_id, registration.supplier_id))
+        assert supplier is not None
+        again = {s.id for s in await duplicates(session, supplier)}
+        total = await session.scalar(select(func.count()).select_from(Supplier).where(Supplier.id == elsewhere.id))
+    assert elsewhere.id not in again
+    assert total == 0

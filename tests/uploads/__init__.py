@@ -1,0 +1,1 @@
+"""Tests of the upload gate (backend.uploads)."""

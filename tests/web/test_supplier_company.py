@@ -1,0 +1,122 @@
+"""The supplier's own company in its portal: direct changes are audited, sensitive ones become
+change requests (the bank account in force does not change), documents show where they stand and
+take new versions, supplier admins invite colleagues; and supplier B never reaches A's data."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import weasyprint
+from sqlalchemy import func, select
+
+from backend.dev.demo import DemoData
+from backend.models import AuditEvent, Membership, SupplierChangeRequest, SupplierDocument
+from tenants.context import TenantContext
+from tenants.isolation import Database
+
+
+async def _count(db: Database, demo: DemoData, model: Any, supplier_index: int) -> int:
+    acme = demo.tenants["acme"]
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        return (
+            await session.scalar(
+                select(func.count()).select_from(model).where(model.supplier_id == acme.supplier_ids[supplier_index])
+            )
+            or 0
+        )
+
+
+async def test_the_supplier_keeps_its_company_current(browser: Any, db: Database, demo: DemoData) -> None:
+    acme = demo.tenants["acme"]
+    page = browser("acme.localhost")
+    assert (await page.login("supplier@acme.test")).headers["location"] == "/supplier"
+    shown = await page.get("/supplier/company")
+    assert shown.status_code == 200
+    assert 'id="colleague-form"' in shown.text  # the demo's first supplier user administers its company
+
+    saved = await page.post_form(
+        "/supplier/company", {"street": "Shennan Road 1", "city": "Shenzhen", "phone": "+86 755 1"}
+    )
+    assert saved.status_code == 302
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        audited = await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "supplier.profile_changed", AuditEvent.object_id == acme.supplier_ids[0])
+        )
+    assert audited
+    missing_city = await page.post_form("/supplier/company", {"street": "x", "city": ""})
+    assert missing_city.status_code == 400
+    assert 'id="e-city"' in missing_city.text
+
+    before = await _count(db, demo, SupplierChangeRequest, 0)
+    bad_tax = await page.post_form("/supplier/company/changes", {"kind": "tax_id", "value": "123"})
+    assert bad_tax.status_code == 400
+    assert "unified social credit code" in bad_tax.text  # the demo supplier is in China
+    name_change = await page.post_form(
+        "/supplier/company/changes", {"kind": "legal_name", "value": "华强电子（深圳）有限公司"}
+    )
+    assert name_change.status_code == 302
+    bank = {"holder": "华强电子", "country": "CN", "iban_or_account": "6222 0210 0104 5678 901", "bic": "ICBKCNBJSZN"}
+    assert (await page.post_form("/supplier/company/bank", bank)).status_code == 302
+    assert await _count(db, demo, SupplierChangeRequest, 0) == before + 2
+    after = await page.get("/supplier/company")
+    assert 'id="account-in-force"' in after.text
+    assert "…8901" not in after.text.split('id="account-in-force"')[1][:80]  # still pending: not in force
+
+    hostile = await page.client.post(
+        "/supplier/company/documents",
+        data={"document_type": "x", "_csrf_token": await page.csrf_token()},
+        files={"file": ("x.pdf", io.BytesIO(b"MZ\x90\x00"), "application/pdf")},
+    )
+    assert hostile.status_code == 400
+
+    invited = await page.post_form(
+        "/supplier/company/colleagues",
+        {"email": "accounts@huaqiang.test", "full_name": "Li Kuaiji", "role": "accounting"},
+    )
+    assert invited.status_code == 302
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        roles = await session.scalar(
+            select(Membership.roles)
+            .where(Membership.supplier_id == acme.supplier_ids[0])
+            .order_by(Membership.created_at.desc())
+            .limit(1)
+        )
+    assert roles == ["accounting"]
+
+
+async def test_a_colleague_without_the_admin_role_cannot_invite(browser: Any, db: Database, demo: DemoData) -> None:
+    acme = demo.tenants["acme"]
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        membership = await session.get(Membership, (acme.id, acme.membership("supplier2")))
+        assert membership is not None
+        membership.roles = ["sales"]
+    page = browser("acme.localhost")
+    await page.login("supplier2@acme.test")
+    assert 'id="colleague-form"' not in (await page.get("/supplier/company")).text
+    refused = await page.post_form(
+        "/supplier/company/colleagues", {"email": "x@y.test", "full_name": "X", "role": "admin"}
+    )
+    assert refused.status_code == 403
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        membership = await session.get(Membership, (acme.id, acme.membership("supplier2")))
+        assert membership is not None
+        membership.roles = ["admin"]
+
+
+async def test_supplier_b_sees_only_its_own_company(browser: Any, db: Database, demo: DemoData) -> None:
+    page = browser("acme.localhost")
+    await page.login("supplier2@acme.test")
+    shown = await page.get("/supplier/company")
+    assert "Müller" in shown.text  # acme's second supplier
+    assert "华强" not in shown.text
+    documents_before = await _count(db, demo, SupplierDocument, 0)
+    pdf = weasyprint.HTML(string="<p>x</p>").write_pdf()
+    await page.client.post(
+        "/supplier/company/documents",
+        data={"document_type": "anything", "_csrf_token": await page.csrf_token()},
+        files={"file": ("x.pdf", io.BytesIO(pdf), "application/pdf")},
+    )
+    assert await _count(db, demo, SupplierDocument, 0) == documents_before

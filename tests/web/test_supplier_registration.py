@@ -1,0 +1,127 @@
+"""Self-registration on acme's supplier portal over HTTP: start, every section (with field errors
+where the input is wrong, a hostile upload refused), submit, a request for more information seen
+by the supplier, resubmission, approval, and the supplier's first login to its portal."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from typing import Any
+
+import weasyprint
+from sqlalchemy import select
+
+from backend.audit.service import Actor
+from backend.dev.demo import DemoData
+from backend.jobs.broker import load_jobs
+from backend.models import OutgoingMail, Supplier, SupplierRegistration
+from backend.suppliers.qualification import create_category, require_document
+from backend.suppliers.registration import review
+from tenants.context import TenantContext
+from tenants.isolation import Database
+from tests.fixtures.jobs import drain
+
+PASSWORD = "a-long-enough-password"
+
+
+def _pdf() -> bytes:
+    return weasyprint.HTML(string="<p>Business licence</p>").write_pdf()  # type: ignore[no-any-return]
+
+
+async def _review(db: Database, demo: DemoData, name: str, action: str, comment: str = "") -> None:
+    acme = demo.tenants["acme"]
+    reviewer = Actor(kind="staff", identity_id=acme.identity("buyer"), membership_id=acme.membership("buyer"))
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        supplier = await session.scalar(select(Supplier).where(Supplier.name == name))
+        assert supplier is not None
+        registration = await session.scalar(
+            select(SupplierRegistration).where(SupplierRegistration.supplier_id == supplier.id)
+        )
+        assert registration is not None
+        await review(session, registration, action, reviewer=reviewer, comment=comment)
+
+
+async def test_a_supplier_registers_is_asked_for_more_and_is_approved(
+    browser: Any, db: Database, demo: DemoData
+) -> None:
+    load_jobs()
+    acme = demo.tenants["acme"]
+    code = f"R{secrets.token_hex(3)}".upper()
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        category = await create_category(session, code, "Castings")
+        await require_document(session, category, f"licence_{code.lower()}", "Business licence")
+    page = browser("acme.localhost")
+    name = f"Gießerei {code} GmbH"
+    email = f"reg-{code.lower()}@example.test"
+    start = await page.get("/supplier/register")
+    assert start.status_code == 200
+    assert 'id="register-form"' in start.text
+    refused = await page.post_form("/supplier/register", {"legal_name": "", "country": "DE"})
+    assert refused.status_code == 400
+    assert 'id="e-legal_name"' in refused.text
+    company = {
+        "legal_name": name,
+        "country": "DE",
+        "currency": "EUR",
+        "tax_id": "DE136695976",
+        "street": "Werkstraße 5",
+        "city": "Essen",
+        "full_name": "Greta Gießer",
+        "login_email": email,
+        "password": PASSWORD,
+    }
+    started = await page.post_form("/supplier/register", company)
+    assert started.headers["location"] == "/supplier/register/draft"
+    draft = await page.get("/supplier/register/draft")
+    assert 'data-status="draft"' in draft.text
+    assert 'id="submit-registration" disabled' in draft.text
+
+    assert (await page.post_form("/supplier/register/contacts", {"name": "Greta", "email": email})).status_code == 302
+    assert (await page.post_form("/supplier/register/categories", {"category": str(category.id)})).status_code == 302
+    bad_bank = await page.post_form(
+        "/supplier/register/bank", {"holder": name, "country": "DE", "iban_or_account": "DE89370400440532013001"}
+    )
+    assert bad_bank.status_code == 400
+    assert "check digits" in bad_bank.text
+    bank = {"holder": name, "country": "DE", "iban_or_account": "DE89 3704 0044 0532 0130 00"}
+    assert (await page.post_form("/supplier/register/bank", bank)).status_code == 302
+    token = await page.csrf_token()
+    dates = {"document_type": f"licence_{code.lower()}", "issued_on": "2026-01-05", "expires_on": "2031-01-05"}
+    hostile = await page.client.post(
+        "/supplier/register/documents",
+        data={**dates, "_csrf_token": token},
+        files={"file": ("licence.pdf", io.BytesIO(b"<html><script>alert(1)</script></html>"), "application/pdf")},
+    )
+    assert hostile.status_code == 400
+    assert 'id="file-error"' in hostile.text
+    uploaded = await page.client.post(
+        "/supplier/register/documents",
+        data={**dates, "_csrf_token": token},
+        files={"file": ("../../营业执照.pdf", io.BytesIO(_pdf()), "application/octet-stream")},
+    )
+    assert uploaded.status_code == 302, uploaded.text
+    assert (await page.post_form("/supplier/register/terms", {"accept": "yes"})).status_code == 302
+    ready = await page.get("/supplier/register/draft")
+    assert 'id="missing"' not in ready.text
+    assert "营业执照.pdf" in ready.text
+    assert (await page.post_form("/supplier/register/submit")).status_code == 302
+    assert 'data-status="submitted"' in (await page.get("/supplier/register/draft")).text
+
+    await _review(db, demo, name, "request_info", "Please upload the licence as a colour scan.")
+    asked = await page.get("/supplier/register/draft")
+    assert 'data-status="info_requested"' in asked.text
+    assert "colour scan" in asked.text
+    # from another browser, with e-mail and password
+    other = browser("acme.localhost")
+    resumed = await other.post_form("/supplier/register/continue", {"email": email, "password": PASSWORD})
+    assert resumed.headers["location"] == "/supplier/register/draft"
+    assert (await other.post_form("/supplier/register/submit")).status_code == 302
+    await _review(db, demo, name, "approve")
+    await drain(db, [acme.id])
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        templates = set(await session.scalars(select(OutgoingMail.template).where(OutgoingMail.to_address == email)))
+    assert {"email_verification", "supplier_registration"} <= templates
+    portal = browser("acme.localhost")
+    assert (await portal.login(email, PASSWORD)).headers["location"] == "/supplier"
+    home = await portal.get("/supplier")
+    assert name in home.text
