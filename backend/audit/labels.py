@@ -23,16 +23,52 @@ def action_labels() -> dict[str, str]:
         "membership.reactivated": _("User reactivated"),
         "supplier.created": _("Supplier created"),
         "customer.created": _("Customer created"),
+        "category.created": _("Supplier category created"),
+        "registration.invited": _("Supplier invited to register"),
+        "registration.invitation_sent": _("Invitation sent again"),
+        "registration.started": _("Registration started"),
+        "registration.submit": _("Registration submitted"),
+        "registration.approve": _("Registration approved"),
+        "registration.reject": _("Registration rejected"),
+        "registration.request_info": _("More information requested"),
+        "supplier.profile_changed": _("Company profile changed"),
+        "supplier.change_requested": _("Change of sensitive data requested"),
+        "supplier.change_approved": _("Change of sensitive data approved"),
+        "supplier.change_rejected": _("Change of sensitive data rejected"),
+        "supplier.risk_set": _("Risk tier set"),
+        "supplier_document.uploaded": _("Document uploaded"),
+        "supplier_document.approved": _("Document approved"),
+        "supplier_document.rejected": _("Document rejected"),
+        "qualification.changed": _("Qualification changed"),
     }
 
 
 def object_type_labels() -> dict[str, str]:
-    return {"membership": _("User"), "supplier": _("Supplier"), "customer": _("Customer")}
+    return {
+        "membership": _("User"),
+        "supplier": _("Supplier"),
+        "customer": _("Customer"),
+        "supplier_category": _("Supplier category"),
+    }
 
 
 def field_labels() -> dict[str, str]:
     return {
+        "account": _("Bank account"),
         "active": _("Enabled"),
+        "category_id": _("Category"),
+        "city": _("City"),
+        "comment": _("Comment"),
+        "document_type": _("Document"),
+        "expires_on": _("Expires"),
+        "invited_email": _("Invited"),
+        "postal_code": _("Postal code"),
+        "risk_reason": _("Risk reason"),
+        "risk_tier": _("Risk tier"),
+        "street": _("Street"),
+        "trading_name": _("Trading name"),
+        "version": _("Version"),
+        "website": _("Website"),
         "country": _("Country"),
         "currency": _("Currency"),
         "customer_id": _("Customer"),

@@ -8,7 +8,7 @@ import enum
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKeyConstraint, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, TenantOwned
@@ -32,6 +32,9 @@ class SupplierRegistration(TenantOwned, Base):
     supplier_id: Mapped[UUID]
     registrant_id: Mapped[UUID | None]  # the identity registering (None: invited, nobody yet)
     invited_email: Mapped[str | None] = mapped_column(String(320))
+    # the SHA-256 of the latest invitation link's secret (backend/suppliers/tasks.send_invitation)
+    invitation_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    invitation_expires_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default=RegistrationStatus.DRAFT)
     review_comment: Mapped[str | None] = mapped_column(Text)  # shown to the supplier
     submitted_at: Mapped[datetime | None]

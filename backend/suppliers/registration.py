@@ -12,7 +12,7 @@ outbox, which a supplier's people cannot.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 import msgspec
@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
+from backend.auth import service as auth
 from backend.auth.account_links import ask_to_verify
+from backend.auth.tokens import digest
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
@@ -32,6 +34,7 @@ from backend.models import (
     MembershipKind,
     RegistrationStatus,
     Supplier,
+    SupplierCategory,
     SupplierChangeRequest,
     SupplierContact,
     SupplierDocument,
@@ -40,6 +43,7 @@ from backend.models import (
 )
 from backend.models.change_request import ChangeKind, ChangeStatus
 from backend.models.party import PartyStatus
+from backend.suppliers.qualification import supply_category
 from backend.suppliers.validation import tax_id
 from tenants.billing.entitlements import ensure_room
 from tenants.billing.plans import Limit
@@ -47,6 +51,8 @@ from tenants.isolation import context_of
 from tenants.numbering import next_number
 
 NOTIFY_REGISTRATION = "suppliers.notify_registration"
+NOTIFY_INVITATION = "suppliers.send_invitation"
+INVITATION_LIFETIME = 30 * 86400
 
 # (state, action) -> next state; everything else is illegal
 TRANSITIONS: dict[tuple[str, str], RegistrationStatus] = {
@@ -59,10 +65,25 @@ TRANSITIONS: dict[tuple[str, str], RegistrationStatus] = {
 EDITABLE = frozenset({RegistrationStatus.DRAFT, RegistrationStatus.INFO_REQUESTED})
 
 
+def registration_status_label(status: str) -> str:
+    labels: dict[str, str] = {
+        RegistrationStatus.DRAFT: _("Draft"),
+        RegistrationStatus.SUBMITTED: _("Submitted"),
+        RegistrationStatus.INFO_REQUESTED: _("More information requested"),
+        RegistrationStatus.APPROVED: _("Approved"),
+        RegistrationStatus.REJECTED: _("Rejected"),
+    }
+    return labels.get(status, status)
+
+
 class IllegalTransition(Exception):
+    """A step the registration's state does not allow (`action`: a TRANSITIONS action, "edited"
+    or "invite"); the message is for the person who tried it."""
+
     def __init__(self, status: str, action: str) -> None:
         super().__init__(
-            _("A registration that is %(status)s cannot be %(action)s.") % {"status": status, "action": action}
+            _("This registration is now “%(status)s”: that step is not possible any more.")
+            % {"status": registration_status_label(status)}
         )
         self.status = status
         self.action = action
@@ -115,9 +136,8 @@ def _apply(supplier: Supplier, form: CompanyForm) -> None:
 async def start(
     session: AsyncSession, form: CompanyForm, *, registrant: Identity, origin: str | None = None
 ) -> SupplierRegistration:
-    """A pending supplier with its draft registration, and the registrant as its first (inactive
-    until approval) user with the supplier-admin role; an unverified registrant is sent a link to
-    verify their e-mail address (`origin`: where the link leads)."""
+    """A pending supplier with its draft registration, and the registrant as its first user (see
+    _enrol); `origin`: where the e-mail verification link leads."""
     if errors := form.errors():
         raise InvalidForm(errors)
     tenant_id = context_of(session).tenant_id
@@ -126,26 +146,178 @@ async def start(
     supplier.number = await next_number(session, "supplier", "SUP")
     session.add(supplier)
     await session.flush()
+    registration = SupplierRegistration(tenant_id=tenant_id, supplier_id=supplier.id, status=RegistrationStatus.DRAFT)
+    session.add(registration)
+    await _enrol(session, registration, registrant, origin)
+    actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
+    await record(session, "registration.started", "supplier", supplier.id, after={"name": supplier.name}, actor=actor)
+    return registration
+
+
+async def _enrol(
+    session: AsyncSession, registration: SupplierRegistration, registrant: Identity, origin: str | None
+) -> None:
+    """The registrant becomes the supplier's first user, with the supplier-admin role, inactive
+    until approval; one whose e-mail address is not verified yet is sent a link to verify it.
+    A person has one membership per workspace: one who has it already (their password has been
+    checked by now, so nobody else learns this) continues what they have instead."""
+    taken = await session.scalar(
+        select(Membership.id).where(
+            Membership.tenant_id == registration.tenant_id, Membership.identity_id == registrant.id
+        )
+    )
+    if taken is not None:
+        raise InvalidForm(
+            FieldErrors(
+                login_email=_("You already have access to this workspace: log in, or continue your registration below.")
+            )
+        )
     membership = Membership(
         id=new_id(),
-        tenant_id=tenant_id,
+        tenant_id=registration.tenant_id,
         identity_id=registrant.id,
         kind=MembershipKind.SUPPLIER,
-        supplier_id=supplier.id,
+        supplier_id=registration.supplier_id,
         roles=["admin"],
         active=False,
     )
     session.add(membership)
-    registration = SupplierRegistration(
-        tenant_id=tenant_id, supplier_id=supplier.id, registrant_id=registrant.id, status=RegistrationStatus.DRAFT
-    )
-    session.add(registration)
+    registration.registrant_id = registrant.id
     await session.flush()
     if registrant.verified_at is None:
         await ask_to_verify(session, membership.id, registrant.id, origin)
-    actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
-    await record(session, "registration.started", "supplier", supplier.id, after={"name": supplier.name}, actor=actor)
+
+
+# --- invitations by staff ---------------------------------------------------------------------
+
+
+class InvitationForm(msgspec.Struct):
+    """What staff know of a supplier they invite; the supplier completes the rest."""
+
+    legal_name: str = ""
+    country: str = ""
+    currency: str = ""
+    tax_id: str = ""
+    email: str = ""  # the person invited: the link goes there
+    contact_name: str = ""
+    category: list[str] = msgspec.field(default_factory=list)
+
+    def errors(self) -> FieldErrors:
+        errors = FieldErrors()
+        if errors.require("legal_name", self.legal_name):
+            errors.max_length("legal_name", self.legal_name, 200)
+        errors.country("country", self.country.upper())
+        errors.currency("currency", self.currency.upper())
+        if self.tax_id.strip() and "country" not in errors:
+            self.tax_id = tax_id(errors, "tax_id", self.tax_id, self.country.upper()) or self.tax_id
+        errors.email("email", self.email)
+        errors.max_length("contact_name", self.contact_name, 200)
+        return errors
+
+
+async def invite(session: AsyncSession, form: InvitationForm, *, inviter: Actor, today: date) -> SupplierRegistration:
+    """A pending supplier with what staff know of it, its draft registration waiting for the
+    invited person, and the invitation e-mail. The supplier completes and submits the draft like
+    any registration; it is reviewed like any other."""
+    errors = form.errors()
+    known = {str(category) for category in await session.scalars(select(SupplierCategory.id))}
+    if not set(form.category) <= known:
+        errors["category"] = _("Choose the categories from the list.")
+    if errors:
+        raise InvalidForm(errors)
+    tenant_id = context_of(session).tenant_id
+    supplier = Supplier(
+        id=new_id(),
+        tenant_id=tenant_id,
+        status=PartyStatus.PENDING,
+        name=form.legal_name.strip(),
+        country=form.country.upper(),
+        currency=form.currency.upper(),
+        tax_id=form.tax_id.strip() or None,
+        number=await next_number(session, "supplier", "SUP"),
+    )
+    session.add(supplier)
+    await session.flush()
+    if form.contact_name.strip():
+        session.add(
+            SupplierContact(
+                tenant_id=tenant_id, supplier_id=supplier.id, name=form.contact_name.strip(), email=form.email.lower()
+            )
+        )
+    for category_id in sorted(set(form.category)):
+        await supply_category(session, supplier.id, UUID(category_id), today=today)
+    registration = SupplierRegistration(
+        tenant_id=tenant_id,
+        supplier_id=supplier.id,
+        status=RegistrationStatus.DRAFT,
+        invited_email=auth.normalize_email(form.email),
+    )
+    session.add(registration)
+    await session.flush()
+    await record(
+        session,
+        "registration.invited",
+        "supplier",
+        supplier.id,
+        after={"name": supplier.name, "invited_email": registration.invited_email},
+        actor=inviter,
+    )
+    await send_invitation(session, registration)
     return registration
+
+
+async def invited_registration(session: AsyncSession, token: str) -> SupplierRegistration | None:
+    """The registration an invitation link is for (locked), or None for an unknown or expired link.
+    Only the latest link sent for a registration works."""
+    registration: SupplierRegistration | None = await session.scalar(
+        select(SupplierRegistration)
+        .where(
+            SupplierRegistration.invitation_digest == digest(token),
+            SupplierRegistration.invitation_expires_at > datetime.now(UTC),
+        )
+        .with_for_update()
+    )
+    return registration
+
+
+async def send_invitation(session: AsyncSession, registration: SupplierRegistration) -> None:
+    """(Again) e-mail the invitation of a registration nobody has taken up yet."""
+    if registration.registrant_id is not None or registration.invited_email is None:
+        raise IllegalTransition(registration.status, "invite")
+    await enqueue(
+        session,
+        NOTIFY_INVITATION,
+        key=f"registration:{registration.id}:invited:{int(datetime.now(UTC).timestamp() * 1_000_000)}",
+        registration_id=registration.id,
+    )
+
+
+async def accept_invitation(
+    session: AsyncSession,
+    registration: SupplierRegistration,
+    form: CompanyForm,
+    *,
+    registrant: Identity,
+    origin: str | None = None,
+) -> None:
+    """The invited person takes up the invitation: the company as they complete it, and they
+    become its first user. Only once: a taken invitation is an IllegalTransition."""
+    if registration.registrant_id is not None:
+        raise IllegalTransition(registration.status, "invite")
+    await update_company(session, registration, form)
+    if registrant.verified_at is None and registrant.email == registration.invited_email:
+        # the link came to this very address: that is what a verification e-mail would prove
+        registrant.verified_at = datetime.now(UTC)
+    await _enrol(session, registration, registrant, origin)
+    actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
+    await record(
+        session,
+        "registration.started",
+        "supplier",
+        registration.supplier_id,
+        after={"name": form.legal_name},
+        actor=actor,
+    )
 
 
 async def update_company(session: AsyncSession, registration: SupplierRegistration, form: CompanyForm) -> None:
@@ -248,7 +420,7 @@ async def review(
     if action == "approve":
         await ensure_room(session, Limit.ACTIVE_SUPPLIERS)
     registration.review_comment = comment.strip() or None
-    await _move(session, registration, action, actor=reviewer)
+    await _move(session, registration, action, actor=reviewer, comment=registration.review_comment)
     registration.decided_by, registration.decided_at = reviewer.identity_id, datetime.now(UTC)
     if action == "approve":
         supplier.status = PartyStatus.ACTIVE
@@ -278,7 +450,9 @@ def ensure_editable(registration: SupplierRegistration, action: str) -> None:
         raise IllegalTransition(registration.status, action)
 
 
-async def _move(session: AsyncSession, registration: SupplierRegistration, action: str, *, actor: Actor) -> None:
+async def _move(
+    session: AsyncSession, registration: SupplierRegistration, action: str, *, actor: Actor, comment: str | None = None
+) -> None:
     target = TRANSITIONS.get((registration.status, action))
     if target is None:
         raise IllegalTransition(registration.status, action)
@@ -291,7 +465,8 @@ async def _move(session: AsyncSession, registration: SupplierRegistration, actio
         "supplier",
         registration.supplier_id,
         before={"status": before},
-        after={"status": target},
+        # the reviewer's words stay in the trail: the record keeps only the latest comment
+        after={"status": target, "comment": comment} if comment else {"status": target},
         actor=actor,
     )
     await enqueue(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from sqlalchemy import any_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.tasks import tenant_origin
+from backend.auth.tokens import new_secret
 from backend.authz.roles import Permission, StaffRole, permissions_of
 from backend.jobs.registry import job
 from backend.models import (
@@ -30,7 +31,11 @@ from backend.notifications.service import queue_mail, recipient_locale
 from backend.settings import get_settings
 from backend.suppliers.changes import NOTIFY_CHANGE
 from backend.suppliers.qualification import recompute
-from backend.suppliers.registration import NOTIFY_REGISTRATION
+from backend.suppliers.registration import (
+    INVITATION_LIFETIME,
+    NOTIFY_INVITATION,
+    NOTIFY_REGISTRATION,
+)
 from tenants.isolation import context_of
 
 CHECK_DOCUMENTS = "suppliers.check_documents"
@@ -176,7 +181,9 @@ async def notify_registration(
         ]
     else:
         registrant = await session.get(Identity, registration.registrant_id) if registration.registrant_id else None
-        recipients = [(registrant, f"{origin}/supplier")] if registrant else []
+        # until approval the registrant is no user of the portal yet: their way in is the draft
+        path = "/supplier" if status == RegistrationStatus.APPROVED else "/supplier/register"
+        recipients = [(registrant, f"{origin}{path}")] if registrant else []
     for identity, link in recipients:
         await queue_mail(
             session,
@@ -191,3 +198,33 @@ async def notify_registration(
                 "link": link,
             },
         )
+
+
+@job(NOTIFY_INVITATION)
+async def send_invitation(session: AsyncSession, registration_id: str) -> None:
+    """The invitation to register: a signed link to the registration form, filled in with what
+    staff know. Nothing if the invitation has been taken up since it was queued."""
+    registration = await session.scalar(
+        select(SupplierRegistration).where(SupplierRegistration.id == UUID(registration_id))
+    )
+    if registration is None or registration.registrant_id is not None or registration.invited_email is None:
+        return
+    tenant = await session.get(Tenant, registration.tenant_id)
+    supplier = await session.get(Supplier, (registration.tenant_id, registration.supplier_id))
+    assert tenant is not None
+    assert supplier is not None
+    settings = get_settings()
+    # a new link each time: only the digest is kept, and the latest link replaces earlier ones
+    token, registration.invitation_digest = new_secret()
+    registration.invitation_expires_at = datetime.now(UTC) + timedelta(seconds=INVITATION_LIFETIME)
+    await queue_mail(
+        session,
+        to=registration.invited_email,
+        template="supplier_invitation",
+        locale=tenant.locale,
+        context={
+            "supplier": supplier.name,
+            "link": f"{tenant_origin(settings, tenant.slug)}/supplier/register/invitation/{token}",
+            "days": INVITATION_LIFETIME // 86400,
+        },
+    )

@@ -54,6 +54,8 @@ def upgrade() -> None:
         *_common("supplier_registrations"),
         sa.Column("registrant_id", sa.Uuid(), nullable=True),
         sa.Column("invited_email", sa.String(length=320), nullable=True),
+        sa.Column("invitation_digest", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("invitation_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("review_comment", sa.Text(), nullable=True),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
@@ -68,6 +70,9 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("phone", sa.String(length=40), nullable=True),
         sa.Column("title", sa.String(length=100), nullable=True),
+    )
+    op.create_index(
+        op.f("ix_supplier_registrations_invitation_digest"), "supplier_registrations", ["invitation_digest"]
     )
     op.create_index(op.f("ix_supplier_contacts_tenant_id_supplier_id"), "supplier_contacts", ["tenant_id", "supplier_id"])
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON supplier_registrations TO {APP_ROLE}")

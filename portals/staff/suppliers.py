@@ -64,7 +64,16 @@ from backend.parties.repository import SupplierRepository
 from backend.parties.status import status_label
 from backend.suppliers.changes import account_in_force, decide, masked
 from backend.suppliers.qualification import review_document
-from backend.suppliers.registration import IllegalTransition, duplicates, missing, review
+from backend.suppliers.registration import (
+    IllegalTransition,
+    InvitationForm,
+    duplicates,
+    invite,
+    missing,
+    registration_status_label,
+    review,
+    send_invitation,
+)
 from backend.suppliers.tasks import REMINDER_DAYS
 from portals.shared.forms import FormRejected
 from portals.staff.routes import PartyPages
@@ -90,17 +99,6 @@ NO_STORE = {"cache-control": "private, no-store"}
 def risk_label(tier: str | None) -> str:
     labels: dict[str, str] = {RiskTier.LOW: _("Low"), RiskTier.MEDIUM: _("Medium"), RiskTier.HIGH: _("High")}
     return labels.get(tier or "", tier or "—")
-
-
-def registration_status_label(status: str) -> str:
-    labels: dict[str, str] = {
-        RegistrationStatus.DRAFT: _("Draft"),
-        RegistrationStatus.SUBMITTED: _("Submitted"),
-        RegistrationStatus.INFO_REQUESTED: _("More information requested"),
-        RegistrationStatus.APPROVED: _("Approved"),
-        RegistrationStatus.REJECTED: _("Rejected"),
-    }
-    return labels.get(status, status)
 
 
 def document_status_label(status: str) -> str:
@@ -399,6 +397,60 @@ async def registrations(
     )
 
 
+# --- inviting a supplier -----------------------------------------------------------------------------
+
+
+async def _invite_context(
+    db: AsyncSession, form: InvitationForm, errors: FieldErrors | dict[str, str]
+) -> dict[str, Any]:
+    categories = list(await db.scalars(select(SupplierCategory).order_by(SupplierCategory.code)))
+    return SUPPLIER_PAGES.context(form=form, errors=errors, categories=categories)
+
+
+@get("/invite", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_invite_form")
+async def invite_form(request: Req, db: Db) -> Template:
+    form = InvitationForm(currency=request.scope["state"]["tenant"].currency)
+    return Template(template_name="staff/supplier_invite.html", context=await _invite_context(db, form, {}))
+
+
+@post("/invite", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_invite")
+async def invite_supplier(request: Req, db: Db) -> Response[Any]:
+    """The supplier's draft registration, filled in with what staff know, and the e-mail that
+    invites its person to complete it."""
+    form = bind(InvitationForm, await request.form())
+    try:
+        async with _system(request) as system:
+            registration = await invite(system, form, inviter=Actor.of(request.scope["user"]), today=_today(request))
+    except InvalidForm as rejected:
+        raise FormRejected("staff/supplier_invite.html", await _invite_context(db, form, rejected.errors)) from rejected
+    return Redirect(path=f"/suppliers/{registration.supplier_id}")
+
+
+@post("/{party_id:uuid}/invitation", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_invitation_resend")
+async def resend_invitation(request: Req, db: Db, party_id: FromPath[UUID]) -> Response[Any]:
+    supplier = await _supplier(db, party_id)
+    principal = request.scope["user"]
+    async with _system(request) as system:
+        registration = await system.scalar(
+            select(SupplierRegistration).where(SupplierRegistration.supplier_id == supplier.id).with_for_update()
+        )
+        if registration is None or registration.invited_email is None:
+            raise NotFoundException()
+        try:
+            await send_invitation(system, registration)
+        except IllegalTransition:
+            return await _conflict(db, request, party_id, _("The invitation has been taken up already."))
+        await record(
+            system,
+            "registration.invitation_sent",
+            "supplier",
+            supplier.id,
+            after={"invited_email": registration.invited_email},
+            actor=Actor.of(principal),
+        )
+    return Redirect(path=f"/suppliers/{party_id}")
+
+
 # --- the supplier 360 page --------------------------------------------------------------------
 
 
@@ -581,6 +633,9 @@ class SupplierPages(PartyPages):
             listing,
             export,
             registrations,
+            invite_form,
+            invite_supplier,
+            resend_invitation,
             *shared.values(),
             review_registration,
             review_supplier_document,

@@ -9,17 +9,18 @@ naming the registrant as the actor.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie, UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_409_CONFLICT
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor
 from backend.auth import service as auth
@@ -27,6 +28,7 @@ from backend.auth.passwords import MIN_LENGTH, hash_password
 from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
+from backend.kit.signing import sign, unsign
 from backend.models import (
     DocumentRequirement,
     Identity,
@@ -55,16 +57,11 @@ LIFETIME = 30 * 86400
 # --- the registration cookie ----------------------------------------------------------------------
 
 
-def _sign(secret: str, payload: str) -> str:
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-
-
 def registration_cookie(request: Req, registration_id: UUID, identity_id: UUID) -> Cookie:
-    payload = f"{registration_id}.{identity_id}.{int(time.time()) + LIFETIME}"
     settings = request.app.state.settings
     return Cookie(
         key=COOKIE,
-        value=f"{payload}.{_sign(settings.secret_key, payload)}",
+        value=sign(settings.secret_key, COOKIE, f"{registration_id}.{identity_id}", LIFETIME),
         path=PATH,
         max_age=LIFETIME,
         httponly=True,
@@ -74,14 +71,9 @@ def registration_cookie(request: Req, registration_id: UUID, identity_id: UUID) 
 
 
 def _from_cookie(request: Req) -> tuple[UUID, UUID] | None:
-    raw = request.cookies.get(COOKIE, "")
-    payload, _dot, signature = raw.rpartition(".")
-    if not payload or not hmac.compare_digest(_sign(request.app.state.settings.secret_key, payload), signature):
-        return None
+    payload = unsign(request.app.state.settings.secret_key, COOKIE, request.cookies.get(COOKIE, ""))
     try:
-        registration_id, identity_id, expires = payload.split(".")
-        if int(expires) < time.time():
-            return None
+        registration_id, identity_id = (payload or "").split(".")
         return UUID(registration_id), UUID(identity_id)
     except ValueError:
         return None
@@ -185,6 +177,69 @@ async def continue_registration(request: Req) -> Response[Any]:
         }
         return Template(template_name="supplier/register_start.html", context=context, status_code=400)
     return Redirect(path=f"{PATH}/draft", cookies=[registration_cookie(request, registration.id, identity.id)])
+
+
+# --- taking up an invitation from staff -------------------------------------------------------------
+
+
+async def _invitation(session: AsyncSession, token: str) -> SupplierRegistration:
+    """The registration an invitation link is for; an unknown, replaced or expired link is a 404
+    (and the tenant's context keeps another tenant's invitations out of reach)."""
+    registration = await service.invited_registration(session, token)
+    if registration is None:
+        raise NotFoundException()
+    return registration
+
+
+def _taken() -> Template:
+    context = {
+        "form": Registrant(),
+        "errors": {},
+        "notice": _(
+            "This invitation has been taken up already: continue the registration with your e-mail and password."
+        ),
+    }
+    return Template(template_name="supplier/register_start.html", context=context, status_code=HTTP_409_CONFLICT)
+
+
+@get(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invitation")
+async def invitation_form(request: Req, token: FromPath[str]) -> Response[Any]:
+    """The registration form, filled in with what the inviting staff knew."""
+    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+        registration = await _invitation(session, token)
+        if registration.registrant_id is not None:
+            return _taken()
+        supplier = await service.supplier_of(session, registration)
+        form = Registrant(
+            legal_name=supplier.name,
+            country=supplier.country,
+            currency=supplier.currency,
+            tax_id=supplier.tax_id or "",
+            login_email=registration.invited_email or "",
+        )
+    context = {"form": form, "errors": {}, "action": request.url.path, "invited": True}
+    return Template(template_name="supplier/register_start.html", context=context)
+
+
+@post(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invited")
+async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]:
+    state = request.app.state
+    form = bind(Registrant, await request.form())
+    async with state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+        registration = await _invitation(session, token)
+        if registration.registrant_id is not None:  # checked on the locked row, before anyone is created
+            return _taken()
+        try:
+            identity = await _registrant(session, form, state.settings.login_max_failures_per_hour)
+            await service.accept_invitation(
+                session, registration, form, registrant=identity, origin=link_origin(request)
+            )
+        except InvalidForm as rejected:
+            form.password = ""
+            context = {"form": form, "errors": rejected.errors, "action": request.url.path, "invited": True}
+            raise FormRejected("supplier/register_start.html", context) from rejected
+        cookie = registration_cookie(request, registration.id, identity.id)
+    return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 
 
 # --- the draft: one page, a section per step, each saved on its own ---------------------------------
@@ -413,6 +468,8 @@ registration_router = Router(
         register_form,
         register,
         continue_registration,
+        invitation_form,
+        accept_invitation,
         draft,
         save_company,
         add_contact,

@@ -200,13 +200,18 @@ async def test_register_request_information_resubmit_and_approve(db: Database, d
         assert supplier is not None
         membership = await session.scalar(select(Membership).where(Membership.supplier_id == supplier.id))
         assert membership is not None
-        actions = list(
+        events = list(
             await session.scalars(
-                select(AuditEvent.action).where(AuditEvent.object_id == supplier.id).order_by(AuditEvent.occurred_at)
+                select(AuditEvent).where(AuditEvent.object_id == supplier.id).order_by(AuditEvent.occurred_at)
             )
         )
     assert (supplier.status, membership.active, membership.roles) == ("active", True, ["admin"])
+    actions = [event.action for event in events]
     steps = [a for a in actions if a.startswith("registration.")]
+    # the reviewer's words stay in the trail, though the record keeps only the latest comment
+    asked = next(event for event in events if event.action == "registration.request_info")
+    assert asked.changes["comment"] == [None, "Please add an ISO 9001 certificate."]
+    assert asked.identity_id == desk.reviewer.identity_id
     assert steps == [
         "registration.started",
         "registration.submit",

@@ -106,6 +106,13 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
         LOGIN, NOT_FOUND, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
     ),
     ("POST", "/suppliers/{party_id:uuid}/risk"): STAFF_ADMIN,  # no tier, no reason: 400, nothing changes
+    # inviting a supplier: the empty form is refused (400), nothing is created; supplier A was
+    # not invited, so sending its invitation again is the admin's 404, after the viewer's 403
+    ("GET", "/suppliers/invite"): STAFF_ADMIN,
+    ("POST", "/suppliers/invite"): STAFF_ADMIN,
+    ("POST", "/suppliers/{party_id:uuid}/invitation"): row(
+        LOGIN, NOT_FOUND, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
+    ),
     ("GET", "/customers"): STAFF_VIEW,
     ("POST", "/customers"): STAFF_ADMIN,
     ("GET", "/customers/new"): STAFF_ADMIN,
@@ -155,6 +162,9 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/supplier/register/documents"): EVERYONE,
     ("POST", "/supplier/register/terms"): EVERYONE,
     ("POST", "/supplier/register/submit"): EVERYONE,
+    # an invitation link is its signed token: a forged one is a missing invitation, for anyone
+    ("GET", "/supplier/register/invitation/{token:str}"): row(*[NOT_FOUND] * len(CALLERS)),
+    ("POST", "/supplier/register/invitation/{token:str}"): row(*[NOT_FOUND] * len(CALLERS)),
     ("GET", "/customer"): CUSTOMERS_ONLY,
     ("POST", "/api/v1/token"): EVERYONE,
     ("GET", "/api/v1/me"): ANY_MEMBER,
@@ -317,6 +327,7 @@ def concrete_path(template: str, demo: Any) -> str:
     path = (
         template.replace("{file_path:path}", "app.css")
         .replace("{slug:str}", "acme")
+        .replace("{token:str}", "forged.4102444800.0")
         .replace("{path:str}", "openapi.json")
         .replace("{job_id:str}", "0192f7a0-0000-7000-8000-000000000000")
         .replace("{membership_id:uuid}", str(acme.membership("admin")))

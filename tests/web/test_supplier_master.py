@@ -363,7 +363,7 @@ async def test_registration_review_actions(browser: Any, db: Database, world: Wo
 
     illegal = await admin.post_form(url, {"action": "approve"})
     assert illegal.status_code == 409
-    assert "A registration that is info_requested cannot be approve." in illegal.text
+    assert "This registration is now “More information requested”: that step is not possible any more." in illegal.text
 
     async with db.transaction(world.system) as session:  # the supplier resubmits
         again = await session.get(SupplierRegistration, (world.tenant_id, registration_id))
