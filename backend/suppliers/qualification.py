@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import record
+from backend.audit.service import Actor, record
 from backend.models import (
     DocumentRequirement,
     QualificationStatus,
@@ -75,9 +75,10 @@ class NewDocument:
 
 
 async def add_document(
-    session: AsyncSession, supplier_id: UUID, new: NewDocument, *, uploaded_by: UUID | None
+    session: AsyncSession, supplier_id: UUID, new: NewDocument, *, uploaded_by: Actor | None
 ) -> SupplierDocument:
-    """A new version of one of the supplier's documents, waiting for review."""
+    """A new version of one of the supplier's documents, waiting for review; `uploaded_by` names
+    the person in the trail when the session's context is the system's."""
     latest = await session.scalar(
         select(func.max(SupplierDocument.version)).where(
             SupplierDocument.supplier_id == supplier_id, SupplierDocument.document_type == new.document_type
@@ -87,7 +88,7 @@ async def add_document(
         tenant_id=context_of(session).tenant_id,
         supplier_id=supplier_id,
         version=(latest or 0) + 1,
-        uploaded_by=uploaded_by,
+        uploaded_by=uploaded_by.identity_id if uploaded_by else None,
         status=SupplierDocumentStatus.PENDING_REVIEW,
         **asdict(new),
     )
@@ -99,6 +100,7 @@ async def add_document(
         "supplier",
         supplier_id,
         after={"document_type": new.document_type, "version": document.version, "expires_on": new.expires_on},
+        actor=uploaded_by,
     )
     return document
 

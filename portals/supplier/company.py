@@ -176,7 +176,7 @@ async def upload(request: Req) -> Response[Any]:
             issued_on=_date(data.get("issued_on")),
             expires_on=_date(data.get("expires_on")),
             max_bytes=settings.upload_max_bytes,
-            uploaded_by=actor.identity_id,
+            uploaded_by=actor,
             today=date.today(),
         )
 

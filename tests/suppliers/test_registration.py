@@ -177,7 +177,7 @@ async def test_register_request_information_resubmit_and_approve(db: Database, d
                 None,
                 TODAY + timedelta(days=365),
             ),
-            uploaded_by=registrant.id,
+            uploaded_by=supplier_actor,
         )
         await submit(session, registration, actor=supplier_actor)
         with pytest.raises(IllegalTransition):
