@@ -30,8 +30,10 @@ from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.signing import sign, unsign
 from backend.models import (
+    BankAccountStatus,
     DocumentRequirement,
     Identity,
+    SupplierBankAccount,
     SupplierCategory,
     SupplierContact,
     SupplierDocument,
@@ -39,7 +41,7 @@ from backend.models import (
     SupplierRegistration,
 )
 from backend.suppliers import registration as service
-from backend.suppliers.changes import BankDetails, propose_bank_account
+from backend.suppliers.changes import BankDetails, masked, propose_bank_account
 from backend.suppliers.documents import upload_document
 from backend.suppliers.qualification import supply_category
 from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition
@@ -290,9 +292,21 @@ async def _draft_context(session: Any, registration: SupplierRegistration) -> di
         ),
         "missing": await service.missing(session, registration),
         "bank": BankAccountForm(country=supplier.country),
+        "bank_entered": masked(entered.account) if (entered := await _bank_entered(session, supplier.id)) else "",
         "errors": {},
         "section": "",
     }
+
+
+async def _bank_entered(session: AsyncSession, supplier_id: UUID) -> SupplierBankAccount | None:
+    """The account the registrant entered last (never shown whole: its last four characters)."""
+    account: SupplierBankAccount | None = await session.scalar(
+        select(SupplierBankAccount)
+        .where(SupplierBankAccount.supplier_id == supplier_id, SupplierBankAccount.status != BankAccountStatus.REJECTED)
+        .order_by(SupplierBankAccount.created_at.desc())
+        .limit(1)
+    )
+    return account
 
 
 async def _open(request: Req) -> tuple[UUID, Actor, UUID] | None:
