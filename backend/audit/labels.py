@@ -36,6 +36,8 @@ def action_labels() -> dict[str, str]:
         "supplier.change_approved": _("Change of sensitive data approved"),
         "supplier.change_rejected": _("Change of sensitive data rejected"),
         "supplier.risk_set": _("Risk tier set"),
+        "supplier.blocked": _("Supplier blocked"),
+        "supplier.unblocked": _("Supplier unblocked"),
         "supplier_document.uploaded": _("Document uploaded"),
         "supplier_document.approved": _("Document approved"),
         "supplier_document.rejected": _("Document rejected"),
@@ -79,6 +81,7 @@ def field_labels() -> dict[str, str]:
         "phone": _("Phone"),
         "roles": _("Roles"),
         "status": _("Status"),
+        "status_reason": _("Reason"),
         "supplier_id": _("Supplier"),
         "tax_id": _("Tax / VAT ID"),
     }

@@ -33,3 +33,4 @@ class Supplier(TenantOwned, Base):
     # set by staff, always with a reason
     risk_tier: Mapped[str | None] = mapped_column(String(10))
     risk_reason: Mapped[str | None] = mapped_column(String(500))
+    status_reason: Mapped[str | None] = mapped_column(String(500))  # why staff blocked it

@@ -27,6 +27,7 @@ SUPPLIER_COLUMNS = (
     sa.Column("terms_accepted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("risk_tier", sa.String(length=10), nullable=True),
     sa.Column("risk_reason", sa.String(length=500), nullable=True),
+    sa.Column("status_reason", sa.String(length=500), nullable=True),
 )
 
 

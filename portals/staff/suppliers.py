@@ -74,6 +74,7 @@ from backend.suppliers.registration import (
     review,
     send_invitation,
 )
+from backend.suppliers.standing import StatusUnchanged, block, unblock
 from backend.suppliers.tasks import REMINDER_DAYS
 from portals.shared.forms import FormRejected
 from portals.staff.routes import PartyPages
@@ -598,6 +599,8 @@ class SupplierPages(PartyPages):
             "risk_label": risk_label,
             "risk_form": RiskForm(risk_tier=supplier.risk_tier or "", risk_reason=supplier.risk_reason or ""),
             "risk_errors": {},
+            "status_errors": {},
+            "status_reason": "",
             "contacts": list(
                 await db.scalars(
                     select(SupplierContact)
@@ -642,6 +645,7 @@ class SupplierPages(PartyPages):
             download_document,
             decide_change,
             set_risk,
+            set_status,
         ]
         return Router(path=f"/{self.path}", route_handlers=handlers)
 
@@ -830,6 +834,28 @@ async def set_risk(request: Req, db: Db, party_id: FromPath[UUID]) -> Response[A
     supplier.risk_tier, supplier.risk_reason = form.risk_tier, form.risk_reason
     await db.flush()
     await record(db, "supplier.risk_set", "supplier", supplier.id, before=before, after=snapshot(supplier, *before))
+    return Redirect(path=f"/suppliers/{party_id}")
+
+
+@post("/{party_id:uuid}/status", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_status")
+async def set_status(request: Req, db: Db, party_id: FromPath[UUID]) -> Response[Any]:
+    """Block (with a reason) or unblock; the row lock makes two clicks one change."""
+    supplier = await _supplier(db, party_id)
+    await db.refresh(supplier, with_for_update=True)
+    form = await request.form()
+    action, reason = str(form.get("action", "")), str(form.get("status_reason", ""))
+    try:
+        if action == "block":
+            await block(db, supplier, reason)
+        elif action == "unblock":
+            await unblock(db, supplier)
+        else:
+            raise InvalidForm(FieldErrors(action=_("Choose block or unblock.")))
+    except InvalidForm as rejected:  # no reason, or (unblocking) the plan's supplier limit
+        context = await _page(db, request, party_id, status_errors=rejected.errors, status_reason=reason)
+        raise FormRejected(SUPPLIER_PAGES.detail_template, context) from rejected
+    except StatusUnchanged:
+        return await _conflict(db, request, party_id, _("The supplier's status has changed meanwhile."))
     return Redirect(path=f"/suppliers/{party_id}")
 
 

@@ -106,6 +106,7 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
         LOGIN, NOT_FOUND, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
     ),
     ("POST", "/suppliers/{party_id:uuid}/risk"): STAFF_ADMIN,  # no tier, no reason: 400, nothing changes
+    ("POST", "/suppliers/{party_id:uuid}/status"): STAFF_ADMIN,  # no action: 400, nothing changes
     # inviting a supplier: the empty form is refused (400), nothing is created; supplier A was
     # not invited, so sending its invitation again is the admin's 404, after the viewer's 403
     ("GET", "/suppliers/invite"): STAFF_ADMIN,

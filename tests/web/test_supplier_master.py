@@ -588,6 +588,62 @@ async def test_risk_tier_needs_a_reason_and_is_audited(browser: Any, db: Databas
     assert changes == {"risk_tier": [None, "medium"], "risk_reason": [None, "Only supplier of the X7 capacitor"]}
 
 
+async def test_blocking_needs_a_reason_and_unblocking_restores(browser: Any, db: Database, world: World) -> None:
+    url = f"/suppliers/{world.chinese}/status"
+    admin = await _staff(browser)
+    assert 'id="block-form"' in (await admin.get(f"/suppliers/{world.chinese}")).text
+    no_reason = await admin.post_form(url, {"action": "block", "status_reason": "  "})
+    assert no_reason.status_code == 400
+    assert 'id="e-status_reason"' in no_reason.text
+    no_action = await admin.post_form(url, {"status_reason": "x"})
+    assert no_action.status_code == 400
+    assert 'id="e-status-action"' in no_action.text
+    viewer = await _staff(browser, "viewer@acme.test")
+    assert (await viewer.post_form(url, {"action": "block", "status_reason": "x"})).status_code == 403
+    async with db.transaction(world.system) as session:
+        unchanged = await session.get(Supplier, (world.tenant_id, world.chinese))
+        assert unchanged is not None
+        assert unchanged.status == "active"
+
+    blocked = await admin.post_form(url, {"action": "block", "status_reason": "Quality audit failed in May"})
+    assert blocked.status_code in (302, 303)
+    page = (await admin.get(f"/suppliers/{world.chinese}")).text
+    assert 'id="supplier-status">Blocked' in page
+    assert "Quality audit failed in May" in page
+    assert 'id="unblock-form"' in page
+    # a second "block" (another tab, a double click) finds it blocked already: 409, nothing changes
+    assert (await admin.post_form(url, {"action": "block", "status_reason": "again"})).status_code == 409
+
+    assert (await admin.post_form(url, {"action": "unblock"})).status_code in (302, 303)
+    assert (await admin.post_form(url, {"action": "unblock"})).status_code == 409
+    async with db.transaction(world.system) as session:
+        supplier = await session.get(Supplier, (world.tenant_id, world.chinese))
+        trail = list(
+            (
+                await session.execute(
+                    select(AuditEvent.action, AuditEvent.changes)
+                    .where(
+                        AuditEvent.object_id == world.chinese,
+                        AuditEvent.action.in_(["supplier.blocked", "supplier.unblocked"]),
+                    )
+                    .order_by(AuditEvent.occurred_at)
+                )
+            ).tuples()
+        )
+    assert supplier is not None
+    assert (supplier.status, supplier.status_reason) == ("active", None)
+    assert trail == [
+        (
+            "supplier.blocked",
+            {"status": ["active", "blocked"], "status_reason": [None, "Quality audit failed in May"]},
+        ),
+        (
+            "supplier.unblocked",
+            {"status": ["blocked", "active"], "status_reason": ["Quality audit failed in May", None]},
+        ),
+    ]
+
+
 # --- downloads and other tenants -------------------------------------------------------------------
 
 
