@@ -15,7 +15,7 @@ from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
-from backend.auth.account_links import ask_to_verify, invite
+from backend.auth.account_links import ask_to_verify, invite, tell_of_access
 from backend.auth.passwords import MIN_LENGTH, hash_password
 from backend.auth.service import normalize_email
 from backend.authz.roles import StaffRole, role_label
@@ -131,6 +131,8 @@ async def add_person(
         await invite(session, membership.id, origin)
     elif new_identity:
         await ask_to_verify(session, membership.id, identity.id, origin)
+    else:
+        await tell_of_access(session, membership.id, origin)
     return membership
 
 

@@ -22,7 +22,7 @@ from backend.audit.service import ANONYMOUS, Actor, record
 from backend.auth.passwords import MIN_LENGTH, hash_password
 from backend.auth.principal import Principal
 from backend.auth.service import membership_principal, normalize_email
-from backend.auth.tasks import SEND_ACCOUNT_LINK
+from backend.auth.tasks import NOTIFY_ACCESS, SEND_ACCOUNT_LINK
 from backend.auth.tokens import digest
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
@@ -54,6 +54,12 @@ async def invite(session: AsyncSession, membership_id: UUID, origin: str | None)
         origin=origin,
         key=f"auth.invitation:{membership_id}",
     )
+
+
+async def tell_of_access(session: AsyncSession, membership_id: UUID, origin: str | None) -> None:
+    """Queue the notice for someone with a login already (and so no invitation) who was added."""
+    key = f"auth.access:{membership_id}"
+    await enqueue(session, NOTIFY_ACCESS, membership_id=membership_id, origin=origin, key=key)
 
 
 async def ask_to_verify(session: AsyncSession, membership_id: UUID, identity_id: UUID, origin: str | None) -> None:

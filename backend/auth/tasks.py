@@ -16,6 +16,7 @@ from backend.notifications.service import queue_mail, recipient_locale
 from backend.settings import Settings, get_settings
 
 SEND_ACCOUNT_LINK = "auth.send_account_link"
+NOTIFY_ACCESS = "auth.notify_access"
 
 
 @job("auth.purge_expired")
@@ -54,6 +55,31 @@ def tenant_origin(settings: Settings, slug: str, *, scheme: str = "http", host: 
     if port.isdigit():
         authority += f":{port}"
     return f"{'https' if scheme == 'https' else 'http'}://{authority}"
+
+
+@job(NOTIFY_ACCESS)
+async def notify_access(session: AsyncSession, membership_id: str, origin: str | None) -> None:
+    """Tell a person who already has a Merkato login that a workspace has given them access: nobody
+    gains someone else's login in their workspace without that person hearing of it."""
+    row = (
+        await session.execute(
+            select(Identity, Tenant)
+            .join(Membership, Membership.identity_id == Identity.id)
+            .join(Tenant, Tenant.id == Membership.tenant_id)
+            .where(Membership.id == UUID(membership_id), Membership.active.is_(True))
+        )
+    ).first()
+    if row is None:  # removed or deactivated since
+        return
+    identity, tenant = row
+    base = origin or tenant_origin(get_settings(), tenant.slug)
+    await queue_mail(
+        session,
+        to=identity.email,
+        template="access_granted",
+        locale=recipient_locale(identity.locale, tenant.locale),
+        context={"name": identity.full_name, "link": f"{base}/login"},
+    )
 
 
 @job(SEND_ACCOUNT_LINK)

@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, select, update
 
-from backend.auth.tasks import SEND_ACCOUNT_LINK
+from backend.auth.tasks import NOTIFY_ACCESS, SEND_ACCOUNT_LINK
 from backend.auth.tokens import digest
 from backend.models import AccountToken, Identity, MailStatus, Membership, OutboxJob, TokenPurpose
 from backend.notifications.tasks import SEND_MAIL
@@ -40,6 +40,7 @@ def no_smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 async def _send_mail(db: Database, tenant_id: UUID) -> None:
     """What the worker would do next: make the links, then deliver (here: keep) the e-mails."""
     await drain(db, [tenant_id], actor=SEND_ACCOUNT_LINK)
+    await drain(db, [tenant_id], actor=NOTIFY_ACCESS)
     await drain(db, [tenant_id], actor=SEND_MAIL)
 
 
@@ -293,8 +294,9 @@ async def test_a_new_login_with_a_password_confirms_its_address(browser: Any, db
     assert "Not yet" not in listing.text  # the verified date is shown instead
 
 
-async def test_an_existing_login_gets_no_invitation(browser: Any, db: Database, demo: Any) -> None:
-    """A person already on Merkato keeps their password; no link is made for them."""
+async def test_an_existing_login_gets_no_invitation_but_a_notice(browser: Any, db: Database, demo: Any) -> None:
+    """A person already on Merkato keeps their password; no link is made for them, but they are
+    told that a workspace has given their login access."""
     globex = demo.tenants["globex"]
     admin = browser("globex.localhost")
     await admin.login("admin@globex.test")
@@ -303,7 +305,10 @@ async def test_an_existing_login_gets_no_invitation(browser: Any, db: Database, 
     )
     assert added.status_code in (302, 303)
     await _send_mail(db, globex.id)
-    assert not await mails_to(db, globex.id, "customer@acme.test")
+    (notice,) = await mails_to(db, globex.id, "customer@acme.test")
+    assert notice.template == "access_granted"
+    assert "token=" not in notice.text_body
+    assert "http://globex.localhost/login" in notice.text_body
     async with db.transaction(TenantContext.system(globex.id)) as session:
         membership = await session.scalar(
             select(Membership)
