@@ -14,7 +14,7 @@ from backend.audit.service import Actor
 from backend.documents.storage import Storage
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
-from backend.models import DocumentRequirement, SupplierDocument
+from backend.models import DocumentRequirement, SupplierDocument, SupplierQualification
 from backend.suppliers.qualification import NewDocument, add_document
 from backend.uploads.filenames import storage_name
 from backend.uploads.gate import inspect_upload
@@ -45,8 +45,12 @@ async def upload_document(
     """Raises InvalidForm (fields "file", "document_type", "issued_on", "expires_on") and writes
     nothing when the upload or its dates are refused."""
     errors = FieldErrors()
+    # only what the supplier's own categories ask for: nothing else is reviewed or kept current
     requirement = await session.scalar(
-        select(DocumentRequirement).where(DocumentRequirement.document_type == document_type).limit(1)
+        select(DocumentRequirement)
+        .join(SupplierQualification, SupplierQualification.category_id == DocumentRequirement.category_id)
+        .where(DocumentRequirement.document_type == document_type, SupplierQualification.supplier_id == supplier_id)
+        .limit(1)
     )
     if requirement is None:
         errors["document_type"] = _("Choose which document this is.")

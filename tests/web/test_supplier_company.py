@@ -5,6 +5,8 @@ take new versions, supplier admins invite colleagues; and supplier B never reach
 from __future__ import annotations
 
 import io
+import secrets
+from datetime import date
 from typing import Any
 
 import weasyprint
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 
 from backend.dev.demo import DemoData
 from backend.models import AuditEvent, Membership, SupplierChangeRequest, SupplierDocument
+from backend.suppliers.qualification import create_category, require_document, supply_category
 from tenants.context import TenantContext
 from tenants.isolation import Database
 
@@ -120,3 +123,34 @@ async def test_supplier_b_sees_only_its_own_company(browser: Any, db: Database, 
         files={"file": ("x.pdf", io.BytesIO(pdf), "application/pdf")},
     )
     assert await _count(db, demo, SupplierDocument, 0) == documents_before
+
+
+async def test_only_documents_its_categories_ask_for(browser: Any, db: Database, demo: DemoData) -> None:
+    """Supplier B supplies a category that asks for a licence; another category of the tenant asks
+    for an ISO certificate. B may upload the licence, not the certificate: nobody asked B for it."""
+    acme = demo.tenants["acme"]
+    code = f"K{secrets.token_hex(3)}".upper()
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        supplied = await create_category(session, f"{code}A", "Cables")
+        await require_document(session, supplied, f"licence_{code.lower()}", "Licence")
+        other = await create_category(session, f"{code}B", "Chemicals")
+        await require_document(session, other, f"iso_{code.lower()}", "ISO 14001")
+        await supply_category(session, acme.supplier_ids[1], supplied.id, today=date.today())
+    page = browser("acme.localhost")
+    await page.login("supplier2@acme.test")
+    pdf = weasyprint.HTML(string="<p>certificate</p>").write_pdf()
+    dates = {"issued_on": "2026-01-05", "expires_on": "2031-01-05", "_csrf_token": await page.csrf_token()}
+
+    async def upload(document_type: str) -> Any:
+        return await page.client.post(
+            "/supplier/company/documents",
+            data={"document_type": document_type, **dates},
+            files={"file": ("certificate.pdf", io.BytesIO(pdf), "application/pdf")},
+        )
+
+    before = await _count(db, demo, SupplierDocument, 1)
+    refused = await upload(f"iso_{code.lower()}")
+    assert refused.status_code == 400
+    assert await _count(db, demo, SupplierDocument, 1) == before
+    assert (await upload(f"licence_{code.lower()}")).status_code == 302
+    assert await _count(db, demo, SupplierDocument, 1) == before + 1
