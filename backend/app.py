@@ -44,6 +44,7 @@ from portals.staff.billing import BILLING_ROUTES
 from portals.staff.jobs import JOB_ROUTES
 from portals.staff.mail import MAIL_ROUTES
 from portals.staff.routes import STAFF_ROUTES
+from portals.staff.supplier_setup import SETUP_ROUTES
 from portals.staff.suppliers import SUPPLIER_ROUTES
 from portals.supplier.registration import registration_router
 from portals.supplier.routes import supplier_router
@@ -125,6 +126,7 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
                     *TENANT_PUBLIC_ROUTES,
                     *STAFF_ROUTES,
                     *SUPPLIER_ROUTES,
+                    SETUP_ROUTES,
                     *JOB_ROUTES,
                     *MAIL_ROUTES,
                     *NOTIFICATION_ROUTES,

@@ -81,10 +81,13 @@ async def add_person(
     supplier_id: UUID | None = None,
     customer_id: UUID | None = None,
     origin: str | None = None,
+    tell_existing: bool = True,
 ) -> Membership:
     """A membership for the e-mail's identity, created if new: with the initial password if one
     is given (and then a link to verify the address), else without one and with an invitation to
-    choose it. `origin` is where the e-mails' links lead (default: from the settings)."""
+    choose it; an identity that has a password already is told of its new access (unless
+    `tell_existing` is off: the demo seeds its own people). `origin` is where the e-mails' links
+    lead (default: from the settings)."""
     errors = form.errors(staff=kind == MembershipKind.STAFF)
     email = normalize_email(form.email)
     tenant_id = context_of(session).tenant_id
@@ -131,7 +134,7 @@ async def add_person(
         await invite(session, membership.id, origin)
     elif new_identity:
         await ask_to_verify(session, membership.id, identity.id, origin)
-    else:
+    elif tell_existing:
         await tell_of_access(session, membership.id, origin)
     return membership
 

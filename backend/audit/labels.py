@@ -24,6 +24,9 @@ def action_labels() -> dict[str, str]:
         "supplier.created": _("Supplier created"),
         "customer.created": _("Customer created"),
         "category.created": _("Supplier category created"),
+        "requirement.added": _("Required document added"),
+        "requirement.removed": _("Required document removed"),
+        "supplier_terms.published": _("Supplier terms published"),
         "registration.invited": _("Supplier invited to register"),
         "registration.invitation_sent": _("Invitation sent again"),
         "registration.started": _("Registration started"),
@@ -51,6 +54,7 @@ def object_type_labels() -> dict[str, str]:
         "supplier": _("Supplier"),
         "customer": _("Customer"),
         "supplier_category": _("Supplier category"),
+        "supplier_terms": _("Supplier terms"),
     }
 
 
@@ -62,6 +66,7 @@ def field_labels() -> dict[str, str]:
         "city": _("City"),
         "comment": _("Comment"),
         "document_type": _("Document"),
+        "expires": _("It has issue and expiry dates"),
         "expires_on": _("Expires"),
         "invited_email": _("Invited"),
         "postal_code": _("Postal code"),

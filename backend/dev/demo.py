@@ -27,8 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
 from backend.auth.passwords import hash_password
-from backend.models import Customer, Identity, Item, Membership, MembershipKind, Supplier, Tenant
+from backend.models import Customer, Identity, Item, Membership, MembershipKind, Supplier, SupplierCategory, Tenant
 from backend.parties.service import PartyForm, create_customer, create_supplier
+from backend.suppliers.qualification import create_category, require_document
+from backend.suppliers.setup import current_terms, publish_terms
 from tenants.context import NO_CONTEXT, TenantContext
 from tenants.directory import create_tenant
 from tenants.isolation import Database
@@ -58,6 +60,13 @@ class _Item:
 
 
 @dataclass(frozen=True, slots=True)
+class _Category:
+    code: str
+    name: str
+    documents: tuple[tuple[str, str, bool], ...]  # (document type, name, has an expiry date)
+
+
+@dataclass(frozen=True, slots=True)
 class _Person:
     local: str  # the part before @<slug>.test
     full_name: str
@@ -77,6 +86,8 @@ class _Tenant:
     customers: tuple[_Party, ...]
     items: tuple[_Item, ...]
     people: tuple[_Person, ...]
+    categories: tuple[_Category, ...]  # what registering suppliers choose from
+    supplier_terms: str
 
 
 def _people(names: tuple[str, str, str, str, str, str, str]) -> tuple[_Person, ...]:
@@ -127,6 +138,32 @@ _TENANTS: tuple[_Tenant, ...] = (
             _Item("AC-1007", "Industrial cable 4x1.5 mm², 100 m reel", "reel", "129.00", "USD"),
             _Item("AC-1008", "Shipping carton 400x300x200 mm", "pcs", "0.95", "USD"),
         ),
+        categories=(
+            _Category(
+                "ELEC",
+                "Electronic components",
+                (("business_licence", "Business licence", True), ("iso_9001", "ISO 9001 certificate", True)),
+            ),
+            _Category(
+                "MECH",
+                "Mechanical parts and fasteners",
+                (("business_licence", "Business licence", True), ("iso_9001", "ISO 9001 certificate", True)),
+            ),
+            _Category("PACK", "Packaging", (("business_licence", "Business licence", True),)),
+            _Category(
+                "LOGI",
+                "Freight and logistics",
+                (("business_licence", "Business licence", True), ("insurance", "Liability insurance", True)),
+            ),
+        ),
+        supplier_terms=(
+            "Acme Manufacturing — Supplier terms\n\n"
+            "1. Orders. Only written purchase orders from Acme bind Acme.\n"
+            "2. Delivery. Goods arrive on the confirmed date, with a delivery note quoting the PO number.\n"
+            "3. Quality. Goods meet the agreed specification; certificates are kept current in the portal.\n"
+            "4. Invoices. One invoice per delivery, in the PO currency, payable 60 days after receipt.\n"
+            "5. Changes to bank details take effect only after Acme has confirmed them."
+        ),
         people=_people(
             (
                 "Alice Carter",
@@ -174,6 +211,23 @@ _TENANTS: tuple[_Tenant, ...] = (
             _Item("GX-2006", "瓦楞纸箱 五层 600x400x400 mm", "pcs", "7.20", "CNY"),
             _Item("GX-2007", "Smart plug, Wi-Fi, 16 A", "pcs", "45.90", "CNY"),
             _Item("GX-2008", "硅胶密封圈 Ø50 mm", "bag", "12.60", "CNY"),
+        ),
+        categories=(
+            _Category(
+                "DZ",
+                "电子元器件",
+                (("business_licence", "营业执照", True), ("iso_9001", "ISO 9001 认证证书", True)),
+            ),
+            _Category("WJ", "五金件", (("business_licence", "营业执照", True),)),
+            _Category("BZ", "包装材料", (("business_licence", "营业执照", True),)),
+        ),
+        supplier_terms=(
+            "环球贸易 供应商条款\n\n"
+            "一、订单：仅以环球贸易发出的书面采购订单为准。\n"
+            "二、交货：按确认的日期交货，送货单须注明采购订单号。\n"
+            "三、质量：货物须符合约定规格；资质证书须在门户中保持有效。\n"
+            "四、发票：每次交货开具一张发票，币种与采购订单一致，收货后 60 天付款。\n"
+            "五、银行账户变更须经环球贸易确认后方可生效。"
         ),
         people=_people(("王芳", "李强", "陈静", "刘洋", "周敏", "赵磊", "黄丽")),
     ),
@@ -279,6 +333,7 @@ async def _seed_tenant(db: Database, spec: _Tenant, created: list[str]) -> DemoT
         supplier_ids = tuple([await _supplier(session, tenant_id, party, created) for party in spec.suppliers])
         customer_ids = tuple([await _customer(session, tenant_id, party, created) for party in spec.customers])
         item_ids = tuple([await _item(session, tenant_id, item, created) for item in spec.items])
+        await _onboarding(session, spec, created)
         memberships: dict[str, UUID] = {}
         identities: dict[str, UUID] = {}
         for person in spec.people:
@@ -349,6 +404,20 @@ async def _item(session: AsyncSession, tenant_id: UUID, spec: _Item, created: li
     return item.id
 
 
+async def _onboarding(session: AsyncSession, spec: _Tenant, created: list[str]) -> None:
+    """The categories registering suppliers choose from, their checklists, and the terms."""
+    for category_spec in spec.categories:
+        if await session.scalar(select(SupplierCategory.id).where(SupplierCategory.code == category_spec.code)):
+            continue
+        category = await create_category(session, category_spec.code, category_spec.name)
+        for document_type, name, expires in category_spec.documents:
+            await require_document(session, category, document_type, name, expires=expires)
+        created.append(f"category {category_spec.code}")
+    if await current_terms(session) is None:
+        await publish_terms(session, spec.supplier_terms, publisher=None)
+        created.append("terms of supply")
+
+
 @cache
 def _demo_password_hash() -> str:
     return hash_password(DEMO_PASSWORD)
@@ -378,6 +447,7 @@ async def _member(
         kind=person.kind,
         supplier_id=party_id if person.kind == MembershipKind.SUPPLIER else None,
         customer_id=party_id if person.kind == MembershipKind.CUSTOMER else None,
+        tell_existing=False,  # the identity above is the demo's own shortcut, not someone else's login
     )
     created.append(f"user {email}")
     return membership.id, membership.identity_id

@@ -29,7 +29,7 @@ from backend.models.qualification import (
     SupplierQualification,
 )
 from backend.models.qualification import DocumentStatus as SupplierDocumentStatus
-from backend.models.registration import RegistrationStatus, SupplierContact, SupplierRegistration
+from backend.models.registration import RegistrationStatus, SupplierContact, SupplierRegistration, SupplierTerms
 from backend.models.stripe_event import StripeEvent
 from backend.models.supplier import Supplier
 from backend.models.tenant import Tenant, TenantStatus
@@ -70,6 +70,7 @@ __all__ = [
     "SupplierDocumentStatus",
     "SupplierQualification",
     "SupplierRegistration",
+    "SupplierTerms",
     "Tenant",
     "TenantStatus",
     "TokenPurpose",

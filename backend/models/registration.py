@@ -51,3 +51,15 @@ class SupplierContact(TenantOwned, Base):
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str | None] = mapped_column(String(100))  # e.g. Sales manager
+
+
+class SupplierTerms(TenantOwned, Base):
+    """One version of the tenant's supplier terms. Never changed: a new text is a new version, so
+    what each supplier accepted stays readable (Supplier.terms_version)."""
+
+    __tablename__ = "supplier_terms"
+    __table_args__ = (UniqueConstraint("tenant_id", "version"),)
+
+    version: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+    published_by: Mapped[UUID | None]  # identity

@@ -30,6 +30,7 @@ class Supplier(TenantOwned, Base):
     city: Mapped[str | None] = mapped_column(String(100))
     postal_code: Mapped[str | None] = mapped_column(String(20))
     terms_accepted_at: Mapped[datetime | None]
+    terms_version: Mapped[int | None]  # which SupplierTerms it accepted
     # set by staff, always with a reason
     risk_tier: Mapped[str | None] = mapped_column(String(10))
     risk_reason: Mapped[str | None] = mapped_column(String(500))

@@ -44,6 +44,7 @@ from backend.models import (
 from backend.models.change_request import ChangeKind, ChangeStatus
 from backend.models.party import PartyStatus
 from backend.suppliers.qualification import supply_category
+from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import tax_id
 from tenants.billing.entitlements import ensure_room
 from tenants.billing.plans import Limit
@@ -359,9 +360,13 @@ async def add_contact(
 
 
 async def accept_terms(session: AsyncSession, registration: SupplierRegistration) -> None:
+    """The supplier accepts the terms in force now (the version is kept with the acceptance)."""
     ensure_editable(registration, "edited")
+    terms = await current_terms(session)
+    if terms is None:
+        raise InvalidForm(FieldErrors(accept=_("There are no supplier terms to accept.")))
     supplier = await supplier_of(session, registration)
-    supplier.terms_accepted_at = datetime.now(UTC)
+    supplier.terms_accepted_at, supplier.terms_version = datetime.now(UTC), terms.version
     await session.flush()
 
 
@@ -369,7 +374,8 @@ async def missing(session: AsyncSession, registration: SupplierRegistration) -> 
     """What the registration still lacks before it can be submitted (messages; [] = complete)."""
     supplier = await supplier_of(session, registration)
     gaps = []
-    if supplier.terms_accepted_at is None:
+    terms = await current_terms(session)
+    if terms is not None and supplier.terms_version != terms.version:
         gaps.append(_("Accept the supplier terms."))
     if not await _count(session, SupplierContact, supplier.id):
         gaps.append(_("Add at least one contact."))

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from backend.kit.db import APP_ROLE
-from tenants.isolation import party_rls, tenant_rls
+from tenants.isolation import party_rls, staff_writes_rls, tenant_rls
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -25,6 +25,7 @@ SUPPLIER_COLUMNS = (
     sa.Column("city", sa.String(length=100), nullable=True),
     sa.Column("postal_code", sa.String(length=20), nullable=True),
     sa.Column("terms_accepted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("terms_version", sa.Integer(), nullable=True),
     sa.Column("risk_tier", sa.String(length=10), nullable=True),
     sa.Column("risk_reason", sa.String(length=500), nullable=True),
     sa.Column("status_reason", sa.String(length=500), nullable=True),
@@ -76,6 +77,22 @@ def upgrade() -> None:
         op.f("ix_supplier_registrations_invitation_digest"), "supplier_registrations", ["invitation_digest"]
     )
     op.create_index(op.f("ix_supplier_contacts_tenant_id_supplier_id"), "supplier_contacts", ["tenant_id", "supplier_id"])
+    op.create_table(
+        "supplier_terms",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("published_by", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_supplier_terms_tenant_id_tenants")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_supplier_terms")),
+        sa.UniqueConstraint("tenant_id", "version", name=op.f("uq_supplier_terms_tenant_id_version")),
+    )
+    # every version stays as published: what a supplier accepted must remain readable
+    op.execute(f"GRANT SELECT, INSERT ON supplier_terms TO {APP_ROLE}")
+    for statement in tenant_rls("supplier_terms") + staff_writes_rls("supplier_terms", ("INSERT",)):
+        op.execute(statement)
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON supplier_registrations TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON supplier_contacts TO {APP_ROLE}")
     for table in ("supplier_registrations", "supplier_contacts"):
@@ -84,6 +101,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("supplier_terms")
     op.drop_table("supplier_contacts")
     op.drop_table("supplier_registrations")
     for column in reversed(SUPPLIER_COLUMNS):

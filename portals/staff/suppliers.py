@@ -20,7 +20,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 from babel.dates import format_date
@@ -76,6 +75,7 @@ from backend.suppliers.registration import (
 )
 from backend.suppliers.standing import StatusUnchanged, block, unblock
 from backend.suppliers.tasks import REMINDER_DAYS
+from portals.shared.clock import workspace_today
 from portals.shared.forms import FormRejected
 from portals.staff.routes import PartyPages
 from tenants.context import TenantContext
@@ -142,11 +142,6 @@ def change_kind_label(kind: str) -> str:
 def _day(value: date | None) -> str:
     """A calendar date the reader's way (the `datetime` filter is for points in time)."""
     return format_date(value, format="medium", locale=current_locale()) if value else "—"
-
-
-def _today(request: Req) -> date:
-    """Today on the workspace's clock: a document expires at the end of its last day there."""
-    return datetime.now(ZoneInfo(request.scope["state"]["tenant"].timezone)).date()
 
 
 # --- the list: search, filters, paging, export ------------------------------------------------
@@ -340,7 +335,7 @@ async def export(
     qualification: FromQuery[str] = "",
 ) -> Stream:
     filters = SupplierFilter(text=q.strip(), status=status, risk=risk, qualification=qualification)
-    filename = f"suppliers-{_today(request).isoformat()}.csv"
+    filename = f"suppliers-{workspace_today(request).isoformat()}.csv"
     return Stream(
         _export_rows(request, filters),
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
@@ -421,7 +416,9 @@ async def invite_supplier(request: Req, db: Db) -> Response[Any]:
     form = bind(InvitationForm, await request.form())
     try:
         async with _system(request) as system:
-            registration = await invite(system, form, inviter=Actor.of(request.scope["user"]), today=_today(request))
+            registration = await invite(
+                system, form, inviter=Actor.of(request.scope["user"]), today=workspace_today(request)
+            )
     except InvalidForm as rejected:
         raise FormRejected("staff/supplier_invite.html", await _invite_context(db, form, rejected.errors)) from rejected
     return Redirect(path=f"/suppliers/{registration.supplier_id}")
@@ -583,7 +580,7 @@ class SupplierPages(PartyPages):
     async def more_detail(self, db: AsyncSession, request: Req, party: Any) -> dict[str, Any]:
         supplier: Supplier = party
         principal = request.scope["user"]
-        today = _today(request)
+        today = workspace_today(request)
         registration = await db.scalar(
             select(SupplierRegistration).where(SupplierRegistration.supplier_id == supplier.id)
         )
@@ -746,7 +743,7 @@ async def review_supplier_document(
         return await _conflict(db, request, party_id, _("This document has been reviewed already."))
     principal = request.scope["user"]
     await review_document(
-        db, document, approve=decision == "approve", reviewer=principal.identity_id, today=_today(request)
+        db, document, approve=decision == "approve", reviewer=principal.identity_id, today=workspace_today(request)
     )
     return Redirect(path=f"/suppliers/{party_id}")
 

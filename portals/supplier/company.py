@@ -34,6 +34,7 @@ from backend.suppliers.profile import (
     update_profile,
 )
 from backend.suppliers.validation import BankAccountForm, tax_id
+from portals.shared.clock import workspace_today
 from portals.shared.forms import FormRejected
 from portals.shared.links import link_origin
 from tenants.context import TenantContext
@@ -71,7 +72,7 @@ async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> d
                 .limit(20)
             )
         ),
-        "documents": await document_standings(session, supplier.id, today=date.today()),
+        "documents": await document_standings(session, supplier.id, today=workspace_today(request)),
         "people": await list_people(session, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id),
         "is_admin": SupplierRole.ADMIN.value in user.roles,
         "roles": list(SupplierRole),
@@ -177,7 +178,7 @@ async def upload(request: Req) -> Response[Any]:
             expires_on=_date(data.get("expires_on")),
             max_bytes=settings.upload_max_bytes,
             uploaded_by=actor,
-            today=date.today(),
+            today=workspace_today(request),
         )
 
     return await _in_system(request, "documents", change)

@@ -45,7 +45,9 @@ from backend.suppliers.changes import BankDetails, masked, propose_bank_account
 from backend.suppliers.documents import upload_document
 from backend.suppliers.qualification import supply_category
 from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition
+from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import BankAccountForm
+from portals.shared.clock import workspace_today
 from portals.shared.forms import FormRejected
 from portals.shared.links import link_origin
 from tenants.context import TenantContext
@@ -291,6 +293,7 @@ async def _draft_context(session: Any, registration: SupplierRegistration) -> di
             )
         ),
         "missing": await service.missing(session, registration),
+        "terms": await current_terms(session),
         "bank": BankAccountForm(country=supplier.country),
         "bank_entered": masked(entered.account) if (entered := await _bank_entered(session, supplier.id)) else "",
         "errors": {},
@@ -398,7 +401,7 @@ async def choose_categories(request: Req) -> Response[Any]:
             )
         }
         for category_id in sorted(wanted - have):
-            await supply_category(session, registration.supplier_id, UUID(category_id), today=date.today())
+            await supply_category(session, registration.supplier_id, UUID(category_id), today=workspace_today(request))
 
     return await _step(request, "categories", change)
 
@@ -450,7 +453,7 @@ async def upload(request: Req) -> Response[Any]:
             expires_on=_date(data.get("expires_on")),
             max_bytes=settings.upload_max_bytes,
             uploaded_by=actor,
-            today=date.today(),
+            today=workspace_today(request),
         )
 
     return await _step(request, "documents", change)

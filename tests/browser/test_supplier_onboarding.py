@@ -180,6 +180,7 @@ async def test_supplier_registers_is_asked_for_more_and_is_approved(
     await expect(page.locator("#document-form #file-error")).to_have_count(0)
 
     terms = page.locator("#terms")
+    await expect(terms.locator("#terms-text")).to_contain_text("Changes to bank details take effect only after")
     await terms.get_by_label("We accept the supplier terms of Acme Manufacturing.").check()
     await _submit(page, terms.get_by_role("button", name="Accept"))
     await expect(terms).to_contain_text("Accepted on")

@@ -38,6 +38,8 @@ async def test_first_run_created_everything(demo: DemoData) -> None:
     assert kinds.count("customer") == 8
     assert kinds.count("item") == 16
     assert kinds.count("user") == 14
+    assert kinds.count("category") == 7
+    assert kinds.count("terms") == 2
 
 
 async def test_second_run_changes_nothing(db: Database, demo: DemoData, owner_engine: AsyncEngine) -> None:

@@ -334,6 +334,8 @@ WITHHELD_FROM_APP: dict[str, frozenset[str]] = {
     "supplier_bank_accounts": frozenset({"DELETE"}),
     "supplier_change_requests": frozenset({"DELETE"}),
     "supplier_registrations": frozenset({"DELETE"}),
+    # each version of the supplier terms stays as published
+    "supplier_terms": frozenset({"UPDATE", "DELETE"}),
 }
 
 

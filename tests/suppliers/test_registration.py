@@ -50,6 +50,7 @@ from backend.suppliers.registration import (
     start,
     submit,
 )
+from backend.suppliers.setup import publish_terms
 from tenants.context import TenantContext
 from tenants.directory import create_tenant
 from tenants.isolation import Database
@@ -88,6 +89,7 @@ async def desk(db: Database) -> Desk:
         )
         category = await create_category(session, "MECH", "Mechanical parts")
         await require_document(session, category, "business_licence", "Business licence")
+        await publish_terms(session, "Our supplier terms, version 1.", publisher=buyer.identity_id)
     return Desk(
         tenant_id,
         category.id,
@@ -281,3 +283,21 @@ async def test_duplicate_tax_ids_are_found_inside_the_tenant_only(db: Database, 
         total = await session.scalar(select(func.count()).select_from(Supplier).where(Supplier.id == elsewhere.id))
     assert elsewhere.id not in again
     assert total == 0
+
+
+async def test_terms_are_accepted_by_version(db: Database, desk: Desk) -> None:
+    """A new version of the terms asks every open registration to accept again."""
+    registrant = await _registrant(db, desk)
+    async with db.transaction(desk.system) as session:
+        registration = await start(session, _company(legal_name="Terms Reader GmbH"), registrant=registrant)
+        await accept_terms(session, registration)
+        assert "Accept the supplier terms." not in await missing(session, registration)
+        published = await publish_terms(session, "Our supplier terms, version 2.", publisher=None)
+        with pytest.raises(InvalidForm):  # the same text again is no new version
+            await publish_terms(session, " Our supplier terms, version 2. ", publisher=None)
+        assert "Accept the supplier terms." in await missing(session, registration)
+        await accept_terms(session, registration)
+        supplier = await session.get(Supplier, (desk.tenant_id, registration.supplier_id))
+        assert supplier is not None
+        assert supplier.terms_version == published.version
+        assert "Accept the supplier terms." not in await missing(session, registration)

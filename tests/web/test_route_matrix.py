@@ -107,6 +107,17 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ),
     ("POST", "/suppliers/{party_id:uuid}/risk"): STAFF_ADMIN,  # no tier, no reason: 400, nothing changes
     ("POST", "/suppliers/{party_id:uuid}/status"): STAFF_ADMIN,  # no action: 400, nothing changes
+    # onboarding set-up: empty forms are refused (400); no such category or requirement: the
+    # admin's 404, after the viewer's 403
+    ("GET", "/suppliers/setup"): STAFF_ADMIN,
+    ("POST", "/suppliers/setup/categories"): STAFF_ADMIN,
+    ("POST", "/suppliers/setup/terms"): STAFF_ADMIN,
+    ("POST", "/suppliers/setup/categories/{category_id:uuid}/requirements"): row(
+        LOGIN, NOT_FOUND, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
+    ),
+    ("POST", "/suppliers/setup/requirements/{requirement_id:uuid}/remove"): row(
+        LOGIN, NOT_FOUND, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
+    ),
     # inviting a supplier: the empty form is refused (400), nothing is created; supplier A was
     # not invited, so sending its invitation again is the admin's 404, after the viewer's 403
     ("GET", "/suppliers/invite"): STAFF_ADMIN,
@@ -335,6 +346,8 @@ def concrete_path(template: str, demo: Any) -> str:
         .replace("/documents/{document_id:uuid}/", f"/documents/{SUPPLIER_DOCUMENT_ID}/")  # the supplier's own
         .replace("{document_id:uuid}", DOCUMENT_ID)
         .replace("{change_id:uuid}", "0192f7a0-0000-7000-8000-00000000c4a6")
+        .replace("{category_id:uuid}", "0192f7a0-0000-7000-8000-0000000ca7e9")
+        .replace("{requirement_id:uuid}", "0192f7a0-0000-7000-8000-00000000e9d1")
         .replace("{mail_id:uuid}", MATRIX_MAIL)
         .replace("{notification_id:uuid}", MATRIX_NOTIFICATION)
         .replace("{tenant_id:uuid}", str(acme.id))  # a workspace the apex identity does not own

@@ -1,0 +1,128 @@
+"""Staff set up what the tenant asks of its suppliers (/suppliers/setup): categories, the document
+checklist of each, and the supplier terms. The rules are backend/suppliers/setup.py's; these
+pages run in the staff member's own context, so the trail names them."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.authz.guards import staff
+from backend.authz.roles import Permission
+from backend.dependencies import Db
+from backend.kit.forms import InvalidForm, bind
+from backend.models import DocumentRequirement, SupplierCategory
+from backend.suppliers.setup import (
+    CategoryForm,
+    RequirementForm,
+    add_category,
+    add_requirement,
+    current_terms,
+    publish_terms,
+    remove_requirement,
+)
+from portals.shared.clock import workspace_today
+from portals.shared.forms import FormRejected
+
+Req = Request[Any, Any, Any]
+TEMPLATE = "staff/supplier_setup.html"
+PATH = "/suppliers/setup"
+
+
+async def _context(db: AsyncSession, **values: Any) -> dict[str, Any]:
+    categories = list(await db.scalars(select(SupplierCategory).order_by(SupplierCategory.code)))
+    names = {category.id: category.name for category in categories}
+    requirements: dict[UUID, list[DocumentRequirement]] = {}
+    for requirement in await db.scalars(select(DocumentRequirement).order_by(DocumentRequirement.name)):
+        requirements.setdefault(requirement.category_id, []).append(requirement)
+    terms = await current_terms(db)
+    context: dict[str, Any] = {
+        "categories": categories,
+        "parent_name": lambda category: names.get(category.parent_id, ""),
+        "requirements": requirements,
+        # the document types in use, so a second category can ask for the same document
+        "document_types": sorted({(r.document_type, r.name) for rs in requirements.values() for r in rs}),
+        "terms": terms,
+        "category_form": CategoryForm(),
+        "category_errors": {},
+        "requirement_form": RequirementForm(expires="yes"),
+        "requirement_errors": {},
+        "requirement_category": None,
+        "terms_body": terms.body if terms else "",
+        "terms_errors": {},
+    }
+    context.update(values)
+    return context
+
+
+@get("/", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_setup")
+async def setup_page(db: Db) -> Template:
+    return Template(template_name=TEMPLATE, context=await _context(db))
+
+
+@post("/categories", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_setup_category")
+async def new_category(request: Req, db: Db) -> Response[Any]:
+    form = bind(CategoryForm, await request.form())
+    try:
+        category = await add_category(db, form)
+    except InvalidForm as rejected:
+        context = await _context(db, category_form=form, category_errors=rejected.errors)
+        raise FormRejected(TEMPLATE, context) from rejected
+    return Redirect(path=f"{PATH}#category-{category.id}")
+
+
+@post(
+    "/categories/{category_id:uuid}/requirements",
+    guards=[staff(Permission.MANAGE_SUPPLIERS)],
+    name="supplier_setup_requirement",
+)
+async def new_requirement(request: Req, db: Db, category_id: FromPath[UUID]) -> Response[Any]:
+    category = await db.scalar(select(SupplierCategory).where(SupplierCategory.id == category_id))
+    if category is None:
+        raise NotFoundException()
+    form = bind(RequirementForm, await request.form())
+    try:
+        await add_requirement(db, category, form, today=workspace_today(request))
+    except InvalidForm as rejected:
+        context = await _context(
+            db, requirement_form=form, requirement_errors=rejected.errors, requirement_category=category.id
+        )
+        raise FormRejected(TEMPLATE, context) from rejected
+    return Redirect(path=f"{PATH}#category-{category.id}")
+
+
+@post(
+    "/requirements/{requirement_id:uuid}/remove",
+    guards=[staff(Permission.MANAGE_SUPPLIERS)],
+    name="supplier_setup_requirement_remove",
+)
+async def drop_requirement(request: Req, db: Db, requirement_id: FromPath[UUID]) -> Response[Any]:
+    requirement = await db.scalar(
+        select(DocumentRequirement).where(DocumentRequirement.id == requirement_id).with_for_update()
+    )
+    if requirement is None:
+        raise NotFoundException()
+    await remove_requirement(db, requirement, today=workspace_today(request))
+    return Redirect(path=f"{PATH}#category-{requirement.category_id}")
+
+
+@post("/terms", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_setup_terms")
+async def new_terms(request: Req, db: Db) -> Response[Any]:
+    body = str((await request.form()).get("body", ""))
+    try:
+        await publish_terms(db, body, publisher=request.scope["user"].identity_id)
+    except InvalidForm as rejected:
+        raise FormRejected(TEMPLATE, await _context(db, terms_body=body, terms_errors=rejected.errors)) from rejected
+    return Redirect(path=f"{PATH}#terms")
+
+
+SETUP_ROUTES = Router(
+    path=PATH, route_handlers=[setup_page, new_category, new_requirement, drop_requirement, new_terms]
+)
