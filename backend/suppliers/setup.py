@@ -10,7 +10,7 @@ from datetime import date
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
@@ -121,19 +121,24 @@ async def current_terms(session: AsyncSession) -> SupplierTerms | None:
 
 async def publish_terms(session: AsyncSession, body: str, *, publisher: UUID | None) -> SupplierTerms:
     """A new version of the terms; registrations from now on accept it. Earlier versions stay."""
-    text = body.strip().replace("\r\n", "\n")
+    wording = body.strip().replace("\r\n", "\n")
     errors = FieldErrors()
-    if errors.require("body", text):
-        errors.max_length("body", text, MAX_TERMS)
+    if errors.require("body", wording):
+        errors.max_length("body", wording, MAX_TERMS)
+    # two publishers at once would both take the next version number: the second waits here
+    tenant_id = context_of(session).tenant_id
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"terms:{tenant_id}"}
+    )
     current = await current_terms(session)
-    if "body" not in errors and current is not None and current.body == text:
+    if "body" not in errors and current is not None and current.body == wording:
         errors["body"] = _("This is the text in force already.")
     if errors:
         raise InvalidForm(errors)
     terms = SupplierTerms(
-        tenant_id=context_of(session).tenant_id,
+        tenant_id=tenant_id,
         version=(current.version if current else 0) + 1,
-        body=text,
+        body=wording,
         published_by=publisher,
     )
     session.add(terms)
