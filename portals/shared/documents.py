@@ -28,7 +28,7 @@ from backend.authz.roles import Permission
 from backend.dependencies import Db
 from backend.documents.repository import DocumentRepository
 from backend.documents.service import kind_label, request_supplier_summary, staff_may_view, status_label
-from backend.documents.storage import storage_from
+from backend.documents.storage import StorageKeyError, storage_from
 from backend.kit.i18n import LOCALE_NAMES, LOCALES, current_locale
 from backend.models import Document, DocumentStatus, MembershipKind
 from backend.parties.repository import CustomerRepository, SupplierRepository
@@ -108,9 +108,26 @@ async def _subject_and_back(session: AsyncSession, principal: Principal, documen
 
 
 def _attachment(filename: str) -> str:
-    # the service makes ASCII-only names; filename* would still carry any other name intact
-    plain = filename.encode("ascii", "replace").decode().replace('"', "_").replace("\\", "_")
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename)}"
+    """An ASCII name for old clients and the real one as RFC 5987 `filename*`; neither can break
+    out of the header or name a path."""
+    cleaned = "".join(ch for ch in filename if ch.isprintable() and ch not in '/\\"').strip() or "document"
+    plain = cleaned.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
+
+
+async def stored_file(request: Req, storage_key: str, *, filename: str, media_type: str) -> Response[bytes]:
+    """A stored file as a download that no cache keeps and no browser sniffs into something else;
+    a 404 (and an error in the log) when the storage has lost it."""
+    try:
+        content = await storage_from(request.app.state.settings).get(storage_key)
+    except (FileNotFoundError, StorageKeyError):
+        log.error("the file %s of %s cannot be read", storage_key, request.url.path)
+        raise NotFoundException() from None
+    return Response(
+        content=content,
+        media_type=media_type,
+        headers={**NO_STORE, "content-disposition": _attachment(filename), "x-content-type-options": "nosniff"},
+    )
 
 
 @get("/documents/{document_id:uuid}", guards=[any_member], name="document")
@@ -127,20 +144,7 @@ async def document(request: Req, db: Db, document_id: FromPath[UUID]) -> Respons
     if request.headers.get("hx-request") == "true":
         return Template(template_name="documents/_status.html", context={"row": row}, headers=NO_STORE)
     if found.status == DocumentStatus.READY and found.storage_key:
-        try:
-            content = await storage_from(request.app.state.settings).get(found.storage_key)
-        except FileNotFoundError:
-            log.error("document %s is ready but its file %s is missing", found.id, found.storage_key)
-            raise NotFoundException() from None
-        return Response(
-            content=content,
-            media_type=found.content_type,
-            headers={
-                **NO_STORE,
-                "content-disposition": _attachment(found.filename),
-                "x-content-type-options": "nosniff",
-            },
-        )
+        return await stored_file(request, found.storage_key, filename=found.filename, media_type=found.content_type)
     subject, back = await _subject_and_back(db, principal, found)
     return Template(
         template_name="documents/status.html",

@@ -12,13 +12,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
@@ -35,7 +34,6 @@ from backend.audit.service import Actor, record, snapshot
 from backend.authz.guards import staff
 from backend.authz.roles import Permission, StaffRole, permissions_of
 from backend.dependencies import Db
-from backend.documents.storage import StorageKeyError, storage_from
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import current_locale
 from backend.kit.i18n import gettext as _
@@ -76,12 +74,11 @@ from backend.suppliers.registration import (
 from backend.suppliers.standing import StatusUnchanged, block, unblock
 from backend.suppliers.tasks import REMINDER_DAYS
 from portals.shared.clock import workspace_today
+from portals.shared.documents import stored_file
 from portals.shared.forms import FormRejected
 from portals.staff.routes import PartyPages
 from tenants.context import TenantContext
 from tenants.isolation import Database
-
-log = logging.getLogger("merkato.web")
 
 Req = Request[Any, Any, Any]
 
@@ -748,14 +745,6 @@ async def review_supplier_document(
     return Redirect(path=f"/suppliers/{party_id}")
 
 
-def _attachment(filename: str) -> str:
-    """An ASCII name for old clients and the real one as RFC 5987 `filename*`; neither can break
-    out of the header or name a path."""
-    cleaned = "".join(ch for ch in filename if ch.isprintable() and ch not in '/\\"').strip() or "document"
-    plain = cleaned.encode("ascii", "replace").decode().replace("?", "_")
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
-
-
 @get(
     "/{party_id:uuid}/documents/{document_id:uuid}/file",
     guards=[staff(Permission.VIEW_SUPPLIERS)],
@@ -765,20 +754,7 @@ async def download_document(
     request: Req, db: Db, party_id: FromPath[UUID], document_id: FromPath[UUID]
 ) -> Response[bytes]:
     document = await _supplier_document(db, party_id, document_id)
-    try:
-        content = await storage_from(request.app.state.settings).get(document.storage_key)
-    except (FileNotFoundError, StorageKeyError):
-        log.error("supplier document %s: its file %s cannot be read", document.id, document.storage_key)
-        raise NotFoundException() from None
-    return Response(
-        content=content,
-        media_type=document.mime_type,
-        headers={
-            **NO_STORE,
-            "content-disposition": _attachment(document.filename),
-            "x-content-type-options": "nosniff",
-        },
-    )
+    return await stored_file(request, document.storage_key, filename=document.filename, media_type=document.mime_type)
 
 
 @post(

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.service import list_people
 from backend.audit.service import Actor
 from backend.auth.principal import Principal
+from backend.dependencies import Db
 from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
-from backend.models import ChangeKind, MembershipKind, Supplier, SupplierChangeRequest
+from backend.models import ChangeKind, MembershipKind, Supplier, SupplierChangeRequest, SupplierDocument
 from backend.suppliers.changes import BankDetails, account_in_force, masked, propose_bank_account, propose_value
 from backend.suppliers.documents import upload_document
 from backend.suppliers.profile import (
@@ -35,6 +38,7 @@ from backend.suppliers.profile import (
 )
 from backend.suppliers.validation import BankAccountForm, tax_id
 from portals.shared.clock import workspace_today
+from portals.shared.documents import stored_file
 from portals.shared.forms import FormRejected
 from portals.shared.links import link_origin
 from tenants.context import TenantContext
@@ -191,6 +195,20 @@ def _date(value: object) -> date | None:
         return None
 
 
+@get(f"{PAGE}/documents/{{document_id:uuid}}/file", name="supplier_company_document_file")
+async def document_file(request: Req, db: Db, document_id: FromPath[UUID]) -> Response[bytes]:
+    """One of the supplier's own uploads, in the person's own context: RLS and the filter both
+    keep another supplier's documents a 404."""
+    document = await db.scalar(
+        select(SupplierDocument).where(
+            SupplierDocument.id == document_id, SupplierDocument.supplier_id == _me(request).party_id
+        )
+    )
+    if document is None:
+        raise NotFoundException()
+    return await stored_file(request, document.storage_key, filename=document.filename, media_type=document.mime_type)
+
+
 @post(f"{PAGE}/colleagues", name="supplier_company_colleague")
 async def invite(request: Req) -> Response[Any]:
     if SupplierRole.ADMIN.value not in _me(request).roles:
@@ -211,4 +229,4 @@ async def invite(request: Req) -> Response[Any]:
     return await _in_system(request, "colleagues", change)
 
 
-COMPANY_ROUTES = [company, update, request_change, request_bank_change, upload, invite]
+COMPANY_ROUTES = [company, update, request_change, request_bank_change, upload, document_file, invite]

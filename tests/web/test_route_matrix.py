@@ -161,6 +161,10 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/supplier/company/bank"): SUPPLIERS_ONLY,
     ("POST", "/supplier/company/documents"): SUPPLIERS_ONLY,
     ("POST", "/supplier/company/colleagues"): SUPPLIERS_ONLY,
+    # SUPPLIER_DOCUMENT_ID is supplier A's: its own people only
+    ("GET", "/supplier/company/documents/{document_id:uuid}/file"): row(
+        LOGIN, NOT_FOUND, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
+    ),
     # self-registration is public: the draft is reached through its signed cookie, which no caller
     # here has, so every step sends them back to the start (or refuses the empty form)
     ("GET", "/supplier/register"): EVERYONE,

@@ -5,6 +5,7 @@ take new versions, supplier admins invite colleagues; and supplier B never reach
 from __future__ import annotations
 
 import io
+import re
 import secrets
 from datetime import date
 from typing import Any
@@ -154,3 +155,15 @@ async def test_only_documents_its_categories_ask_for(browser: Any, db: Database,
     assert await _count(db, demo, SupplierDocument, 1) == before
     assert (await upload(f"licence_{code.lower()}")).status_code == 302
     assert await _count(db, demo, SupplierDocument, 1) == before + 1
+
+    # its own upload comes back from the page's link; supplier A's people get a 404 for it
+    link = re.search(r'href="(/supplier/company/documents/[^"]+/file)"', (await page.get("/supplier/company")).text)
+    assert link is not None
+    download = await page.get(link.group(1))
+    assert download.status_code == 200
+    assert download.content == pdf
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    other = browser("acme.localhost")
+    await other.login("supplier@acme.test")
+    assert (await other.get(link.group(1))).status_code == 404
