@@ -14,7 +14,7 @@ from datetime import date
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import any_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
@@ -109,6 +109,86 @@ async def invite_colleague(
     membership.roles = [role]
     await session.flush()
     return membership
+
+
+async def colleague(session: AsyncSession, supplier_id: UUID, membership_id: UUID) -> Membership | None:
+    """A membership of this supplier (locked); another supplier's, or staff's, is None."""
+    found: Membership | None = await session.scalar(
+        select(Membership)
+        .where(
+            Membership.id == membership_id,
+            Membership.kind == MembershipKind.SUPPLIER,
+            Membership.supplier_id == supplier_id,
+        )
+        .with_for_update()
+    )
+    return found
+
+
+async def _another_admin(session: AsyncSession, membership: Membership) -> bool:
+    """Whether an active admin of the supplier other than this one remains (rows locked, so two
+    admins demoting each other at once cannot both succeed)."""
+    others = await session.scalars(
+        select(Membership.id)
+        .where(
+            Membership.supplier_id == membership.supplier_id,
+            Membership.kind == MembershipKind.SUPPLIER,
+            Membership.active.is_(True),
+            any_(Membership.roles) == SupplierRole.ADMIN.value,
+            Membership.id != membership.id,
+        )
+        .with_for_update()
+    )
+    return bool(others.all())
+
+
+async def set_colleague_role(session: AsyncSession, membership: Membership, role: str, *, actor: Actor) -> None:
+    """One role per person within their company; the company keeps an active admin."""
+    if role not in SupplierRole.__members__.values():
+        raise InvalidForm(FieldErrors(role=_("Choose a role.")))
+    if membership.roles == [role]:
+        return
+    if (
+        SupplierRole.ADMIN.value in membership.roles
+        and membership.active
+        and not await _another_admin(session, membership)
+    ):
+        raise InvalidForm(FieldErrors(role=_("Your company needs at least one active administrator.")))
+    before = {"roles": membership.roles}
+    membership.roles = [role]
+    await session.flush()
+    await record(
+        session,
+        "membership.roles_changed",
+        "membership",
+        membership.id,
+        before=before,
+        after={"roles": [role]},
+        actor=actor,
+    )
+
+
+async def set_colleague_active(session: AsyncSession, membership: Membership, active: bool, *, actor: Actor) -> None:
+    """Take a colleague's access away (not one's own; the company keeps an active admin) or give
+    it back. The caller ends a deactivated colleague's sessions."""
+    if membership.active == active:
+        return
+    if not active and membership.identity_id == actor.identity_id:
+        raise InvalidForm(FieldErrors(membership=_("You cannot deactivate yourself.")))
+    if not active and SupplierRole.ADMIN.value in membership.roles and not await _another_admin(session, membership):
+        raise InvalidForm(FieldErrors(membership=_("Your company needs at least one active administrator.")))
+    membership.active = active
+    await session.flush()
+    action = "membership.reactivated" if active else "membership.deactivated"
+    await record(
+        session,
+        action,
+        "membership",
+        membership.id,
+        before={"active": not active},
+        after={"active": active},
+        actor=actor,
+    )
 
 
 class DocumentState(enum.StrEnum):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.service import list_people
 from backend.audit.service import Actor
 from backend.auth.principal import Principal
+from backend.auth.service import end_sessions_of
 from backend.dependencies import Db
 from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm, bind
@@ -31,8 +32,11 @@ from backend.suppliers.documents import upload_document
 from backend.suppliers.profile import (
     ProfileForm,
     SupplierRole,
+    colleague,
     document_standings,
     invite_colleague,
+    set_colleague_active,
+    set_colleague_role,
     supplier_role_label,
     update_profile,
 )
@@ -79,6 +83,7 @@ async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> d
         "documents": await document_standings(session, supplier.id, today=workspace_today(request)),
         "people": await list_people(session, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id),
         "is_admin": SupplierRole.ADMIN.value in user.roles,
+        "me": user.membership_id,
         "roles": list(SupplierRole),
         "role_label": supplier_role_label,
         "bank": BankAccountForm(country=supplier.country),
@@ -211,8 +216,7 @@ async def document_file(request: Req, db: Db, document_id: FromPath[UUID]) -> Re
 
 @post(f"{PAGE}/colleagues", name="supplier_company_colleague")
 async def invite(request: Req) -> Response[Any]:
-    if SupplierRole.ADMIN.value not in _me(request).roles:
-        raise PermissionDeniedException()
+    _admin_only(request)
     data = await request.form()
     origin = link_origin(request)
 
@@ -229,4 +233,30 @@ async def invite(request: Req) -> Response[Any]:
     return await _in_system(request, "colleagues", change)
 
 
-COMPANY_ROUTES = [company, update, request_change, request_bank_change, upload, document_file, invite]
+def _admin_only(request: Req) -> None:
+    if SupplierRole.ADMIN.value not in _me(request).roles:
+        raise PermissionDeniedException()
+
+
+@post(f"{PAGE}/colleagues/{{membership_id:uuid}}", name="supplier_company_colleague_change")
+async def change_colleague(request: Req, membership_id: FromPath[UUID]) -> Response[Any]:
+    """A colleague's role, or their access taken away or given back (`access`: off / on)."""
+    _admin_only(request)
+    data = await request.form()
+    role, access = str(data.get("role", "")), str(data.get("access", ""))
+
+    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+        membership = await colleague(session, supplier.id, membership_id)
+        if membership is None:
+            raise NotFoundException()
+        if access in ("off", "on"):
+            await set_colleague_active(session, membership, access == "on", actor=actor)
+            if access == "off":
+                await end_sessions_of(session, membership.id)
+        else:
+            await set_colleague_role(session, membership, role, actor=actor)
+
+    return await _in_system(request, "colleagues", change)
+
+
+COMPANY_ROUTES = [company, update, request_change, request_bank_change, upload, document_file, invite, change_colleague]

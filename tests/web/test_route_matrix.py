@@ -161,6 +161,10 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/supplier/company/bank"): SUPPLIERS_ONLY,
     ("POST", "/supplier/company/documents"): SUPPLIERS_ONLY,
     ("POST", "/supplier/company/colleagues"): SUPPLIERS_ONLY,
+    # the admin's own membership here: a supplier's people get 404 for it (not their colleague)
+    ("POST", "/supplier/company/colleagues/{membership_id:uuid}"): row(
+        LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
+    ),
     # SUPPLIER_DOCUMENT_ID is supplier A's: its own people only
     ("GET", "/supplier/company/documents/{document_id:uuid}/file"): row(
         LOGIN, NOT_FOUND, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN

@@ -14,7 +14,7 @@ import weasyprint
 from sqlalchemy import func, select
 
 from backend.dev.demo import DemoData
-from backend.models import AuditEvent, Membership, SupplierChangeRequest, SupplierDocument
+from backend.models import AuditEvent, Identity, Membership, SupplierChangeRequest, SupplierDocument
 from backend.suppliers.qualification import create_category, require_document, supply_category
 from tenants.context import TenantContext
 from tenants.isolation import Database
@@ -167,3 +167,58 @@ async def test_only_documents_its_categories_ask_for(browser: Any, db: Database,
     other = browser("acme.localhost")
     await other.login("supplier@acme.test")
     assert (await other.get(link.group(1))).status_code == 404
+
+
+async def test_a_supplier_admin_sets_colleagues_roles_and_access(browser: Any, db: Database, demo: DemoData) -> None:
+    acme = demo.tenants["acme"]
+    page = browser("acme.localhost")
+    await page.login("supplier@acme.test")
+    email = f"helper-{secrets.token_hex(3)}@huaqiang.test"
+    invited = await page.post_form(
+        "/supplier/company/colleagues", {"email": email, "full_name": "Wu Bangshou", "role": "sales"}
+    )
+    assert invited.status_code == 302
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        colleague_id = await session.scalar(
+            select(Membership.id).join(Identity, Identity.id == Membership.identity_id).where(Identity.email == email)
+        )
+    assert colleague_id is not None
+    url = f"/supplier/company/colleagues/{colleague_id}"
+    assert f'action="{url}"' in (await page.get("/supplier/company")).text
+
+    assert (await page.post_form(url, {"role": "boss"})).status_code == 400
+    assert (await page.post_form(url, {"role": "accounting"})).status_code == 302
+    assert (await page.post_form(url, {"access": "off"})).status_code == 302
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        membership = await session.get(Membership, (acme.id, colleague_id))
+        assert membership is not None
+        assert (membership.roles, membership.active) == (["accounting"], False)
+        trail = list(
+            (
+                await session.execute(
+                    select(AuditEvent.action, AuditEvent.identity_id)
+                    .where(AuditEvent.object_id == colleague_id)
+                    .order_by(AuditEvent.occurred_at)
+                )
+            ).tuples()
+        )
+    assert trail[-2:] == [
+        ("membership.roles_changed", acme.identity("supplier")),
+        ("membership.deactivated", acme.identity("supplier")),
+    ]
+    assert (await page.post_form(url, {"access": "on"})).status_code == 302
+
+    # the company keeps its administrator, who cannot lock themselves out
+    me = f"/supplier/company/colleagues/{acme.membership('supplier')}"
+    demoted = await page.post_form(me, {"role": "sales"})
+    assert demoted.status_code == 400
+    assert "at least one active administrator" in demoted.text
+    assert (await page.post_form(me, {"access": "off"})).status_code == 400
+    # another supplier's admin does not reach this colleague
+    other = browser("acme.localhost")
+    await other.login("supplier2@acme.test")
+    assert (await other.post_form(url, {"role": "admin"})).status_code == 404
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        membership = await session.get(Membership, (acme.id, colleague_id))
+        assert membership is not None
+        assert (membership.roles, membership.active) == (["accounting"], True)
