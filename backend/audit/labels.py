@@ -27,6 +27,7 @@ def action_labels() -> dict[str, str]:
         "requirement.added": _("Required document added"),
         "requirement.removed": _("Required document removed"),
         "supplier_terms.published": _("Supplier terms published"),
+        "uploads.office_formats_changed": _("Accepted office formats changed"),
         "registration.invited": _("Supplier invited to register"),
         "registration.invitation_sent": _("Invitation sent again"),
         "registration.started": _("Registration started"),
@@ -55,6 +56,7 @@ def object_type_labels() -> dict[str, str]:
         "customer": _("Customer"),
         "supplier_category": _("Supplier category"),
         "supplier_terms": _("Supplier terms"),
+        "tenant": _("Workspace"),
     }
 
 
@@ -83,6 +85,7 @@ def field_labels() -> dict[str, str]:
         "kind": _("Kind"),
         "name": _("Name"),
         "number": _("Number"),
+        "office_formats": _("Office formats"),
         "phone": _("Phone"),
         "roles": _("Roles"),
         "status": _("Status"),

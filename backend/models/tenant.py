@@ -9,7 +9,7 @@ import enum
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, String, false
+from sqlalchemy import ARRAY, CheckConstraint, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, Timestamped
@@ -34,6 +34,10 @@ class Tenant(Timestamped, Base):
     locale: Mapped[str] = mapped_column(String(10), default="en")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # the office formats (AllowedKind extensions) its suppliers may upload besides PDF, PNG, JPEG
+    supplier_office_formats: Mapped[list[str]] = mapped_column(
+        ARRAY(String(10)), default=lambda: ["docx", "xlsx"], server_default="{docx,xlsx}"
+    )
 
     # --- the subscription, as Stripe last told us (all None when billing is off) ---
     billing_interval: Mapped[str | None] = mapped_column(String(10))

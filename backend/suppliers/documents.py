@@ -14,18 +14,35 @@ from backend.audit.service import Actor
 from backend.documents.storage import Storage
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
-from backend.models import DocumentRequirement, SupplierDocument, SupplierQualification
+from backend.models import DocumentRequirement, SupplierDocument, SupplierQualification, Tenant
 from backend.suppliers.qualification import NewDocument, add_document
 from backend.uploads.filenames import storage_name
 from backend.uploads.gate import inspect_upload
-from backend.uploads.kinds import OFFICE_KINDS, UploadPolicy, UploadRejected
+from backend.uploads.kinds import OFFICE_KINDS, AllowedKind, UploadPolicy, UploadRejected
 from tenants.isolation import context_of
 
 
-def policy(max_bytes: int) -> UploadPolicy:
-    """PDF, PNG, JPEG and the OOXML office formats (a per-tenant choice of office formats is for
-    later; none of ours is allowed to carry macros either way)."""
-    return UploadPolicy(max_bytes=max_bytes, office=OFFICE_KINDS)
+def office_kinds(formats: list[str]) -> frozenset[AllowedKind]:
+    """The office formats a tenant chose (Tenant.supplier_office_formats), by extension; none of
+    ours may carry macros either way."""
+    return frozenset(kind for kind in OFFICE_KINDS if kind.extension in formats)
+
+
+async def _office_formats(session: AsyncSession) -> list[str]:
+    tenant = await session.get(Tenant, context_of(session).tenant_id)
+    assert tenant is not None
+    return tenant.supplier_office_formats
+
+
+async def accepted_types(session: AsyncSession) -> str:
+    """What an upload form names as accepted in the session's tenant: "PDF, PNG, JPEG, DOCX"."""
+    office = sorted(office_kinds(await _office_formats(session)), key=lambda kind: kind.name)
+    return ", ".join(kind.name for kind in (AllowedKind.PDF, AllowedKind.PNG, AllowedKind.JPEG, *office))
+
+
+async def policy(session: AsyncSession, max_bytes: int) -> UploadPolicy:
+    """PDF, PNG and JPEG always, and the office formats the session's tenant accepts."""
+    return UploadPolicy(max_bytes=max_bytes, office=office_kinds(await _office_formats(session)))
 
 
 async def upload_document(
@@ -65,7 +82,7 @@ async def upload_document(
             errors["expires_on"] = _("This document has expired already.")
     try:
         # CPU work on untrusted bytes: off the event loop
-        accepted = await asyncio.to_thread(inspect_upload, data, filename, policy(max_bytes))
+        accepted = await asyncio.to_thread(inspect_upload, data, filename, await policy(session, max_bytes))
     except UploadRejected as refusal:
         errors["file"] = str(refusal.message)
     if errors:

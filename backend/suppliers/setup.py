@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
-from backend.models import DocumentRequirement, SupplierCategory, SupplierQualification, SupplierTerms
+from backend.models import DocumentRequirement, SupplierCategory, SupplierQualification, SupplierTerms, Tenant
 from backend.suppliers.qualification import create_category, recompute, require_document
+from backend.uploads.kinds import OFFICE_KINDS
 from tenants.isolation import context_of
 
 CATEGORY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
@@ -145,3 +146,36 @@ async def publish_terms(session: AsyncSession, body: str, *, publisher: UUID | N
     await session.flush()
     await record(session, "supplier_terms.published", "supplier_terms", terms.id, after={"version": terms.version})
     return terms
+
+
+async def office_format_choices(session: AsyncSession) -> list[tuple[str, bool]]:
+    """Each office format by extension, and whether the tenant accepts it now."""
+    tenant = await session.get(Tenant, context_of(session).tenant_id)
+    assert tenant is not None
+    return [
+        (kind.extension, kind.extension in tenant.supplier_office_formats)
+        for kind in sorted(OFFICE_KINDS, key=lambda k: k.name)
+    ]
+
+
+async def set_office_formats(session: AsyncSession, formats: list[str]) -> None:
+    """Which office formats (by extension) the tenant's suppliers may upload besides PDF, PNG and
+    JPEG; uploads from now on are checked against it, earlier ones stay."""
+    known = {kind.extension for kind in OFFICE_KINDS}
+    if not set(formats) <= known:
+        raise InvalidForm(FieldErrors(office=_("Choose from the formats listed.")))
+    tenant = await session.get(Tenant, context_of(session).tenant_id)
+    assert tenant is not None
+    before, after = sorted(tenant.supplier_office_formats), sorted(set(formats))
+    if before == after:
+        return
+    tenant.supplier_office_formats = after
+    await session.flush()
+    await record(
+        session,
+        "uploads.office_formats_changed",
+        "tenant",
+        tenant.id,
+        before={"office_formats": before},
+        after={"office_formats": after},
+    )

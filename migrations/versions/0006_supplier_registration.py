@@ -51,6 +51,15 @@ def _common(table: str) -> list[sa.Column[object] | sa.Constraint]:
 def upgrade() -> None:
     for column in SUPPLIER_COLUMNS:
         op.add_column("suppliers", column)
+    op.add_column(
+        "tenants",
+        sa.Column(
+            "supplier_office_formats",
+            sa.ARRAY(sa.String(length=10)),
+            server_default="{docx,xlsx}",
+            nullable=False,
+        ),
+    )
     op.create_table(
         "supplier_registrations",
         *_common("supplier_registrations"),
@@ -104,5 +113,6 @@ def downgrade() -> None:
     op.drop_table("supplier_terms")
     op.drop_table("supplier_contacts")
     op.drop_table("supplier_registrations")
+    op.drop_column("tenants", "supplier_office_formats")
     for column in reversed(SUPPLIER_COLUMNS):
         op.drop_column("suppliers", column.name)

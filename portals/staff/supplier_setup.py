@@ -25,8 +25,10 @@ from backend.suppliers.setup import (
     add_category,
     add_requirement,
     current_terms,
+    office_format_choices,
     publish_terms,
     remove_requirement,
+    set_office_formats,
 )
 from portals.shared.clock import workspace_today
 from portals.shared.forms import FormRejected
@@ -57,6 +59,8 @@ async def _context(db: AsyncSession, **values: Any) -> dict[str, Any]:
         "requirement_category": None,
         "terms_body": terms.body if terms else "",
         "terms_errors": {},
+        "office_formats": await office_format_choices(db),
+        "uploads_errors": {},
     }
     context.update(values)
     return context
@@ -123,6 +127,16 @@ async def new_terms(request: Req, db: Db) -> Response[Any]:
     return Redirect(path=f"{PATH}#terms")
 
 
+@post("/uploads", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_setup_uploads")
+async def office_formats(request: Req, db: Db) -> Response[Any]:
+    data = await request.form()
+    try:
+        await set_office_formats(db, [str(value) for value in data.getall("office", [])])
+    except InvalidForm as rejected:
+        raise FormRejected(TEMPLATE, await _context(db, uploads_errors=rejected.errors)) from rejected
+    return Redirect(path=f"{PATH}#uploads")
+
+
 SETUP_ROUTES = Router(
-    path=PATH, route_handlers=[setup_page, new_category, new_requirement, drop_requirement, new_terms]
+    path=PATH, route_handlers=[setup_page, new_category, new_requirement, drop_requirement, new_terms, office_formats]
 )

@@ -28,7 +28,7 @@ from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import ChangeKind, MembershipKind, Supplier, SupplierChangeRequest, SupplierDocument
 from backend.suppliers.changes import BankDetails, account_in_force, masked, propose_bank_account, propose_value
-from backend.suppliers.documents import upload_document
+from backend.suppliers.documents import accepted_types, upload_document
 from backend.suppliers.profile import (
     ProfileForm,
     SupplierRole,
@@ -84,6 +84,7 @@ async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> d
         "people": await list_people(session, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id),
         "is_admin": SupplierRole.ADMIN.value in user.roles,
         "me": user.membership_id,
+        "accepted_types": await accepted_types(session),
         "roles": list(SupplierRole),
         "role_label": supplier_role_label,
         "bank": BankAccountForm(country=supplier.country),

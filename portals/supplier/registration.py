@@ -42,7 +42,7 @@ from backend.models import (
 )
 from backend.suppliers import registration as service
 from backend.suppliers.changes import BankDetails, masked, propose_bank_account
-from backend.suppliers.documents import upload_document
+from backend.suppliers.documents import accepted_types, upload_document
 from backend.suppliers.qualification import supply_category
 from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition
 from backend.suppliers.setup import current_terms
@@ -294,6 +294,7 @@ async def _draft_context(session: Any, registration: SupplierRegistration) -> di
         ),
         "missing": await service.missing(session, registration),
         "terms": await current_terms(session),
+        "accepted_types": await accepted_types(session),
         "bank": BankAccountForm(country=supplier.country),
         "bank_entered": masked(entered.account) if (entered := await _bank_entered(session, supplier.id)) else "",
         "errors": {},

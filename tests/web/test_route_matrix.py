@@ -31,8 +31,9 @@ from backend.models import (
     OutboxJob,
     OutgoingMail,
     SupplierDocument,
+    Tenant,
 )
-from tenants.context import TenantContext
+from tenants.context import NO_CONTEXT, TenantContext
 from tests.web.conftest import Browser, api_token
 
 OK, LOGIN, NOT_FOUND, DENIED = "ok", "login", "404", "403"
@@ -112,6 +113,9 @@ TENANT_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/suppliers/setup"): STAFF_ADMIN,
     ("POST", "/suppliers/setup/categories"): STAFF_ADMIN,
     ("POST", "/suppliers/setup/terms"): STAFF_ADMIN,
+    # the admin's POST carries no format: the acme demo would stop taking office documents, so
+    # the test puts them back (restore_office_formats)
+    ("POST", "/suppliers/setup/uploads"): STAFF_ADMIN,
     ("POST", "/suppliers/setup/categories/{category_id:uuid}/requirements"): row(
         LOGIN, NOT_FOUND, DENIED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN
     ),
@@ -292,6 +296,17 @@ async def supplier_a_qualification_document(app: Any, db: Any, demo: Any) -> Asy
     yield
     async with db.transaction(TenantContext.system(acme.id)) as session:
         await session.execute(delete(SupplierDocument).where(SupplierDocument.id == UUID(SUPPLIER_DOCUMENT_ID)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def restore_office_formats(db: Any, demo: Any) -> AsyncIterator[None]:
+    """The admin's empty POST to /suppliers/setup/uploads is a valid choice (no office formats):
+    acme gets its formats back afterwards."""
+    yield
+    async with db.transaction(NO_CONTEXT) as session:
+        await session.execute(
+            update(Tenant).where(Tenant.id == demo.tenants["acme"].id).values(supplier_office_formats=["docx", "xlsx"])
+        )
 
 
 # A kept e-mail in acme and a notification of acme's admin, for the routes that open one.

@@ -5,17 +5,28 @@ managers only."""
 
 from __future__ import annotations
 
+import io
 import secrets
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
+from backend.accounts.service import PersonForm, add_person
 from backend.dev.demo import DemoData
-from backend.models import AuditEvent, DocumentRequirement, SupplierCategory, SupplierQualification, SupplierTerms
-from backend.suppliers.qualification import supply_category
+from backend.models import (
+    AuditEvent,
+    DocumentRequirement,
+    MembershipKind,
+    SupplierCategory,
+    SupplierQualification,
+    SupplierTerms,
+    Tenant,
+)
+from backend.suppliers.qualification import create_category, require_document, supply_category
 from tenants.context import TenantContext
 from tenants.isolation import Database
+from tests.uploads import samples
 
 
 async def _admin(browser: Any) -> Any:
@@ -151,3 +162,62 @@ async def test_only_managers_set_up(browser: Any) -> None:
     await viewer.login("viewer@acme.test")
     assert (await viewer.get("/suppliers/setup")).status_code == 403
     assert (await viewer.post_form("/suppliers/setup/terms", {"body": "Mine now"})).status_code == 403
+
+
+async def test_the_tenant_chooses_the_office_formats_it_takes(browser: Any, db: Database, demo: DemoData) -> None:
+    """Without XLSX in acme's choice, a supplier's spreadsheet is refused and the form says what is
+    accepted; a DOCX still goes through. Then acme takes both again."""
+    acme = demo.tenants["acme"]
+    code = f"OF{secrets.token_hex(2)}".upper()
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        category = await create_category(session, code, "Office formats")
+        await require_document(session, category, f"sheet_{code.lower()}", "Price sheet", expires=False)
+        await supply_category(session, acme.supplier_ids[3], category.id, today=date.today())
+    admin = await _admin(browser)
+    assert (await admin.post_form("/suppliers/setup/uploads", {"office": "exe"})).status_code == 400
+    assert (await admin.post_form("/suppliers/setup/uploads", {"office": "docx"})).status_code in (302, 303)
+    try:
+        email = f"sheets-{code.lower()}@example.test"
+        async with db.transaction(TenantContext.system(acme.id)) as session:
+            await add_person(
+                session,
+                PersonForm(email=email, full_name="Sheet Person", password="x" * 12),
+                kind=MembershipKind.SUPPLIER,
+                supplier_id=acme.supplier_ids[3],
+            )
+        page = browser("acme.localhost")
+        assert (await page.login(email, "x" * 12)).status_code in (302, 303)
+        shown = await page.get("/supplier/company")
+        assert "File (PDF, PNG, JPEG, DOCX)" in shown.text
+
+        async def upload(name: str, content: bytes) -> Any:
+            return await page.client.post(
+                "/supplier/company/documents",
+                data={"document_type": f"sheet_{code.lower()}", "_csrf_token": await page.csrf_token()},
+                files={"file": (name, io.BytesIO(content), "application/octet-stream")},
+            )
+
+        refused = await upload("prices.xlsx", samples.xlsx())
+        assert refused.status_code == 400
+        assert "XLSX files are not accepted here" in refused.text
+        assert (await upload("prices.docx", samples.docx())).status_code == 302
+    finally:
+        assert (await admin.post_form("/suppliers/setup/uploads", {"office": ["docx", "xlsx"]})).status_code in (
+            302,
+            303,
+        )
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        tenant = await session.get(Tenant, acme.id)
+        assert tenant is not None
+        assert tenant.supplier_office_formats == ["docx", "xlsx"]
+        changes = list(
+            await session.scalars(
+                select(AuditEvent.changes)
+                .where(AuditEvent.action == "uploads.office_formats_changed", AuditEvent.object_id == acme.id)
+                .order_by(AuditEvent.occurred_at)
+            )
+        )
+    assert changes[-2:] == [
+        {"office_formats": [["docx", "xlsx"], ["docx"]]},
+        {"office_formats": [["docx"], ["docx", "xlsx"]]},
+    ]
