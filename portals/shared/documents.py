@@ -107,17 +107,26 @@ async def _subject_and_back(session: AsyncSession, principal: Principal, documen
     return (party.name if party else ""), (staff_page if principal.is_staff else home_of(principal))
 
 
-def _attachment(filename: str) -> str:
+# What a browser may show in a tab rather than save: types it renders without running anything of
+# the file's own (the upload gate re-checked their bytes); office files are always saved.
+SHOWN_INLINE = frozenset({"application/pdf", "image/png", "image/jpeg"})
+
+
+def _disposition(filename: str, *, inline: bool = False) -> str:
     """An ASCII name for old clients and the real one as RFC 5987 `filename*`; neither can break
     out of the header or name a path."""
     cleaned = "".join(ch for ch in filename if ch.isprintable() and ch not in '/\\"').strip() or "document"
     plain = cleaned.encode("ascii", "replace").decode().replace("?", "_")
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
 
 
-async def stored_file(request: Req, storage_key: str, *, filename: str, media_type: str) -> Response[bytes]:
-    """A stored file as a download that no cache keeps and no browser sniffs into something else;
-    a 404 (and an error in the log) when the storage has lost it."""
+async def stored_file(
+    request: Req, storage_key: str, *, filename: str, media_type: str, inline: bool = False
+) -> Response[bytes]:
+    """A stored file as a download that no cache keeps and no browser sniffs into something else
+    (`inline`: shown in the tab, for the SHOWN_INLINE types only); a 404 (and an error in the
+    log) when the storage has lost it."""
     try:
         content = await storage_from(request.app.state.settings).get(storage_key)
     except (FileNotFoundError, StorageKeyError):
@@ -126,7 +135,11 @@ async def stored_file(request: Req, storage_key: str, *, filename: str, media_ty
     return Response(
         content=content,
         media_type=media_type,
-        headers={**NO_STORE, "content-disposition": _attachment(filename), "x-content-type-options": "nosniff"},
+        headers={
+            **NO_STORE,
+            "content-disposition": _disposition(filename, inline=inline and media_type in SHOWN_INLINE),
+            "x-content-type-options": "nosniff",
+        },
     )
 
 

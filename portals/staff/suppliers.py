@@ -751,10 +751,13 @@ async def review_supplier_document(
     name="supplier_document_file",
 )
 async def download_document(
-    request: Req, db: Db, party_id: FromPath[UUID], document_id: FromPath[UUID]
+    request: Req, db: Db, party_id: FromPath[UUID], document_id: FromPath[UUID], inline: FromQuery[bool] = False
 ) -> Response[bytes]:
+    """The file, saved; `inline`: shown in the reviewer's tab (PDF and images only)."""
     document = await _supplier_document(db, party_id, document_id)
-    return await stored_file(request, document.storage_key, filename=document.filename, media_type=document.mime_type)
+    return await stored_file(
+        request, document.storage_key, filename=document.filename, media_type=document.mime_type, inline=inline
+    )
 
 
 @post(

@@ -670,6 +670,31 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
         assert f"filename*=UTF-8''{quote('营业执照 2026.pdf', safe='')}" in disposition
 
     admin = await _staff(browser)
+    # the reviewer's "View": the same bytes, shown in the tab (a PDF or an image, never an office file)
+    shown = await admin.get(url, params={"inline": "true"})
+    assert shown.content == PDF
+    assert shown.headers["content-disposition"].startswith('inline; filename="')
+    assert f'href="{url}?inline=true"' in (await admin.get(f"/suppliers/{world.alpha}")).text
+    office_key = f"{world.tenant_id}/{new_id().hex}.docx"
+    await storage_from(app.tenant.state.settings).put(office_key, b"PK office")
+    async with db.transaction(world.system) as session:
+        office = await add_document(
+            session,
+            world.alpha,
+            NewDocument(
+                f"{world.document_type}_sheet",
+                "prices.docx",
+                office_key,
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                9,
+                "0" * 64,
+                None,
+                None,
+            ),
+            uploaded_by=None,
+        )
+    saved = await admin.get(f"/suppliers/{world.alpha}/documents/{office.id}/file", params={"inline": "true"})
+    assert saved.headers["content-disposition"].startswith('attachment; filename="prices.docx"')
     assert (await admin.get(f"/suppliers/{world.chinese}/documents/{document.id}/file")).status_code == 404
     assert (await admin.get(f"/suppliers/{world.alpha}/documents/{new_id()}/file")).status_code == 404
     supplier = browser("acme.localhost")
