@@ -110,16 +110,42 @@ async def register(request: Req) -> Response[Any]:
     state = request.app.state
     form = bind(Registrant, await request.form())
     tenant_id = _tenant_id(request)
-    async with state.db.transaction(TenantContext.system(tenant_id)) as session:
-        try:
-            identity = await _registrant(session, form, state.settings.login_max_failures_per_hour)
-            registration = await service.start(session, form, registrant=identity, origin=link_origin(request))
-        except InvalidForm as rejected:
-            form.password = ""
-            context = {"form": form, "errors": rejected.errors}
-            raise FormRejected("supplier/register_start.html", context) from rejected
-        cookie = registration_cookie(request, registration.id, identity.id)
+    try:
+        async with state.db.transaction(TenantContext.system(tenant_id)) as session:
+            try:
+                identity = await _registrant(session, form, state.settings.login_max_failures_per_hour)
+                registration = await service.start(session, form, registrant=identity, origin=link_origin(request))
+            except InvalidForm as rejected:
+                form.password = ""
+                context = {"form": form, "errors": rejected.errors}
+                raise FormRejected("supplier/register_start.html", context) from rejected
+            cookie = registration_cookie(request, registration.id, identity.id)
+    except FormRejected as page:
+        await _keep_failure(request, page.__cause__)
+        raise
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
+
+
+class PasswordRefused(InvalidForm):
+    """The e-mail has a Merkato login and this is not its password."""
+
+    def __init__(self, email: str, *, throttled: bool) -> None:
+        message = (
+            _("Too many failed attempts for this e-mail. Please try again in an hour.")
+            if throttled
+            else _("This e-mail already has a Merkato login: enter its password.")
+        )
+        super().__init__(FieldErrors(password=message))
+        self.email, self.throttled = email, throttled
+
+
+async def _keep_failure(request: Req, cause: BaseException | None) -> None:
+    """A wrong password counts against the e-mail like one at the login page. The registration's
+    own transaction has rolled back with the failure it wrote, so it is written again here: else
+    this public form would let anyone guess any login's password without limit."""
+    if isinstance(cause, PasswordRefused) and not cause.throttled:
+        async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+            await auth.record_failure(session, cause.email)
 
 
 async def _registrant(session: Any, form: Registrant, max_failures: int) -> Identity:
@@ -141,10 +167,8 @@ async def _registrant(session: Any, form: Registrant, max_failures: int) -> Iden
     if existing is not None:
         try:
             return await auth.check_credentials(session, form.login_email, form.password, max_failures=max_failures)
-        except auth.LoginRefused:
-            raise InvalidForm(
-                FieldErrors(password=_("This e-mail already has a Merkato login: enter its password."))
-            ) from None
+        except auth.LoginRefused as refused:
+            raise PasswordRefused(form.login_email, throttled=refused.throttled) from None
     identity = Identity(
         email=auth.normalize_email(form.login_email),
         full_name=form.full_name,
@@ -229,20 +253,24 @@ async def invitation_form(request: Req, token: FromPath[str]) -> Response[Any]:
 async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]:
     state = request.app.state
     form = bind(Registrant, await request.form())
-    async with state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
-        registration = await _invitation(session, token)
-        if registration.registrant_id is not None:  # checked on the locked row, before anyone is created
-            return _taken()
-        try:
-            identity = await _registrant(session, form, state.settings.login_max_failures_per_hour)
-            await service.accept_invitation(
-                session, registration, form, registrant=identity, origin=link_origin(request)
-            )
-        except InvalidForm as rejected:
-            form.password = ""
-            context = {"form": form, "errors": rejected.errors, "action": request.url.path, "invited": True}
-            raise FormRejected("supplier/register_start.html", context) from rejected
-        cookie = registration_cookie(request, registration.id, identity.id)
+    try:
+        async with state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+            registration = await _invitation(session, token)
+            if registration.registrant_id is not None:  # checked on the locked row, before anyone is created
+                return _taken()
+            try:
+                identity = await _registrant(session, form, state.settings.login_max_failures_per_hour)
+                await service.accept_invitation(
+                    session, registration, form, registrant=identity, origin=link_origin(request)
+                )
+            except InvalidForm as rejected:
+                form.password = ""
+                context = {"form": form, "errors": rejected.errors, "action": request.url.path, "invited": True}
+                raise FormRejected("supplier/register_start.html", context) from rejected
+            cookie = registration_cookie(request, registration.id, identity.id)
+    except FormRejected as page:
+        await _keep_failure(request, page.__cause__)
+        raise
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 
 

@@ -9,12 +9,13 @@ import secrets
 from typing import Any
 
 import weasyprint
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.audit.service import Actor
+from backend.auth.passwords import hash_password
 from backend.dev.demo import DemoData
 from backend.jobs.broker import load_jobs
-from backend.models import OutgoingMail, Supplier, SupplierRegistration
+from backend.models import Identity, LoginFailure, OutgoingMail, Supplier, SupplierRegistration
 from backend.suppliers.qualification import create_category, require_document
 from backend.suppliers.registration import review
 from tenants.context import TenantContext
@@ -125,3 +126,38 @@ async def test_a_supplier_registers_is_asked_for_more_and_is_approved(
     assert (await portal.login(email, PASSWORD)).headers["location"] == "/supplier"
     home = await portal.get("/supplier")
     assert name in home.text
+
+
+async def test_the_form_is_no_way_to_guess_a_logins_password(
+    app: Any, browser: Any, db: Database, demo: DemoData
+) -> None:
+    """A wrong password for an existing login counts against it like one at the login page, so
+    after the hourly allowance even the right one is refused here."""
+    acme = demo.tenants["acme"]
+    email = f"target-{secrets.token_hex(3)}@example.test"
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        session.add(Identity(email=email, full_name="Target", password_hash=hash_password(PASSWORD)))
+    allowance = app.tenant.state.settings.login_max_failures_per_hour
+    page = browser("acme.localhost")
+    form = {
+        "legal_name": "Guessing Ltd",
+        "country": "GB",
+        "currency": "GBP",
+        "tax_id": "GB980780684",
+        "street": "1 High Street",
+        "city": "London",
+        "login_email": email,
+    }
+    for attempt in range(allowance):
+        wrong = await page.post_form("/supplier/register", {**form, "password": f"guess-number-{attempt}"})
+        assert wrong.status_code == 400
+        assert "already has a Merkato login" in wrong.text
+    throttled = await page.post_form("/supplier/register", {**form, "password": PASSWORD})
+    assert throttled.status_code == 400
+    assert "Too many failed attempts" in throttled.text
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        failures = await session.scalar(
+            select(func.count()).select_from(LoginFailure).where(LoginFailure.email == email)
+        )
+        assert failures == allowance
+        assert await session.scalar(select(Supplier).where(Supplier.name == "Guessing Ltd")) is None
