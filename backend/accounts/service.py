@@ -82,12 +82,14 @@ async def add_person(
     customer_id: UUID | None = None,
     origin: str | None = None,
     tell_existing: bool = True,
+    created_by: UUID | None = None,
 ) -> Membership:
     """A membership for the e-mail's identity, created if new: with the initial password if one
     is given (and then a link to verify the address), else without one and with an invitation to
     choose it; an identity that has a password already is told of its new access (unless
     `tell_existing` is off: the demo seeds its own people). `origin` is where the e-mails' links
-    lead (default: from the settings)."""
+    lead (default: from the settings); `created_by` who gives the access (default: the session's
+    own person)."""
     errors = form.errors(staff=kind == MembershipKind.STAFF)
     email = normalize_email(form.email)
     tenant_id = context_of(session).tenant_id
@@ -106,6 +108,12 @@ async def add_person(
     if limit := _LIMIT_OF_KIND.get(kind):
         await ensure_room(session, limit)
     new_identity = identity is None
+    if identity is not None and identity.verified_at is None and identity.password_hash is not None:
+        # A password whose owner never proved the address (chosen by whoever registered it, or by
+        # another workspace's admin) opens no new workspace: else registering someone's e-mail
+        # first would take over every access they are given later. The invitation's link sets a
+        # new password and proves the address.
+        identity.password_hash = None
     if identity is None:
         password_hash = hash_password(form.password) if form.password else None
         identity = Identity(email=email, full_name=form.full_name, password_hash=password_hash)
@@ -118,6 +126,7 @@ async def add_person(
         supplier_id=supplier_id,
         customer_id=customer_id,
         roles=_initial_roles(kind, form.roles),
+        created_by=created_by or context_of(session).identity_id,
     )
     session.add(membership)
     await session.flush()

@@ -72,6 +72,7 @@ def field_labels() -> dict[str, str]:
         "expires_on": _("Expires"),
         "invited_email": _("Invited"),
         "postal_code": _("Postal code"),
+        "reason": _("Reason"),
         "risk_reason": _("Risk reason"),
         "risk_tier": _("Risk tier"),
         "street": _("Street"),

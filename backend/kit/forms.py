@@ -29,7 +29,8 @@ class FieldErrors(dict[str, str]):
         return True
 
     def email(self, field: str, value: str) -> None:
-        if self.require(field, value) and not EMAIL.match(value):
+        # 254: the longest address SMTP can carry (RFC 5321), within every column that stores one
+        if self.require(field, value) and (len(value) > 254 or not EMAIL.match(value)):
             self[field] = _("Enter a valid e-mail address.")
 
     def country(self, field: str, value: str) -> None:

@@ -37,6 +37,11 @@ class Membership(TenantOwned, Base):
     customer_id: Mapped[UUID | None]
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # the identity that gave this access (staff adding a user, an admin inviting a colleague, the
+    # staff member who invited a supplier to register); None for self-registration and seeding.
+    # Four eyes (backend/suppliers/changes.py) treat a change asked for by this membership as
+    # that person's too: nobody approves what a login they handed out asked for.
+    created_by: Mapped[UUID | None]
 
     @property
     def party_id(self) -> UUID | None:

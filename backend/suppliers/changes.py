@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
@@ -28,6 +28,7 @@ from backend.models import (
     BankAccountStatus,
     ChangeKind,
     ChangeStatus,
+    Membership,
     Supplier,
     SupplierBankAccount,
     SupplierChangeRequest,
@@ -35,6 +36,24 @@ from backend.models import (
 from tenants.isolation import context_of
 
 NOTIFY_CHANGE = "suppliers.notify_change"
+
+
+def change_status_label(status: str) -> str:
+    labels: dict[str, str] = {
+        ChangeStatus.PENDING: _("Pending"),
+        ChangeStatus.APPROVED: _("Approved"),
+        ChangeStatus.REJECTED: _("Rejected"),
+    }
+    return labels.get(status, status)
+
+
+def change_kind_label(kind: str) -> str:
+    labels: dict[str, str] = {
+        ChangeKind.BANK_ACCOUNT: _("Bank account"),
+        ChangeKind.LEGAL_NAME: _("Legal name"),
+        ChangeKind.TAX_ID: _("Tax / VAT ID"),
+    }
+    return labels.get(kind, kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +154,11 @@ async def decide(
         errors["decision"] = _("This change has been decided already.")
     elif StaffRole.FINANCE.value not in roles:
         errors["decision"] = _("Only a member of finance can decide on this change.")
-    elif decider.identity_id in {request.requested_by, entered_by}:
+    elif decider.identity_id in {request.requested_by, entered_by, await _access_giver(session, request)}:
         errors["decision"] = _("Someone other than the person who asked for or entered this change must decide it.")
+    elif approve and await _pending_of_kind(session, request, newer=True):
+        # approving a stale request would replace what the supplier asked for since
+        errors["decision"] = _("A newer request of the supplier replaces this one: decide that one.")
     if errors:
         raise InvalidForm(errors)
     supplier = await session.get(Supplier, (request.tenant_id, request.supplier_id), with_for_update=True)
@@ -162,12 +184,63 @@ async def decide(
     request.status = ChangeStatus.APPROVED if approve else ChangeStatus.REJECTED
     request.decided_by, request.decided_at = decider.identity_id, datetime.now(UTC)
     request.reason = reason[:500] or None
+    if approve:
+        for stale in await _pending_of_kind(session, request, newer=False):
+            # older requests of the same kind: this approval answers them (their accounts never apply)
+            stale.status, stale.decided_by, stale.decided_at = (
+                ChangeStatus.REJECTED,
+                decider.identity_id,
+                datetime.now(UTC),
+            )
+            stale.reason = _("Replaced by a later request that was approved.")
+            if stale.kind == ChangeKind.BANK_ACCOUNT:
+                (await _proposed_account(session, stale)).status = BankAccountStatus.REJECTED
+            await record(
+                session,
+                "supplier.change_rejected",
+                "supplier",
+                stale.supplier_id,
+                after={"kind": stale.kind, "reason": stale.reason},
+                actor=decider,
+            )
     await session.flush()
     action = "supplier.change_approved" if approve else "supplier.change_rejected"
     await record(session, action, "supplier", supplier.id, before=before, after=after, actor=decider)
     await enqueue(
         session, NOTIFY_CHANGE, key=f"change:{request.id}:decided", change_request_id=request.id, status=request.status
     )
+
+
+async def _pending_of_kind(
+    session: AsyncSession, request: SupplierChangeRequest, *, newer: bool
+) -> list[SupplierChangeRequest]:
+    """The supplier's other pending requests of the same kind: those made after this one
+    (`newer`), or all of them, locked."""
+    query = select(SupplierChangeRequest).where(
+        SupplierChangeRequest.supplier_id == request.supplier_id,
+        SupplierChangeRequest.kind == request.kind,
+        SupplierChangeRequest.status == ChangeStatus.PENDING,
+        SupplierChangeRequest.id != request.id,
+    )
+    if newer:
+        query = query.where(
+            tuple_(SupplierChangeRequest.created_at, SupplierChangeRequest.id)
+            > tuple_(literal(request.created_at), literal(request.id))
+        )
+    return list(await session.scalars(query.with_for_update()))
+
+
+async def _access_giver(session: AsyncSession, request: SupplierChangeRequest) -> UUID | None:
+    """Who gave the requester their access to this workspace: a staff member who made a supplier
+    login (or invited an address they read) must not approve what that login asks for."""
+    if request.requested_by is None:
+        return None
+    giver: UUID | None = await session.scalar(
+        select(Membership.created_by).where(
+            Membership.tenant_id == request.tenant_id, Membership.identity_id == request.requested_by
+        )
+    )
+    return giver
 
 
 async def _proposed_account(session: AsyncSession, request: SupplierChangeRequest) -> SupplierBankAccount:

@@ -66,8 +66,10 @@ class ProfileForm(msgspec.Struct):
         errors = FieldErrors()
         errors.max_length("trading_name", self.trading_name, 200)
         errors.max_length("website", self.website, 300)
-        errors.require("street", self.street)
-        errors.require("city", self.city)
+        if errors.require("street", self.street):
+            errors.max_length("street", self.street, 200)
+        if errors.require("city", self.city):
+            errors.max_length("city", self.city, 100)
         errors.max_length("postal_code", self.postal_code, 20)
         errors.max_length("phone", self.phone, 40)
         if self.email:
@@ -94,7 +96,14 @@ async def update_profile(session: AsyncSession, supplier: Supplier, form: Profil
 
 
 async def invite_colleague(
-    session: AsyncSession, supplier_id: UUID, *, email: str, full_name: str, role: str, origin: str | None
+    session: AsyncSession,
+    supplier_id: UUID,
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    origin: str | None,
+    invited_by: UUID | None,
 ) -> Membership:
     """A colleague at the same supplier, invited by e-mail (or added, if they already use Merkato)."""
     if role not in SupplierRole.__members__.values():
@@ -105,6 +114,7 @@ async def invite_colleague(
         kind=MembershipKind.SUPPLIER,
         supplier_id=supplier_id,
         origin=origin,
+        created_by=invited_by,
     )
     membership.roles = [role]
     await session.flush()
@@ -112,7 +122,10 @@ async def invite_colleague(
 
 
 async def colleague(session: AsyncSession, supplier_id: UUID, membership_id: UUID) -> Membership | None:
-    """A membership of this supplier (locked); another supplier's, or staff's, is None."""
+    """A membership of this supplier (locked); another supplier's, or staff's, is None. The
+    supplier's row is locked first: two admins changing each other at once then take turns
+    instead of deadlocking on each other's membership rows."""
+    await session.execute(select(Supplier.id).where(Supplier.id == supplier_id).with_for_update())
     found: Membership | None = await session.scalar(
         select(Membership)
         .where(

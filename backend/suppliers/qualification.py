@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
@@ -79,6 +79,11 @@ async def add_document(
 ) -> SupplierDocument:
     """A new version of one of the supplier's documents, waiting for review; `uploaded_by` names
     the person in the trail when the session's context is the system's."""
+    # two uploads of the same document at once would both take the next version number
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"document:{supplier_id}:{new.document_type}"},
+    )
     latest = await session.scalar(
         select(func.max(SupplierDocument.version)).where(
             SupplierDocument.supplier_id == supplier_id, SupplierDocument.document_type == new.document_type

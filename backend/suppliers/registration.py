@@ -38,6 +38,7 @@ from backend.models import (
     SupplierChangeRequest,
     SupplierContact,
     SupplierDocument,
+    SupplierDocumentStatus,
     SupplierQualification,
     SupplierRegistration,
 )
@@ -113,8 +114,10 @@ class CompanyForm(msgspec.Struct):
             self.tax_id = normalised  # stored as the country's checker writes it
         elif "country" in errors:
             errors.require("tax_id", self.tax_id)
-        errors.require("street", self.street)
-        errors.require("city", self.city)
+        if errors.require("street", self.street):
+            errors.max_length("street", self.street, 200)
+        if errors.require("city", self.city):
+            errors.max_length("city", self.city, 100)
         errors.max_length("postal_code", self.postal_code, 20)
         errors.max_length("website", self.website, 300)
         if self.email:
@@ -181,6 +184,7 @@ async def _enrol(
         supplier_id=registration.supplier_id,
         roles=["admin"],
         active=False,
+        created_by=registration.invited_by,  # the inviter handed this access out, if anyone did
     )
     session.add(membership)
     registration.registrant_id = registrant.id
@@ -252,6 +256,7 @@ async def invite(session: AsyncSession, form: InvitationForm, *, inviter: Actor,
         supplier_id=supplier.id,
         status=RegistrationStatus.DRAFT,
         invited_email=auth.normalize_email(form.email),
+        invited_by=inviter.identity_id,
     )
     session.add(registration)
     await session.flush()
@@ -342,8 +347,11 @@ async def add_contact(
 ) -> SupplierContact:
     ensure_editable(registration, "edited")
     errors = FieldErrors()
-    errors.require("name", name)
+    if errors.require("name", name):
+        errors.max_length("name", name, 200)
     errors.email("email", email)
+    errors.max_length("phone", phone, 40)
+    errors.max_length("title", title, 100)
     if errors:
         raise InvalidForm(errors)
     contact = SupplierContact(
@@ -398,8 +406,14 @@ async def missing(session: AsyncSession, registration: SupplierRegistration) -> 
         .where(SupplierQualification.supplier_id == supplier.id)
         .distinct()
     )
+    # a rejected upload is no upload: the supplier must send a new one before resubmitting
     uploaded = set(
-        await session.scalars(select(SupplierDocument.document_type).where(SupplierDocument.supplier_id == supplier.id))
+        await session.scalars(
+            select(SupplierDocument.document_type).where(
+                SupplierDocument.supplier_id == supplier.id,
+                SupplierDocument.status.in_([SupplierDocumentStatus.PENDING_REVIEW, SupplierDocumentStatus.APPROVED]),
+            )
+        )
     )
     for document_type, name in required:
         if document_type not in uploaded:

@@ -78,9 +78,21 @@ async def add_requirement(
         )
     ):
         errors["document_type"] = _("This category asks for this document already.")
+    expires = form.expires == "yes"
+    elsewhere = await session.scalar(
+        select(DocumentRequirement.expires).where(DocumentRequirement.document_type == document_type).limit(1)
+    )
+    if "document_type" not in errors and elsewhere is not None and elsewhere != expires:
+        # one document, one rule: else an upload made without dates would count as expired
+        # in the category that wants them
+        errors["expires"] = (
+            _("Other categories ask for this document with issue and expiry dates: tick the box.")
+            if elsewhere
+            else _("Other categories ask for this document without dates: untick the box.")
+        )
     if errors:
         raise InvalidForm(errors)
-    requirement = await require_document(session, category, document_type, form.name, expires=form.expires == "yes")
+    requirement = await require_document(session, category, document_type, form.name, expires=expires)
     await record(
         session,
         "requirement.added",

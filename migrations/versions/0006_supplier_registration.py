@@ -51,6 +51,7 @@ def _common(table: str) -> list[sa.Column[object] | sa.Constraint]:
 def upgrade() -> None:
     for column in SUPPLIER_COLUMNS:
         op.add_column("suppliers", column)
+    op.add_column("memberships", sa.Column("created_by", sa.Uuid(), nullable=True))
     op.add_column(
         "tenants",
         sa.Column(
@@ -65,6 +66,7 @@ def upgrade() -> None:
         *_common("supplier_registrations"),
         sa.Column("registrant_id", sa.Uuid(), nullable=True),
         sa.Column("invited_email", sa.String(length=320), nullable=True),
+        sa.Column("invited_by", sa.Uuid(), nullable=True),
         sa.Column("invitation_digest", sa.LargeBinary(length=32), nullable=True),
         sa.Column("invitation_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -114,5 +116,6 @@ def downgrade() -> None:
     op.drop_table("supplier_contacts")
     op.drop_table("supplier_registrations")
     op.drop_column("tenants", "supplier_office_formats")
+    op.drop_column("memberships", "created_by")
     for column in reversed(SUPPLIER_COLUMNS):
         op.drop_column("suppliers", column.name)

@@ -59,7 +59,7 @@ from backend.models import (
 from backend.models.party import RiskTier
 from backend.parties.repository import SupplierRepository
 from backend.parties.status import status_label
-from backend.suppliers.changes import account_in_force, decide, masked
+from backend.suppliers.changes import account_in_force, change_kind_label, change_status_label, decide, masked
 from backend.suppliers.qualification import review_document
 from backend.suppliers.registration import (
     IllegalTransition,
@@ -116,24 +116,6 @@ def qualification_status_label(status: str) -> str:
         QualificationStatus.EXPIRED: _("Expired"),
     }
     return labels.get(status, status)
-
-
-def change_status_label(status: str) -> str:
-    labels: dict[str, str] = {
-        ChangeStatus.PENDING: _("Pending"),
-        ChangeStatus.APPROVED: _("Approved"),
-        ChangeStatus.REJECTED: _("Rejected"),
-    }
-    return labels.get(status, status)
-
-
-def change_kind_label(kind: str) -> str:
-    labels: dict[str, str] = {
-        ChangeKind.BANK_ACCOUNT: _("Bank account"),
-        ChangeKind.LEGAL_NAME: _("Legal name"),
-        ChangeKind.TAX_ID: _("Tax / VAT ID"),
-    }
-    return labels.get(kind, kind)
 
 
 def _day(value: date | None) -> str:

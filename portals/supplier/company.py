@@ -27,7 +27,15 @@ from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import ChangeKind, MembershipKind, Supplier, SupplierChangeRequest, SupplierDocument
-from backend.suppliers.changes import BankDetails, account_in_force, masked, propose_bank_account, propose_value
+from backend.suppliers.changes import (
+    BankDetails,
+    account_in_force,
+    change_kind_label,
+    change_status_label,
+    masked,
+    propose_bank_account,
+    propose_value,
+)
 from backend.suppliers.documents import accepted_types, upload_document
 from backend.suppliers.profile import (
     ProfileForm,
@@ -83,6 +91,9 @@ async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> d
         "documents": await document_standings(session, supplier.id, today=workspace_today(request)),
         "people": await list_people(session, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id),
         "is_admin": SupplierRole.ADMIN.value in user.roles,
+        "may_change_bank": bool({SupplierRole.ADMIN.value, SupplierRole.ACCOUNTING.value} & set(user.roles)),
+        "change_kind_label": change_kind_label,
+        "change_status_label": change_status_label,
         "me": user.membership_id,
         "accepted_types": await accepted_types(session),
         "roles": list(SupplierRole),
@@ -112,6 +123,11 @@ async def _in_system(request: Req, section: str, change: Change | None = None) -
     return Redirect(path=f"{PAGE}#{section}")
 
 
+def _admin_only(request: Req) -> None:
+    if SupplierRole.ADMIN.value not in _me(request).roles:
+        raise PermissionDeniedException()
+
+
 @get(PAGE, name="supplier_company")
 async def company(request: Req) -> Response[Any]:
     return await _in_system(request, "")
@@ -119,6 +135,7 @@ async def company(request: Req) -> Response[Any]:
 
 @post(PAGE, name="supplier_company_update")
 async def update(request: Req) -> Response[Any]:
+    _admin_only(request)
     form = bind(ProfileForm, await request.form())
 
     async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
@@ -130,6 +147,7 @@ async def update(request: Req) -> Response[Any]:
 @post(f"{PAGE}/changes", name="supplier_company_change")
 async def request_change(request: Req) -> Response[Any]:
     """A new legal name or tax id: a change request for the buyer's finance to approve."""
+    _admin_only(request)
     data = await request.form()
     kind, value = str(data.get("kind", "")), str(data.get("value", "")).strip()
 
@@ -152,6 +170,9 @@ async def request_change(request: Req) -> Response[Any]:
 
 @post(f"{PAGE}/bank", name="supplier_company_bank")
 async def request_bank_change(request: Req) -> Response[Any]:
+    """Admins and accounting: the people who answer for where the money goes."""
+    if not {SupplierRole.ADMIN.value, SupplierRole.ACCOUNTING.value} & set(_me(request).roles):
+        raise PermissionDeniedException()
     form = bind(BankAccountForm, await request.form())
 
     async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
@@ -229,14 +250,10 @@ async def invite(request: Req) -> Response[Any]:
             full_name=str(data.get("full_name", "")).strip(),
             role=str(data.get("role", "")),
             origin=origin,
+            invited_by=actor.identity_id,
         )
 
     return await _in_system(request, "colleagues", change)
-
-
-def _admin_only(request: Req) -> None:
-    if SupplierRole.ADMIN.value not in _me(request).roles:
-        raise PermissionDeniedException()
 
 
 @post(f"{PAGE}/colleagues/{{membership_id:uuid}}", name="supplier_company_colleague_change")

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor
 from backend.auth import service as auth
+from backend.auth.account_links import MAX_PASSWORD_LENGTH
 from backend.auth.passwords import MIN_LENGTH, hash_password
 from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm, bind
@@ -33,6 +34,7 @@ from backend.models import (
     BankAccountStatus,
     DocumentRequirement,
     Identity,
+    RegistrationStatus,
     SupplierBankAccount,
     SupplierCategory,
     SupplierContact,
@@ -159,9 +161,11 @@ async def _registrant(session: Any, form: Registrant, max_failures: int) -> Iden
             select(Identity).where(Identity.email == auth.normalize_email(form.login_email))
         )
     if existing is None:
-        errors.require("full_name", form.full_name)
+        if errors.require("full_name", form.full_name):
+            errors.max_length("full_name", form.full_name, 200)
         if len(form.password) < MIN_LENGTH:
             errors["password"] = _("At least %(n)d characters.") % {"n": MIN_LENGTH}
+        errors.max_length("password", form.password, MAX_PASSWORD_LENGTH)
     if errors:
         raise InvalidForm(errors)
     if existing is not None:
@@ -349,16 +353,35 @@ async def _open(request: Req) -> tuple[UUID, Actor, UUID] | None:
     return registration_id, Actor(kind="supplier", identity_id=identity_id), identity_id
 
 
+def _still_theirs(registration: SupplierRegistration | None, identity_id: UUID) -> bool:
+    """The cookie's registration is still this person's: theirs, and not approved (from then on
+    the company is the portal's, behind the login, where access can be taken away)."""
+    return (
+        registration is not None
+        and registration.registrant_id == identity_id
+        and registration.status != RegistrationStatus.APPROVED
+    )
+
+
+def _elsewhere(registration: SupplierRegistration | None) -> Response[Any]:
+    """Where a cookie that no longer opens the draft leads, forgetting it (else the start page
+    would send the browser back to the draft): an approved supplier logs in, anyone else starts."""
+    forget = Cookie(key=COOKIE, value="", path=PATH, max_age=0, httponly=True, samesite="lax")
+    if registration is not None and registration.status == RegistrationStatus.APPROVED:
+        return Redirect(path="/login?next=/supplier", cookies=[forget])
+    return Redirect(path=PATH, cookies=[forget])
+
+
 @get(f"{PATH}/draft", name="supplier_register_draft")
 async def draft(request: Req) -> Response[Any]:
     opened = await _open(request)
     if opened is None:
         return Redirect(path=PATH)
-    registration_id = opened[0]
+    registration_id, _actor, identity_id = opened
     async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
         registration = await session.get(SupplierRegistration, (_tenant_id(request), registration_id))
-        if registration is None:
-            return Redirect(path=PATH)
+        if not _still_theirs(registration, identity_id):
+            return _elsewhere(registration)
         context = await _draft_context(session, registration)
     return Template(template_name="supplier/register_draft.html", context=context)
 
@@ -372,8 +395,8 @@ async def _step(request: Req, section: str, change: Any) -> Response[Any]:
     tenant_id = _tenant_id(request)
     async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
         registration = await session.get(SupplierRegistration, (tenant_id, registration_id), with_for_update=True)
-        if registration is None:
-            return Redirect(path=PATH)
+        if not _still_theirs(registration, identity_id):
+            return _elsewhere(registration)
         try:
             await change(session, registration, actor, identity_id)
         except (InvalidForm, IllegalTransition) as rejected:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
@@ -176,7 +177,14 @@ async def _add(
 ) -> UUID:
     if login and await session.scalar(select(Identity.id).where(Identity.email == email)) is None:
         # as the demo does: the identity with the shared hash first, then add_person finds it
-        session.add(Identity(email=email, full_name=email.split("@")[0].title(), password_hash=password_hash()))
+        session.add(
+            Identity(
+                email=email,
+                full_name=email.split("@")[0].title(),
+                password_hash=password_hash(),
+                verified_at=datetime.now(UTC),  # a password nobody proved is not trusted (add_person)
+            )
+        )
         await session.flush()
     membership = await add_person(
         session,

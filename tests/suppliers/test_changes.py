@@ -216,3 +216,54 @@ async def test_a_supplier_sees_only_its_own_requests(db: Database, people: Peopl
         seen = await session.scalar(select(func.count()).select_from(SupplierChangeRequest))
         accounts = await session.scalar(select(func.count()).select_from(SupplierBankAccount))
     assert (seen, accounts) == (0, 0)
+
+
+async def test_nobody_approves_what_a_login_they_handed_out_asked_for(db: Database, people: People) -> None:
+    """finance2 makes a supplier login (as staff may) and, through it, proposes an account: the
+    request is that login's, but finance2 gave the access, so finance2 cannot approve it."""
+    staff_context = TenantContext(
+        tenant_id=people.tenant_id,
+        party_kind=PartyKind.STAFF,
+        identity_id=people.actors["finance2"].identity_id,
+        membership_id=people.actors["finance2"].membership_id,
+    )
+    email = f"puppet-{secrets.token_hex(3)}@example.test"
+    async with db.transaction(staff_context) as session:
+        puppet = await add_person(
+            session,
+            PersonForm(email=email, full_name="Puppet", password="y" * 12),
+            kind=MembershipKind.SUPPLIER,
+            supplier_id=people.supplier_id,
+        )
+    assert puppet.created_by == people.actors["finance2"].identity_id
+    puppet_actor = Actor(kind="supplier", identity_id=puppet.identity_id, membership_id=puppet.id, email=email)
+    async with db.transaction(people.system) as session:
+        change = await propose_bank_account(session, people.supplier_id, NEW, actor=puppet_actor)
+    assert "Someone other than" in await _refusal(db, people, change.id, "finance2")
+    await _decide(db, people, change.id, "finance1", approve=False)  # another finance person may
+
+
+async def test_a_stale_bank_request_cannot_replace_a_newer_one(db: Database, people: People) -> None:
+    """The supplier enters account A (a typo), then B. A cannot be approved while B waits; B's
+    approval answers A, which never applies."""
+    typo = BankDetails(holder="Other Supplier", account="CN-6222-0001", bic=None, bank_name=None, country="CN")
+    right = BankDetails(holder="Other Supplier", account="CN-6222-0002", bic=None, bank_name=None, country="CN")
+    other = Actor(kind="supplier", identity_id=people.actors["other"].identity_id, email=people.emails["other"])
+    async with db.transaction(people.system) as session:
+        first = await propose_bank_account(session, people.other_supplier_id, typo, actor=other)
+    async with db.transaction(people.system) as session:
+        second = await propose_bank_account(session, people.other_supplier_id, right, actor=other)
+    assert "newer request" in await _refusal(db, people, first.id, "finance1")
+    await _decide(db, people, second.id, "finance1", approve=True)
+    async with db.transaction(people.system) as session:
+        stale = await session.get(SupplierChangeRequest, (people.tenant_id, first.id))
+        assert stale is not None
+        assert (stale.status, stale.reason) == ("rejected", "Replaced by a later request that was approved.")
+        account = await account_in_force(session, people.other_supplier_id)
+        assert account is not None
+        assert account.account == right.account
+        stale_account = await session.get(
+            SupplierBankAccount, (people.tenant_id, UUID(stale.proposed["bank_account_id"]))
+        )
+        assert stale_account is not None
+        assert stale_account.status == "rejected"

@@ -104,6 +104,24 @@ async def test_a_colleague_without_the_admin_role_cannot_invite(browser: Any, db
         "/supplier/company/colleagues", {"email": "x@y.test", "full_name": "X", "role": "admin"}
     )
     assert refused.status_code == 403
+    # sales keep no company data: profile, legal data and the bank account are the admins' (and
+    # the bank account accounting's too)
+    shown = (await page.get("/supplier/company")).text
+    assert 'id="change-form"' not in shown
+    assert 'id="bank-change-form"' not in shown
+    assert 'id="save-profile"' not in shown
+    bank = {"holder": "Müller", "country": "DE", "iban_or_account": "DE89370400440532013000"}
+    changes_before = await _count(db, demo, SupplierChangeRequest, 1)
+    assert (await page.post_form("/supplier/company", {"street": "x", "city": "y"})).status_code == 403
+    assert (await page.post_form("/supplier/company/changes", {"kind": "legal_name", "value": "X"})).status_code == 403
+    assert (await page.post_form("/supplier/company/bank", bank)).status_code == 403
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        membership = await session.get(Membership, (acme.id, acme.membership("supplier2")))
+        assert membership is not None
+        membership.roles = ["accounting"]
+    assert 'id="bank-change-form"' in (await page.get("/supplier/company")).text
+    assert (await page.post_form("/supplier/company/bank", bank)).status_code == 302
+    assert await _count(db, demo, SupplierChangeRequest, 1) == changes_before + 1
     async with db.transaction(TenantContext.system(acme.id)) as session:
         membership = await session.get(Membership, (acme.id, acme.membership("supplier2")))
         assert membership is not None

@@ -118,6 +118,12 @@ async def test_a_supplier_registers_is_asked_for_more_and_is_approved(
     assert resumed.headers["location"] == "/supplier/register/draft"
     assert (await other.post_form("/supplier/register/submit")).status_code == 302
     await _review(db, demo, name, "approve")
+    # from now on the company is behind the login (where access can be taken away), not the cookie
+    moved = await page.get("/supplier/register/draft")
+    assert (moved.status_code, moved.headers["location"]) == (302, "/login?next=/supplier")
+    # and the cookie is forgotten: a change through it finds no draft any more
+    gone = await page.post_form("/supplier/register/contacts", {"name": "Late", "email": "late@example.test"})
+    assert (gone.status_code, gone.headers["location"]) == (302, "/supplier/register")
     await drain(db, [acme.id])
     async with db.transaction(TenantContext.system(acme.id)) as session:
         templates = set(await session.scalars(select(OutgoingMail.template).where(OutgoingMail.to_address == email)))

@@ -221,3 +221,25 @@ async def test_the_tenant_chooses_the_office_formats_it_takes(browser: Any, db: 
         {"office_formats": [["docx", "xlsx"], ["docx"]]},
         {"office_formats": [["docx"], ["docx", "xlsx"]]},
     ]
+
+
+async def test_one_document_has_one_rule_about_dates(browser: Any, db: Database, demo: DemoData) -> None:
+    """The demo's categories ask for the business licence with dates; another category cannot ask
+    for it without (an upload without dates would count as expired where dates are wanted)."""
+    admin = await _admin(browser)
+    code = f"DT{secrets.token_hex(2)}".upper()
+    assert (await admin.post_form("/suppliers/setup/categories", {"code": code, "name": "Dates"})).status_code in (
+        302,
+        303,
+    )
+    acme = demo.tenants["acme"]
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        category_id = await session.scalar(select(SupplierCategory.id).where(SupplierCategory.code == code))
+    url = f"/suppliers/setup/categories/{category_id}/requirements"
+    refused = await admin.post_form(url, {"name": "Business licence", "document_type": "business_licence"})
+    assert refused.status_code == 400
+    assert f'id="e-{code}-expires"' in refused.text
+    accepted = await admin.post_form(
+        url, {"name": "Business licence", "document_type": "business_licence", "expires": "yes"}
+    )
+    assert accepted.status_code in (302, 303)

@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from backend.accounts.service import PersonForm, add_person
 from backend.dev.demo import DemoData
 from backend.models import (
+    Identity,
     Membership,
     MembershipKind,
     Supplier,
@@ -102,6 +103,11 @@ async def _seed(db: Database, tenant_id: UUID, *, name: str, country: str, curre
             kind=MembershipKind.SUPPLIER,
             supplier_id=supplier.id,
         )
+        # the person proved the address (the verification link): a second workspace may then
+        # trust the password instead of sending an invitation to choose a new one
+        identity = await session.get(Identity, membership.identity_id)
+        assert identity is not None
+        identity.verified_at = identity.verified_at or datetime.now(UTC)
         return supplier.id, membership.id, membership.identity_id
 
 
