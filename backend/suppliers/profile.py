@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
 from backend.audit.service import Actor, record
+from backend.auth.service import normalize_email
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import (
     DocumentRequirement,
+    Identity,
     Membership,
     MembershipKind,
     Supplier,
@@ -105,9 +107,27 @@ async def invite_colleague(
     origin: str | None,
     invited_by: UUID | None,
 ) -> Membership:
-    """A colleague at the same supplier, invited by e-mail (or added, if they already use Merkato)."""
+    """A colleague at the same supplier, invited by e-mail (or added, if they already use Merkato).
+    Someone with other access to the buyer's workspace (its staff, another supplier, a customer)
+    cannot be invited, and the answer does not say which: a supplier learns nothing about the
+    buyer's other relations from it."""
     if role not in SupplierRole.__members__.values():
         raise InvalidForm(FieldErrors(role=_("Choose a role.")))
+    existing = (
+        await session.execute(
+            select(Membership.supplier_id)
+            .join(Identity, Identity.id == Membership.identity_id)
+            .where(Identity.email == normalize_email(email))
+        )
+    ).first()
+    if existing is not None:
+        colleague_already = existing.supplier_id == supplier_id
+        message = (
+            _("This person is your colleague already.")
+            if colleague_already
+            else _("This address cannot be invited. Please use another one.")
+        )
+        raise InvalidForm(FieldErrors(email=message))
     membership = await add_person(
         session,
         PersonForm(email=email, full_name=full_name),

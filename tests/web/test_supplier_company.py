@@ -226,6 +226,17 @@ async def test_a_supplier_admin_sets_colleagues_roles_and_access(browser: Any, d
     ]
     assert (await page.post_form(url, {"access": "on"})).status_code == 302
 
+    # inviting again says so; the buyer's staff and other suppliers' people get one neutral answer
+    again = await page.post_form("/supplier/company/colleagues", {"email": email, "full_name": "W", "role": "sales"})
+    assert again.status_code == 400
+    assert "your colleague already" in again.text
+    for outsider in ("admin@acme.test", "supplier2@acme.test", "customer@acme.test"):
+        refused = await page.post_form(
+            "/supplier/company/colleagues", {"email": outsider, "full_name": "X", "role": "sales"}
+        )
+        assert refused.status_code == 400
+        assert "This address cannot be invited. Please use another one." in refused.text
+
     # the company keeps its administrator, who cannot lock themselves out
     me = f"/supplier/company/colleagues/{acme.membership('supplier')}"
     demoted = await page.post_form(me, {"role": "sales"})
