@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, func
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import DateTime, ForeignKey, MetaData, func, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from backend.kit.ids import new_id
@@ -69,3 +69,10 @@ def make_engine(url: str, *, role: str | None, pool_size: int = 10, **kwargs: An
         connect_args=connect_args,
         **kwargs,
     )
+
+
+async def lock_for_transaction(session: AsyncSession, key: str) -> None:
+    """Wait until no other transaction holds `key`, then hold it until this one ends: for a
+    check-then-write (a count against a limit, the next version number) that a row lock cannot
+    cover because the row does not exist yet."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})

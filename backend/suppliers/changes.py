@@ -33,6 +33,7 @@ from backend.models import (
     SupplierBankAccount,
     SupplierChangeRequest,
 )
+from backend.suppliers.validation import BankAccountForm
 from tenants.isolation import context_of
 
 NOTIFY_CHANGE = "suppliers.notify_change"
@@ -65,6 +66,18 @@ class BankDetails:
     bic: str | None
     bank_name: str | None
     country: str
+
+    @classmethod
+    def of(cls, form: BankAccountForm) -> BankDetails:
+        """The form's account, checked and written as it is stored; InvalidForm if it is wrong."""
+        checked = form.normalised()
+        return cls(
+            holder=checked.holder,
+            account=checked.iban_or_account,
+            bic=checked.bic or None,
+            bank_name=checked.bank_name or None,
+            country=checked.country,
+        )
 
 
 def masked(account: str) -> str:

@@ -32,8 +32,7 @@ from backend.models import (
     SupplierDocumentStatus,
     SupplierQualification,
 )
-
-EXPIRING_DAYS = 30
+from backend.suppliers.qualification import expiry
 
 
 class SupplierRole(enum.StrEnum):
@@ -228,7 +227,7 @@ class DocumentState(enum.StrEnum):
     MISSING = "missing"
     IN_REVIEW = "in_review"
     VALID = "valid"
-    EXPIRING = "expiring"  # valid, but for EXPIRING_DAYS or fewer
+    EXPIRING = "expiring"  # valid, but for EXPIRING_DAYS or fewer (qualification.expiry)
     EXPIRED = "expired"
 
 
@@ -266,10 +265,8 @@ async def document_standings(session: AsyncSession, supplier_id: UUID, *, today:
         waiting = next((v for v in mine if v.status == SupplierDocumentStatus.PENDING_REVIEW), None)
         if current is None:
             state = DocumentState.IN_REVIEW if waiting else DocumentState.MISSING
-        elif expires and current.expires_on is not None and current.expires_on < today:
-            state = DocumentState.EXPIRED
-        elif expires and current.expires_on is not None and (current.expires_on - today).days <= EXPIRING_DAYS:
-            state = DocumentState.EXPIRING
+        elif expires and (when := expiry(current.expires_on, today)):
+            state = DocumentState(when)
         else:
             state = DocumentState.VALID
         standings.append(DocumentStanding(document_type, name, state, current, waiting))

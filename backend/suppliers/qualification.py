@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
+from backend.kit.db import lock_for_transaction
 from backend.models import (
     DocumentRequirement,
     QualificationStatus,
@@ -26,6 +27,20 @@ from backend.models import (
     SupplierQualification,
 )
 from tenants.isolation import context_of
+
+# The daily job reminds 30 and 7 days before a document expires; from the first reminder on, the
+# pages call the document "expiring".
+REMINDER_DAYS = (30, 7)
+EXPIRING_DAYS = max(REMINDER_DAYS)
+
+
+def expiry(expires_on: date | None, today: date) -> str:
+    """ "expired", "expiring" (within EXPIRING_DAYS) or "" (fine, or no expiry date)."""
+    if expires_on is None:
+        return ""
+    if expires_on < today:
+        return "expired"
+    return "expiring" if (expires_on - today).days <= EXPIRING_DAYS else ""
 
 
 async def create_category(
@@ -80,10 +95,7 @@ async def add_document(
     """A new version of one of the supplier's documents, waiting for review; `uploaded_by` names
     the person in the trail when the session's context is the system's."""
     # two uploads of the same document at once would both take the next version number
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"document:{supplier_id}:{new.document_type}"},
-    )
+    await lock_for_transaction(session, f"document:{supplier_id}:{new.document_type}")
     latest = await session.scalar(
         select(func.max(SupplierDocument.version)).where(
             SupplierDocument.supplier_id == supplier_id, SupplierDocument.document_type == new.document_type

@@ -10,10 +10,11 @@ from datetime import date
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
+from backend.kit.db import lock_for_transaction
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import DocumentRequirement, SupplierCategory, SupplierQualification, SupplierTerms, Tenant
@@ -140,9 +141,7 @@ async def publish_terms(session: AsyncSession, body: str, *, publisher: UUID | N
         errors.max_length("body", wording, MAX_TERMS)
     # two publishers at once would both take the next version number: the second waits here
     tenant_id = context_of(session).tenant_id
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"terms:{tenant_id}"}
-    )
+    await lock_for_transaction(session, f"terms:{tenant_id}")
     current = await current_terms(session)
     if "body" not in errors and current is not None and current.body == wording:
         errors["body"] = _("This is the text in force already.")

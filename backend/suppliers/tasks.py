@@ -39,7 +39,6 @@ from backend.suppliers.registration import (
 from tenants.isolation import context_of
 
 CHECK_DOCUMENTS = "suppliers.check_documents"
-REMINDER_DAYS = (30, 7)
 
 
 @job(CHECK_DOCUMENTS)

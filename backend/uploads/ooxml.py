@@ -62,7 +62,8 @@ _MAIN_PARTS = {
     AllowedKind.XLSX: ("/xl/workbook.xml", f"{_OPENXML}.spreadsheetml.sheet.main+xml"),
 }
 
-# What zipfile raises for archives it cannot read, beyond BadZipFile.
+# What zipfile raises for archives it cannot read, beyond BadZipFile (NotImplementedError: a
+# compression method it does not support, e.g. an entry compressed with LZMA or Deflate64).
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error, zlib.error, NotImplementedError)
 
 

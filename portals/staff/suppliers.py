@@ -15,7 +15,7 @@ import io
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -60,7 +60,7 @@ from backend.models.party import RiskTier
 from backend.parties.repository import SupplierRepository
 from backend.parties.status import status_label
 from backend.suppliers.changes import account_in_force, change_kind_label, change_status_label, decide, masked
-from backend.suppliers.qualification import review_document
+from backend.suppliers.qualification import expiry, review_document
 from backend.suppliers.registration import (
     IllegalTransition,
     InvitationForm,
@@ -72,7 +72,6 @@ from backend.suppliers.registration import (
     send_invitation,
 )
 from backend.suppliers.standing import StatusUnchanged, block, unblock
-from backend.suppliers.tasks import REMINDER_DAYS
 from portals.shared.clock import workspace_today
 from portals.shared.documents import stored_file
 from portals.shared.forms import FormRejected
@@ -82,8 +81,6 @@ from tenants.isolation import Database
 
 Req = Request[Any, Any, Any]
 
-# A document is "expiring" from its first reminder on (backend/suppliers/tasks.py).
-EXPIRING_DAYS = max(REMINDER_DAYS)
 REVIEW_ACTIONS = ("approve", "reject", "request_info")
 EXPORT_BATCH = 500
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
@@ -126,12 +123,6 @@ def _day(value: date | None) -> str:
 # --- the list: search, filters, paging, export ------------------------------------------------
 
 
-def _contains(text: str) -> str:
-    """An ILIKE pattern (escape character a backslash) for text anywhere: what was typed is
-    matched literally, so "50%" or "a_b" mean just that."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 @dataclass(frozen=True, slots=True)
 class SupplierFilter:
     """What the list and its export show: `text` matches name, trading name, number, e-mail, tax
@@ -145,24 +136,23 @@ class SupplierFilter:
     def query(self) -> Select[tuple[Supplier]]:
         query = select(Supplier)
         if self.text:
-            pattern = _contains(self.text)
             in_category = (
                 select(SupplierQualification.id)
                 .join(SupplierCategory, SupplierCategory.id == SupplierQualification.category_id)
                 .where(
                     SupplierQualification.supplier_id == Supplier.id,
                     or_(
-                        SupplierCategory.name.ilike(pattern, escape="\\"),
-                        SupplierCategory.code.ilike(pattern, escape="\\"),
+                        SupplierCategory.name.icontains(self.text, autoescape=True),
+                        SupplierCategory.code.icontains(self.text, autoescape=True),
                     ),
                 )
                 .exists()
             )
             matches: list[ColumnElement[bool]] = [
-                Supplier.name.ilike(pattern, escape="\\"),
-                Supplier.trading_name.ilike(pattern, escape="\\"),
-                Supplier.number.ilike(pattern, escape="\\"),
-                Supplier.email.ilike(pattern, escape="\\"),
+                Supplier.name.icontains(self.text, autoescape=True),
+                Supplier.trading_name.icontains(self.text, autoescape=True),
+                Supplier.number.icontains(self.text, autoescape=True),
+                Supplier.email.icontains(self.text, autoescape=True),
                 in_category,
             ]
             if compact := "".join(ch for ch in self.text if ch.isalnum()).upper():
@@ -345,8 +335,7 @@ async def registrations(
     if status:
         query = query.where(SupplierRegistration.status == status)
     if text := q.strip():
-        pattern = _contains(text)
-        query = query.where(Supplier.name.ilike(pattern, escape="\\"))
+        query = query.where(Supplier.name.icontains(text, autoescape=True))
     request = PageRequest.clamp(page, 25)
     total = await db.scalar(select(func.count()).select_from(query.subquery()))
     ordered = query.order_by(
@@ -469,11 +458,7 @@ class QualificationView:
 
 def _expiry(document: SupplierDocument, today: date) -> str:
     in_use = (SupplierDocumentStatus.APPROVED, SupplierDocumentStatus.PENDING_REVIEW)
-    if document.expires_on is None or document.status not in in_use:
-        return ""
-    if document.expires_on < today:
-        return "expired"
-    return "expiring" if document.expires_on <= today + timedelta(days=EXPIRING_DAYS) else ""
+    return expiry(document.expires_on, today) if document.status in in_use else ""
 
 
 async def _documents(db: AsyncSession, supplier_id: UUID, today: date) -> list[DocumentView]:

@@ -5,12 +5,10 @@ comes from the logged-in person's membership, never from the request."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -22,7 +20,6 @@ from backend.audit.service import Actor
 from backend.auth.principal import Principal
 from backend.auth.service import end_sessions_of
 from backend.dependencies import Db
-from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
@@ -36,7 +33,7 @@ from backend.suppliers.changes import (
     propose_bank_account,
     propose_value,
 )
-from backend.suppliers.documents import accepted_types, upload_document
+from backend.suppliers.documents import accepted_types
 from backend.suppliers.profile import (
     ProfileForm,
     SupplierRole,
@@ -53,6 +50,7 @@ from portals.shared.clock import workspace_today
 from portals.shared.documents import stored_file
 from portals.shared.forms import FormRejected
 from portals.shared.links import link_origin
+from portals.supplier.document_upload import upload_from_form
 from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
@@ -176,15 +174,7 @@ async def request_bank_change(request: Req) -> Response[Any]:
     form = bind(BankAccountForm, await request.form())
 
     async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
-        checked = form.normalised()
-        details = BankDetails(
-            holder=checked.holder,
-            account=checked.iban_or_account,
-            bic=checked.bic or None,
-            bank_name=checked.bank_name or None,
-            country=checked.country,
-        )
-        await propose_bank_account(session, supplier.id, details, actor=actor)
+        await propose_bank_account(session, supplier.id, BankDetails.of(form), actor=actor)
 
     return await _in_system(request, "bank", change)
 
@@ -192,34 +182,11 @@ async def request_bank_change(request: Req) -> Response[Any]:
 @post(f"{PAGE}/documents", name="supplier_company_document")
 async def upload(request: Req) -> Response[Any]:
     data = await request.form()
-    file = data.get("file")
-    settings = request.app.state.settings
 
     async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
-        if not isinstance(file, UploadFile):
-            raise InvalidForm(FieldErrors(file=_("Choose a file.")))
-        await upload_document(
-            session,
-            storage_from(settings),
-            supplier.id,
-            document_type=str(data.get("document_type", "")),
-            data=await file.read(),
-            filename=file.filename or "",
-            issued_on=_date(data.get("issued_on")),
-            expires_on=_date(data.get("expires_on")),
-            max_bytes=settings.upload_max_bytes,
-            uploaded_by=actor,
-            today=workspace_today(request),
-        )
+        await upload_from_form(request, session, supplier.id, data, actor)
 
     return await _in_system(request, "documents", change)
-
-
-def _date(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 @get(f"{PAGE}/documents/{{document_id:uuid}}/file", name="supplier_company_document_file")

@@ -9,12 +9,11 @@ naming the registrant as the actor.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import Cookie, UploadFile
+from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -26,7 +25,6 @@ from backend.audit.service import Actor
 from backend.auth import service as auth
 from backend.auth.account_links import MAX_PASSWORD_LENGTH
 from backend.auth.passwords import MIN_LENGTH, hash_password
-from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.signing import sign, unsign
@@ -44,7 +42,7 @@ from backend.models import (
 )
 from backend.suppliers import registration as service
 from backend.suppliers.changes import BankDetails, masked, propose_bank_account
-from backend.suppliers.documents import accepted_types, upload_document
+from backend.suppliers.documents import accepted_types
 from backend.suppliers.qualification import supply_category
 from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition
 from backend.suppliers.setup import current_terms
@@ -52,6 +50,7 @@ from backend.suppliers.validation import BankAccountForm
 from portals.shared.clock import workspace_today
 from portals.shared.forms import FormRejected
 from portals.shared.links import link_origin
+from portals.supplier.document_upload import upload_from_form
 from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
@@ -464,49 +463,18 @@ async def bank_account(request: Req) -> Response[Any]:
 
     async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
         service.ensure_editable(registration, "edited")
-        checked = form.normalised()
-        details = BankDetails(
-            holder=checked.holder,
-            account=checked.iban_or_account,
-            bic=checked.bic or None,
-            bank_name=checked.bank_name or None,
-            country=checked.country,
-        )
-        await propose_bank_account(session, registration.supplier_id, details, actor=actor)
+        await propose_bank_account(session, registration.supplier_id, BankDetails.of(form), actor=actor)
 
     return await _step(request, "bank", change)
-
-
-def _date(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 @post(f"{PATH}/documents", name="supplier_register_document")
 async def upload(request: Req) -> Response[Any]:
     data = await request.form()
-    file = data.get("file")
-    settings = request.app.state.settings
 
     async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
         service.ensure_editable(registration, "edited")
-        if not isinstance(file, UploadFile):
-            raise InvalidForm(FieldErrors(file=_("Choose a file.")))
-        await upload_document(
-            session,
-            storage_from(settings),
-            registration.supplier_id,
-            document_type=str(data.get("document_type", "")),
-            data=await file.read(),
-            filename=file.filename or "",
-            issued_on=_date(data.get("issued_on")),
-            expires_on=_date(data.get("expires_on")),
-            max_bytes=settings.upload_max_bytes,
-            uploaded_by=actor,
-            today=workspace_today(request),
-        )
+        await upload_from_form(request, session, registration.supplier_id, data, actor)
 
     return await _step(request, "documents", change)
 

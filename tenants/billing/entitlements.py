@@ -7,9 +7,10 @@ seat are serialised: the second one counts the first one's row and is refused.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.kit.db import lock_for_transaction
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import Membership, MembershipKind, Supplier, Tenant
@@ -74,8 +75,6 @@ async def ensure_room(session: AsyncSession, limit: Limit, adding: int = 1) -> N
     if allowed is None:
         return
     tenant_id = context_of(session).tenant_id
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"limit:{tenant_id}:{limit}"}
-    )
+    await lock_for_transaction(session, f"limit:{tenant_id}:{limit}")
     if await usage(session, limit) + adding > allowed:
         raise LimitReached(plan, limit, allowed)
