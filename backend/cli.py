@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 import asyncpg  # type: ignore[import-untyped]
 import click
 import uvicorn
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend import migrate
 from backend.accounts.service import PersonForm, add_person
-from backend.auth.service import normalize_email
+from backend.auth import identities
+from backend.auth.identities import normalize_email
+from backend.auth.links import password_errors
 from backend.authz.roles import StaffRole
 from backend.billing.gateway import StripeGateway
 from backend.dev.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
@@ -32,11 +33,12 @@ from backend.dev.embedded import embedded_database_url
 from backend.kit.db import to_async_url
 from backend.kit.forms import CURRENCIES, InvalidForm
 from backend.kit.i18n import DEFAULT_LOCALE, LOCALES
-from backend.models import Identity, MembershipKind, Tenant
+from backend.kit.ids import new_id
+from backend.models import MembershipKind, Tenant
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
 from backend.settings import Settings, SettingsError, get_settings
 from tenants.context import TenantContext
-from tenants.directory import SlugRejected, TenantDirectory, create_tenant, list_tenants
+from tenants.directory import SlugRejected, TenantDirectory, create_tenant
 from tenants.isolation import Database
 
 T = TypeVar("T")
@@ -149,7 +151,9 @@ def serve(settings: Settings, host: str, port: int, workers: int, fake_stripe: b
         host=host,
         port=port,
         workers=workers,
+        # the client address (throttling) comes from X-Forwarded-For only when the reverse proxy sends it
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         # A spawned worker re-imports this command before it can answer uvicorn's first health
         # check; on a small, busy machine that takes longer than the 5 s default.
         timeout_worker_healthcheck=30,
@@ -298,8 +302,11 @@ def tenants_create(settings: Settings, slug: str, name: str, locale: str, curren
         raise Refused(f"--currency: {currency!r} is not an ISO 4217 currency code")
 
     async def create(db: Database) -> Tenant:
-        async with db.transaction(TenantContext.system(None)) as session:
-            return await create_tenant(session, slug=slug, name=name, locale=locale, currency=currency)
+        tenant_id = new_id()  # a tenant is founded in its own system context, the one RLS lets insert it
+        async with db.transaction(TenantContext.system(tenant_id)) as session:
+            return await create_tenant(
+                session, slug=slug, name=name, locale=locale, currency=currency, tenant_id=tenant_id
+            )
 
     try:
         tenant = in_database(settings, owner_url(settings), create)
@@ -317,17 +324,24 @@ def tenants_create(settings: Settings, slug: str, name: str, locale: str, curren
 @tenants.command("list")
 @click.pass_obj
 def tenants_list(settings: Settings) -> None:
-    """List every tenant."""
+    """List every tenant (as the database owner: the app role sees no tenant but its own)."""
 
-    async def everyone(db: Database) -> Sequence[Tenant]:
-        async with db.transaction(TenantContext.system(None)) as session:
-            return await list_tenants(session)
+    async def everyone() -> Sequence[Any]:
+        connection = await asyncpg.connect(to_async_url(url).replace("+asyncpg", ""))
+        try:
+            return list(
+                await connection.fetch("SELECT slug, status, locale, currency, name FROM tenants ORDER BY slug")
+            )
+        finally:
+            await connection.close()
 
-    rows = in_database(settings, owner_url(settings), everyone)
+    url = owner_url(settings)
+    with reaching_database():
+        rows = asyncio.run(everyone())
     if not rows:
         click.echo("No tenants yet.")
-    for tenant in rows:
-        click.echo(f"{tenant.slug:<40}  {tenant.status:<9}  {tenant.locale:<7}  {tenant.currency}  {tenant.name}")
+    for row in rows:
+        click.echo(f"{row['slug']:<40}  {row['status']:<9}  {row['locale']:<7}  {row['currency']}  {row['name']}")
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -374,7 +388,9 @@ def users_create(
             raise Refused(f"--role: roles are for staff, not {kind} users")
         if not party_number:
             raise Refused(f"--party-number: say which {kind} the user belongs to")
-    form = PersonForm(email=email.strip(), full_name=full_name.strip(), password=password, roles=list(roles))
+    form = PersonForm(email=email.strip(), full_name=full_name.strip(), roles=list(roles))
+    if errors := password_errors(password, password):
+        raise Refused(f"--password: {errors['password']}")
 
     async def create(db: Database) -> bool:
         tenant = await TenantDirectory(db, ttl_seconds=0).find(slug.strip().lower())
@@ -392,15 +408,22 @@ def users_create(
                 party_id = party.id if party else None
                 if party_id is None:
                     raise Refused(f"--party-number: {tenant.slug} has no {kind} {party_number!r}")
-            known = await session.scalar(select(Identity.id).where(Identity.email == normalize_email(form.email)))
+            identity = await identities.find(session, form.email)
+            known = identity is not None and identity.has_password
+            if not known and "email" not in form.errors(staff=False):
+                # the operator vouches for a new login's address and gives it its first password
+                identity = await identities.find_or_create(session, form.email, form.full_name)
+                await identities.prove_address(session, identity)
+                await identities.set_password(session, identity, password)
             await add_person(
                 session,
                 form,
                 kind=membership_kind,
                 supplier_id=party_id if membership_kind == MembershipKind.SUPPLIER else None,
                 customer_id=party_id if membership_kind == MembershipKind.CUSTOMER else None,
+                welcome=known,  # an existing login hears of its new access; a new one was given its password
             )
-        return known is not None
+        return known
 
     try:
         known = in_database(settings, owner_url(settings), create)

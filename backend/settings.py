@@ -36,7 +36,8 @@ class Settings:
     stripe_api_base: str | None
     billing_grace_days: int  # past_due keeps full access this long after the first failed payment
     data_dir: Path
-    login_max_failures_per_hour: int
+    login_max_failures_per_hour: int  # failures on one e-mail, from anywhere, before a right password needs a link
+    trusted_proxies: str  # uvicorn's forwarded_allow_ips: whose X-Forwarded-For names the client
     session_days: int
     api_token_minutes: int
     job_max_attempts: int
@@ -119,6 +120,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         billing_grace_days=integer("MERKATO_BILLING_GRACE_DAYS", 7),
         data_dir=data_dir,
         login_max_failures_per_hour=integer("MERKATO_LOGIN_MAX_FAILURES", 100),
+        trusted_proxies=get("MERKATO_TRUSTED_PROXIES") or "127.0.0.1",
         session_days=integer("MERKATO_SESSION_DAYS", 14),
         api_token_minutes=integer("MERKATO_API_TOKEN_MINUTES", 15),
         job_max_attempts=integer("MERKATO_JOB_MAX_ATTEMPTS", 5),

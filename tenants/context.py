@@ -24,6 +24,9 @@ class TenantContext:
     identity_id: UUID | None = None
     # who acts, for the audit trail; not sent to the database (RLS never needs it)
     membership_id: UUID | None = None
+    # (identity epoch, access epoch) a bearer token was issued with: its request's first round
+    # trip refuses to begin once either moved (a password set, a role changed, access taken away)
+    epochs: tuple[int, int] | None = None
 
     @classmethod
     def system(cls, tenant_id: UUID | None, identity_id: UUID | None = None) -> TenantContext:

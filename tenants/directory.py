@@ -15,7 +15,7 @@ from backend.models import Tenant, TenantStatus
 from tenants.billing.access import Access, access_for
 from tenants.billing.plans import DEFAULT_PLAN, Plan, plan_of
 from tenants.context import NO_CONTEXT
-from tenants.isolation import Database
+from tenants.isolation import Database, allow_lookup
 
 SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 # Host names that must never become a workspace.
@@ -80,6 +80,7 @@ def slug_problem(slug: str) -> str | None:
 
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
+    await allow_lookup(session, slug=slug)
     return await session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None
 
 
@@ -106,10 +107,6 @@ async def create_tenant(
     return tenant
 
 
-async def list_tenants(session: AsyncSession) -> list[Tenant]:
-    return list(await session.scalars(select(Tenant).order_by(Tenant.slug)))
-
-
 class TenantDirectory:
     """slug -> TenantInfo for active tenants; a short TTL bounds how stale another process's view is."""
 
@@ -130,6 +127,8 @@ class TenantDirectory:
         info = None
         if SLUG.match(slug):
             async with self._db.transaction(NO_CONTEXT) as session:
+                # RLS shows a tenant to no one but its own people and the lookup of its slug
+                await allow_lookup(session, slug=slug)
                 tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
             if tenant is not None and tenant.status == TenantStatus.ACTIVE:
                 info = _info(tenant)

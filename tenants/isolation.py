@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -33,15 +34,41 @@ PUBLISHER_KEY = "has_publisher"
 _SETTINGS = ("app.tenant_id", "app.party_kind", "app.party_id", "app.identity_id")
 
 
+class AccessChanged(Exception):
+    """The login behind a bearer token changed since the token was issued (its password, its
+    roles, its access): the token is no longer good for anything."""
+
+
+# the SQLSTATE merkato_require_access raises (invalid_authorization_specification)
+_ACCESS_CHANGED = "28000"
+
+
 def begin_sql(context: TenantContext) -> str:
-    """BEGIN and the context in one simple-protocol query. The values are inlined because the
-    simple protocol has no parameters; they are UUIDs and an enum member, never user text, and
-    are quoted as literals regardless."""
+    """BEGIN and the context in one simple-protocol query, and for a bearer token the check that
+    its login has not changed since (migration 0009, merkato_require_access), all in the first
+    round trip. The values are inlined because the simple protocol has no parameters; they are
+    UUIDs, integers and an enum member, never user text, and are quoted as literals regardless."""
     values = ", ".join(
         f"set_config('{name}', {_literal(value)}, true)"
         for name, value in zip(_SETTINGS, context.settings, strict=True)
     )
-    return f"BEGIN; SELECT {values}"
+    sql = f"BEGIN; SELECT {values}"
+    if context.epochs is not None and context.membership_id is not None:
+        identity_epoch, access_epoch = context.epochs
+        sql += (
+            f"; SELECT merkato_require_access({_literal(str(context.membership_id))},"
+            f" {int(identity_epoch)}, {int(access_epoch)})"
+        )
+    return sql
+
+
+async def _begin(driver: Any, context: TenantContext) -> None:
+    try:
+        await driver.execute(begin_sql(context))
+    except Exception as error:
+        if getattr(error, "sqlstate", None) == _ACCESS_CHANGED:
+            raise AccessChanged() from error
+        raise
 
 
 def _literal(value: str) -> str:
@@ -88,7 +115,7 @@ class Database:
             connection = await session.connection()
             driver = _driver(connection)
             try:
-                await driver.execute(begin_sql(context))
+                await _begin(driver, context)
                 yield session
                 await session.flush()
                 await driver.execute("COMMIT")
@@ -110,7 +137,7 @@ class Database:
         async with self.engine.connect() as connection:
             driver = _driver(connection)
             try:
-                await driver.execute(begin_sql(context))
+                await _begin(driver, context)
                 yield driver
                 await driver.execute("COMMIT")
             except BaseException:
@@ -145,15 +172,76 @@ async def _rollback_or_invalidate(driver: Any, connection: AsyncConnection) -> N
 
 # --- DDL used by migrations ---------------------------------------------------------------
 
-_TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
-_PARTY_KIND = "(SELECT current_setting('app.party_kind', true))"
-_PARTY_ID = "(SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)"
-_IDENTITY = "(SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid)"
+TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
+PARTY_KIND = "(SELECT current_setting('app.party_kind', true))"
+PARTY_ID = "(SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)"
+IDENTITY = "(SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid)"
+SYSTEM = f"{PARTY_KIND} = 'system'"
+
+
+# --- global tables: what a named anonymous step may look up -----------------------------------
+#
+# Global tables (identities, their credentials, apex sessions, one-time links, login failures,
+# tenants) carry no tenant_id, so the tenant policy cannot guard them. Each is readable only where
+# the code path needs it: the caller's own identity, a tenant's own members, or the one key an
+# anonymous step is looking up (the e-mail being logged in, the hash of the token presented, the
+# slug of the host), named for the transaction with `allow_lookup`. An app-level bug that forgets
+# a WHERE clause then finds nothing instead of every login of the platform.
+
+LOOKUPS = ("email", "token", "slug", "customer", "client")
+
+
+def lookup(key: str) -> str:
+    """The SQL for the value `allow_lookup` named for this transaction (NULL when it did not)."""
+    if key not in LOOKUPS:
+        raise ValueError(f"unknown lookup {key!r}")
+    return f"(SELECT NULLIF(current_setting('app.lookup_{key}', true), ''))"
+
+
+def looked_up_token() -> str:
+    """The token hash being looked up, as bytea (tokens travel as the hex of their SHA-256)."""
+    return f"decode({lookup('token')}, 'hex')"
+
+
+async def allow_lookup(
+    session: AsyncSession,
+    *,
+    email: str | None = None,
+    token_hash: bytes | None = None,
+    slug: str | None = None,
+    customer: str | None = None,
+    client: str | None = None,
+) -> None:
+    """Name, for the rest of this transaction, the one key an anonymous step may look up in the
+    global tables (transaction-local, like the tenant context)."""
+    values = {
+        "email": email,
+        "token": token_hash.hex() if token_hash is not None else None,
+        "slug": slug,
+        "customer": customer,
+        "client": client,
+    }
+    chosen = {key: value for key, value in values.items() if value is not None}
+    if not chosen:
+        return
+    driver = await driver_of(session)
+    await driver.execute(
+        "SELECT "
+        + ", ".join(f"set_config('app.lookup_{key}', {_literal(value)}, true)" for key, value in chosen.items())
+    )
+
+
+async def act_as(session: AsyncSession, identity_id: UUID) -> None:
+    """From here on this transaction acts for `identity_id` (app.identity_id): the one context in
+    which that identity's own rows (its credentials, its apex sessions) may be written. For the
+    named steps that have just proved who someone is: a one-time link redeemed, a login."""
+    driver = await driver_of(session)
+    await driver.execute(f"SELECT set_config('app.identity_id', {_literal(str(identity_id))}, true)")
 
 
 def tenant_rls(table: str) -> list[str]:
     """RLS ENABLE + FORCE and the tenant policy for a tenant-owned table."""
-    predicate = f"tenant_id = {_TENANT}"
+    predicate = f"tenant_id = {TENANT}"
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
@@ -163,11 +251,11 @@ def tenant_rls(table: str) -> list[str]:
 
 def party_rls(table: str, *, supplier_column: str | None, customer_column: str | None) -> list[str]:
     """A RESTRICTIVE policy: supplier and customer users reach only their own party's rows."""
-    clauses = [f"{_PARTY_KIND} IN ('staff', 'system')"]
+    clauses = [f"{PARTY_KIND} IN ('staff', 'system')"]
     if supplier_column:
-        clauses.append(f"({_PARTY_KIND} = 'supplier' AND {supplier_column} = {_PARTY_ID})")
+        clauses.append(f"({PARTY_KIND} = 'supplier' AND {supplier_column} = {PARTY_ID})")
     if customer_column:
-        clauses.append(f"({_PARTY_KIND} = 'customer' AND {customer_column} = {_PARTY_ID})")
+        clauses.append(f"({PARTY_KIND} = 'customer' AND {customer_column} = {PARTY_ID})")
     predicate = " OR ".join(clauses)
     return [f"CREATE POLICY party_scope ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
 
@@ -175,7 +263,7 @@ def party_rls(table: str, *, supplier_column: str | None, customer_column: str |
 def staff_writes_rls(table: str, commands: tuple[str, ...] = ("INSERT", "UPDATE", "DELETE")) -> list[str]:
     """RESTRICTIVE policies: only staff and platform code may run these commands on the table, for
     rows every party of the tenant may read (a category tree) or add (an uploaded document)."""
-    staff = f"{_PARTY_KIND} IN ('staff', 'system')"
+    staff = f"{PARTY_KIND} IN ('staff', 'system')"
     clauses = {
         "INSERT": f"WITH CHECK ({staff})",
         "UPDATE": f"USING ({staff}) WITH CHECK ({staff})",
@@ -190,18 +278,18 @@ def staff_writes_rls(table: str, commands: tuple[str, ...] = ("INSERT", "UPDATE"
 def system_only_rls(table: str) -> list[str]:
     """A RESTRICTIVE policy: only platform code (login, tickets) may touch these rows, never a
     request acting for a user, whatever that user's party."""
-    predicate = f"{_PARTY_KIND} = 'system'"
+    predicate = f"{PARTY_KIND} = 'system'"
     return [f"CREATE POLICY system_only ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
 
 
 def trail_rls(table: str) -> list[str]:
     """For an append-only trail: only staff (and platform code) read it; a supplier's or
     customer's people may add rows, but only rows naming themselves as the actor."""
-    staff = f"{_PARTY_KIND} IN ('staff', 'system')"
+    staff = f"{PARTY_KIND} IN ('staff', 'system')"
     return [
         f"CREATE POLICY party_scope ON {table} AS RESTRICTIVE FOR SELECT USING ({staff})",
         f"CREATE POLICY own_actions ON {table} AS RESTRICTIVE FOR INSERT"
-        f" WITH CHECK ({staff} OR identity_id = {_IDENTITY})",
+        f" WITH CHECK ({staff} OR identity_id = {IDENTITY})",
     ]
 
 
@@ -212,5 +300,5 @@ def relay_rls(table: str) -> list[str]:
 
 def own_rows_policy(table: str, *, identity_column: str) -> list[str]:
     """Let an identity read its own rows across tenants, only outside any tenant (the apex chooser)."""
-    predicate = f"{_TENANT} IS NULL AND {identity_column} = {_IDENTITY}"
+    predicate = f"{TENANT} IS NULL AND {identity_column} = {IDENTITY}"
     return [f"CREATE POLICY own_rows ON {table} FOR SELECT USING ({predicate})"]

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.service import check_credentials
 from backend.cli import main
 from backend.dev.demo import DemoData
 from backend.models import Identity, Membership, Tenant
-from tenants.context import NO_CONTEXT, TenantContext
+from tenants.context import TenantContext
 from tenants.isolation import Database
 
 Merkato = Callable[..., Awaitable[Result]]  # merkato("tenants list"), merkato("users create …", stdin=…)
@@ -54,59 +55,69 @@ def refusal(result: Result) -> str:
     return lines[0]
 
 
-async def tenant_rows(db: Database, slug: str | None = None) -> list[Tenant]:
-    async with db.transaction(NO_CONTEXT) as session:
+# What the command wrote is read as the owner: the app role sees no tenant or identity but those
+# its context names (RLS on the global tables), and these checks are about every row.
+
+
+async def tenant_rows(owner: AsyncEngine, slug: str | None = None) -> list[Tenant]:
+    async with AsyncSession(owner, expire_on_commit=False) as session:
         query = select(Tenant) if slug is None else select(Tenant).where(Tenant.slug == slug)
         return list(await session.scalars(query))
 
 
-async def identity_count(db: Database, email: str) -> int:
-    async with db.transaction(NO_CONTEXT) as session:
+async def identity_count(owner: AsyncEngine, email: str) -> int:
+    async with AsyncSession(owner) as session:
         return await session.scalar(select(func.count()).where(Identity.email == email)) or 0
 
 
-async def test_tenants_create_then_list(merkato: Merkato, db: Database) -> None:
+async def test_tenants_create_then_list(merkato: Merkato, db: Database, owner_engine: AsyncEngine) -> None:
     slug = new_slug()
     created = await merkato(f"tenants create --slug {slug} --name 'Cli Test GmbH' --currency eur")
     assert created.exit_code == 0, created.output
 
-    [tenant] = await tenant_rows(db, slug)
+    [tenant] = await tenant_rows(owner_engine, slug)
     assert (tenant.name, tenant.currency, tenant.locale) == ("Cli Test GmbH", "EUR", "en")
     listed = await merkato("tenants list")
     assert listed.exit_code == 0
     assert any(line.split()[0] == slug for line in listed.stdout.splitlines())
 
 
-async def test_a_taken_slug_is_refused_and_the_first_tenant_is_untouched(merkato: Merkato, db: Database) -> None:
+async def test_a_taken_slug_is_refused_and_the_first_tenant_is_untouched(
+    merkato: Merkato, db: Database, owner_engine: AsyncEngine
+) -> None:
     slug = new_slug()
     assert (await merkato(f"tenants create --slug {slug} --name First")).exit_code == 0
-    before = len(await tenant_rows(db))
+    before = len(await tenant_rows(owner_engine))
 
     line = refusal(await merkato(f"tenants create --slug {slug} --name Second"))
 
     assert "already exists" in line
-    assert [t.name for t in await tenant_rows(db, slug)] == ["First"]
-    assert len(await tenant_rows(db)) == before
+    assert [t.name for t in await tenant_rows(owner_engine, slug)] == ["First"]
+    assert len(await tenant_rows(owner_engine)) == before
 
 
 @pytest.mark.parametrize("slug", ["www", "api", "Bad_Slug", "-edge", "edge-", "a" * 41, "ü-umlaut"])
-async def test_a_reserved_or_malformed_slug_is_refused(merkato: Merkato, db: Database, slug: str) -> None:
-    before = len(await tenant_rows(db))
+async def test_a_reserved_or_malformed_slug_is_refused(
+    merkato: Merkato, db: Database, slug: str, owner_engine: AsyncEngine
+) -> None:
+    before = len(await tenant_rows(owner_engine))
 
     line = refusal(await merkato(f"tenants create --slug {shlex.quote(slug)} --name Nope"))
 
     assert line.startswith("Error: --slug:")
-    assert len(await tenant_rows(db)) == before
+    assert len(await tenant_rows(owner_engine)) == before
 
 
-async def test_bad_tenant_options_are_refused_before_anything_is_written(merkato: Merkato, db: Database) -> None:
+async def test_bad_tenant_options_are_refused_before_anything_is_written(
+    merkato: Merkato, db: Database, owner_engine: AsyncEngine
+) -> None:
     slug = new_slug()
     assert "--currency" in refusal(await merkato(f"tenants create --slug {slug} --name X --currency XYZ"))
     assert "--name" in refusal(await merkato(f"tenants create --slug {slug} --name '  '"))
-    assert await tenant_rows(db, slug) == []
+    assert await tenant_rows(owner_engine, slug) == []
 
 
-async def test_users_create_gives_a_staff_login(merkato: Merkato, db: Database) -> None:
+async def test_users_create_gives_a_staff_login(merkato: Merkato, db: Database, owner_engine: AsyncEngine) -> None:
     slug = new_slug()
     assert (await merkato(f"tenants create --slug {slug} --name 'Login Test'")).exit_code == 0
     email, password = f"owner@{slug}.test", "a-long-enough-password"
@@ -117,9 +128,9 @@ async def test_users_create_gives_a_staff_login(merkato: Merkato, db: Database) 
     )
 
     assert result.exit_code == 0, result.output
-    async with db.transaction(NO_CONTEXT) as session:
-        identity = await check_credentials(session, email, password, max_failures=100)
-    [tenant] = await tenant_rows(db, slug)
+    async with db.transaction(TenantContext.system(None)) as session:  # the login step's context
+        identity = await check_credentials(session, email, password, client="127.0.0.1", max_failures=100)
+    [tenant] = await tenant_rows(owner_engine, slug)
     async with db.transaction(TenantContext.system(tenant.id)) as session:
         membership = await session.scalar(select(Membership).where(Membership.identity_id == identity.id))
     assert membership is not None
@@ -138,8 +149,8 @@ async def test_users_create_asks_for_the_password_and_finds_the_customer_by_numb
 
     assert result.exit_code == 0, result.output
     assert password not in result.stdout  # hidden input is not echoed
-    async with db.transaction(NO_CONTEXT) as session:
-        identity = await check_credentials(session, email, password, max_failures=100)
+    async with db.transaction(TenantContext.system(None)) as session:  # the login step's context
+        identity = await check_credentials(session, email, password, client="127.0.0.1", max_failures=100)
     async with db.transaction(TenantContext.system(demo.acme.id)) as session:
         membership = await session.scalar(select(Membership).where(Membership.identity_id == identity.id))
     assert membership is not None
@@ -158,7 +169,7 @@ async def test_users_create_asks_for_the_password_and_finds_the_customer_by_numb
     ],
 )
 async def test_users_create_refuses_bad_input_and_writes_nothing(
-    merkato: Merkato, db: Database, demo: DemoData, options: str, option: str
+    merkato: Merkato, db: Database, demo: DemoData, options: str, option: str, owner_engine: AsyncEngine
 ) -> None:
     email = f"{new_slug()}@nowhere.test"
 
@@ -167,15 +178,17 @@ async def test_users_create_refuses_bad_input_and_writes_nothing(
     line = refusal(await merkato(command))
 
     assert line.startswith(f"Error: {option}:")
-    assert await identity_count(db, email) == 0
+    assert await identity_count(owner_engine, email) == 0
 
 
-async def test_users_create_refuses_an_unknown_tenant(merkato: Merkato, db: Database) -> None:
+async def test_users_create_refuses_an_unknown_tenant(
+    merkato: Merkato, db: Database, owner_engine: AsyncEngine
+) -> None:
     email = f"{new_slug()}@nowhere.test"
     command = f"users create --tenant {new_slug()} --email {email} --name Nobody --kind staff --role admin"
     line = refusal(await merkato(f"{command} --password a-long-enough-password"))
     assert line.startswith("Error: --tenant:")
-    assert await identity_count(db, email) == 0
+    assert await identity_count(owner_engine, email) == 0
 
 
 async def test_worker_without_a_broker_points_to_serve(merkato: Merkato) -> None:

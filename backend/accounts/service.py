@@ -1,7 +1,9 @@
 """Adding people to a tenant and administering staff memberships (roles, deactivation).
 
 One global identity per e-mail: a person already known to Merkato (say, a supplier serving five
-buyers) gets a new membership, not a second login. Every change is written to the audit trail.
+buyers) gets a new membership, not a second login. A workspace gives access, never credentials:
+a new person is invited to choose a password through their own mailbox, and one who has a login
+is told of the new access. Every change is written to the audit trail.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
-from backend.auth.account_links import ask_to_verify, invite, tell_of_access
-from backend.auth.passwords import MIN_LENGTH, hash_password
-from backend.auth.service import normalize_email
+from backend.auth import identities, links
+from backend.auth.tasks import NOTIFY_ACCESS
 from backend.authz.roles import StaffRole, role_label
+from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import Page, PageRequest
-from backend.models import Identity, Membership, MembershipKind
+from backend.models import Identity, LinkPurpose, Membership, MembershipKind
 from tenants.billing.entitlements import ensure_room
 from tenants.billing.plans import Limit
 from tenants.isolation import context_of
@@ -34,7 +36,6 @@ _LIMIT_OF_KIND = {MembershipKind.STAFF: Limit.STAFF_SEATS, MembershipKind.CUSTOM
 class PersonForm(msgspec.Struct):
     email: str = ""
     full_name: str = ""
-    password: str = ""
     roles: list[str] = msgspec.field(default_factory=list)
 
     def errors(self, *, staff: bool) -> FieldErrors:
@@ -81,25 +82,21 @@ async def add_person(
     supplier_id: UUID | None = None,
     customer_id: UUID | None = None,
     origin: str | None = None,
-    tell_existing: bool = True,
+    welcome: bool = True,
     created_by: UUID | None = None,
 ) -> Membership:
-    """A membership for the e-mail's identity, created if new: with the initial password if one
-    is given (and then a link to verify the address), else without one and with an invitation to
-    choose it; an identity that has a password already is told of its new access (unless
-    `tell_existing` is off: the demo seeds its own people). `origin` is where the e-mails' links
-    lead (default: from the settings); `created_by` who gives the access (default: the session's
-    own person)."""
+    """A membership for the e-mail's identity (created, without a password, if the address has
+    none). Someone without a password yet is e-mailed a link to choose one; someone with a login is
+    told of the new access (unless `welcome` is off: the caller tells them itself, as signup does,
+    or the operator seeds their own people).
+    `origin` is where the e-mails' links lead (default: from the settings); `created_by` who gives
+    the access (default: the session's own person)."""
     errors = form.errors(staff=kind == MembershipKind.STAFF)
-    email = normalize_email(form.email)
     tenant_id = context_of(session).tenant_id
     identity = None
     if "email" not in errors:
-        identity = await session.scalar(select(Identity).where(Identity.email == email))
-        if identity is None and form.password and len(form.password) < MIN_LENGTH:
-            # only a new identity's password is checked: an existing one keeps theirs
-            errors["password"] = _("At least %(n)d characters.") % {"n": MIN_LENGTH}
-        elif identity is not None and await session.scalar(
+        identity = await identities.find(session, form.email)
+        if identity is not None and await session.scalar(
             select(func.count()).where(Membership.tenant_id == tenant_id, Membership.identity_id == identity.id)
         ):
             errors["email"] = _("This person already has access to this workspace.")
@@ -107,18 +104,7 @@ async def add_person(
         raise InvalidForm(errors)
     if limit := _LIMIT_OF_KIND.get(kind):
         await ensure_room(session, limit)
-    new_identity = identity is None
-    if identity is not None and identity.verified_at is None and identity.password_hash is not None:
-        # A password whose owner never proved the address (chosen by whoever registered it, or by
-        # another workspace's admin) opens no new workspace: else registering someone's e-mail
-        # first would take over every access they are given later. The invitation's link sets a
-        # new password and proves the address.
-        identity.password_hash = None
-    if identity is None:
-        password_hash = hash_password(form.password) if form.password else None
-        identity = Identity(email=email, full_name=form.full_name, password_hash=password_hash)
-        session.add(identity)
-        await session.flush()
+    identity = identity or await identities.find_or_create(session, form.email, form.full_name)
     membership = Membership(
         tenant_id=tenant_id,
         identity_id=identity.id,
@@ -138,14 +124,31 @@ async def add_person(
         "customer_id": customer_id,
     }
     await record(session, "membership.created", "membership", membership.id, after=after)
-    if identity.password_hash is None:
-        # new, or invited by another workspace and never accepted: either way they need a password
-        await invite(session, membership.id, origin)
-    elif new_identity:
-        await ask_to_verify(session, membership.id, identity.id, origin)
-    elif tell_existing:
-        await tell_of_access(session, membership.id, origin)
+    if welcome and not identity.has_password:
+        await invite(session, identity.email, origin)
+    elif welcome:
+        key = f"{NOTIFY_ACCESS}:{membership.id}"
+        await enqueue(session, NOTIFY_ACCESS, membership_id=membership.id, origin=origin, key=key)
     return membership
+
+
+async def invite(session: AsyncSession, email: str, origin: str | None) -> None:
+    """(Again) e-mail a person without a password the link to choose one, into this workspace."""
+    workspace = context_of(session).tenant_id
+    await links.ask(
+        session, LinkPurpose.INVITATION, email, workspace_id=workspace, origin=origin, once_per_window=False
+    )
+
+
+async def resend_invitation(session: AsyncSession, membership: Membership, origin: str | None) -> None:
+    """A new invitation link for a member who has not chosen a password yet (the older link stops
+    working); InvalidForm for one who has, or whose access was taken away."""
+    identity = await session.get(Identity, membership.identity_id)
+    assert identity is not None  # the membership's foreign key says so
+    if identity.has_password or not membership.active:
+        raise InvalidForm(FieldErrors(membership=_("This person has no invitation waiting.")))
+    await invite(session, identity.email, origin)
+    await record(session, "membership.invitation_resent", "membership", membership.id)
 
 
 async def list_people(
@@ -177,7 +180,7 @@ async def list_people(
             roles=list(m.roles),
             active=m.active,
             verified_at=i.verified_at,
-            has_password=i.password_hash is not None,
+            has_password=i.has_password,
         )
         for m, i in rows
     ]
@@ -264,7 +267,8 @@ async def change_roles(session: AsyncSession, membership: Membership, form: Role
 
 async def set_active(session: AsyncSession, membership: Membership, active: bool) -> None:
     """Deactivate or reactivate a staff membership (never one's own, never the last one in charge).
-    The caller ends a deactivated member's sessions, which takes a system context."""
+    Its access epoch moves with it (a trigger): a deactivated member's sessions and API tokens end
+    on their next request."""
     if membership.active == active:
         return
     errors = FieldErrors()

@@ -10,11 +10,14 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
 from backend.audit.service import Actor, record
-from backend.auth import service
+from backend.auth import links, service
 from backend.auth.middleware import tenant_of
+from backend.auth.origins import client_address, link_origin
 from backend.auth.schemas import Me, TokenRequest, TokenResponse
 from backend.authz.guards import any_member, principal_of
 from backend.billing.guards import AUTH
+from backend.dependencies import Db
+from backend.models import Identity, LinkPurpose, Membership
 from tenants.context import TenantContext
 
 
@@ -34,30 +37,47 @@ class AuthController(Controller):
         async with state.db.transaction(TenantContext.system(tenant.id)) as session:
             try:
                 principal = await service.authenticate_member(
-                    session, tenant.id, data.email, data.password, max_failures=max_failures
+                    session,
+                    tenant.id,
+                    data.email,
+                    data.password,
+                    client=client_address(request),
+                    max_failures=max_failures,
                 )
             except service.LoginRefused as refusal:
                 refused = refusal  # raised only after the block, so the recorded failure is committed
+                if refusal.shielded_identity is not None:
+                    origin = link_origin(request)
+                    await links.ask(session, LinkPurpose.UNLOCK, data.email, workspace_id=tenant.id, origin=origin)
             else:
                 actor = Actor.of(principal)
                 await record(session, "auth.api_token", "membership", principal.membership_id, actor=actor)
         if refused is not None:
             if refused.throttled:
-                raise HTTPException(status_code=HTTP_429_TOO_MANY_REQUESTS, detail="Too many failed attempts")
+                headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
+                raise HTTPException(
+                    status_code=HTTP_429_TOO_MANY_REQUESTS, detail=service.refusal_message(refused), headers=headers
+                )
             raise NotAuthorizedException(detail="Invalid e-mail or password")
         access_token, expires_in = state.tokens.issue(principal)
         return TokenResponse(access_token=access_token, expires_in=expires_in)
 
     @get("/me", guards=[any_member])
-    async def me(self, request: Request[Any, Any, Any]) -> Me:
+    async def me(self, request: Request[Any, Any, Any], db: Db) -> Me:
+        """Who the token is for, as the database says now (a token whose login changed since it
+        was issued is refused on this read, like on every other)."""
         user = principal_of(request)
+        membership = await db.get(Membership, (user.tenant_id, user.membership_id))
+        identity = await db.get(Identity, user.identity_id)
+        if membership is None or identity is None:
+            raise NotAuthorizedException()
         return Me(
-            identity_id=user.identity_id,
-            membership_id=user.membership_id,
-            tenant_id=user.tenant_id,
-            email=user.email,
-            name=user.name,
-            kind=user.kind,
-            party_id=user.party_id,
-            roles=sorted(user.roles),
+            identity_id=identity.id,
+            membership_id=membership.id,
+            tenant_id=membership.tenant_id,
+            email=identity.email,
+            name=identity.full_name,
+            kind=membership.kind,
+            party_id=membership.party_id,
+            roles=sorted(membership.roles),
         )

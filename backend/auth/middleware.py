@@ -15,7 +15,7 @@ from backend.auth import service
 from backend.auth.principal import ApexUser, Principal
 from backend.kit.asgi import ASGIApp, Receive, Scope, Send
 from backend.kit.i18n import negotiate, set_locale
-from tenants.context import NO_CONTEXT, TenantContext
+from tenants.context import TenantContext
 from tenants.directory import TenantInfo
 
 SESSION_COOKIE = "merkato_session"
@@ -54,7 +54,8 @@ class AuthMiddleware:
                 async with state.db.transaction(TenantContext.system(tenant.id)) as session:
                     user = await service.resolve_session(session, cookie)
             else:
-                async with state.db.transaction(NO_CONTEXT) as session:
+                # the login code's own context: RLS shows it the one apex session presented
+                async with state.db.transaction(TenantContext.system(None)) as session:
                     user = await service.resolve_apex_session(session, cookie)
         scope["user"] = user
         set_locale(

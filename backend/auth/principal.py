@@ -20,6 +20,12 @@ class Principal:
     email: str
     name: str
     locale: str | None = None
+    # the identity's credential epoch and the membership's access epoch this login was made with
+    identity_epoch: int = 0
+    access_epoch: int = 0
+    # from a bearer token: its epochs are checked on the request's first round trip (a session's
+    # were checked by the middleware that resolved it)
+    from_token: bool = False
 
     @property
     def context(self) -> TenantContext:
@@ -29,6 +35,7 @@ class Principal:
             party_id=self.party_id,
             identity_id=self.identity_id,
             membership_id=self.membership_id,
+            epochs=(self.identity_epoch, self.access_epoch) if self.from_token else None,
         )
 
     @property

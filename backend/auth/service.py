@@ -1,69 +1,127 @@
 """Logging in and out: credentials, throttling, tenant sessions, apex sessions, one-time tickets.
 
-Every failure answers the same way whether the e-mail exists or not, and each failure counts
-against that e-mail; past the hourly limit even the right password is refused.
+Every wrong answer looks the same whether the e-mail exists or not. Throttling (throttle.py) slows
+the guesser down, never the person: a login guessed at from everywhere answers the right password
+with an e-mailed link instead of a session, and says the same to a wrong one.
+
+Sessions, tickets and API tokens remember the identity's credential epoch and the membership's
+access epoch they were made with; once either moved (a password set, roles changed, access taken
+away), they end on their next request, in every workspace.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from hmac import compare_digest
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import ANONYMOUS, Actor, record
+from backend.auth import identities, throttle
 from backend.auth.passwords import verify_password
 from backend.auth.principal import ApexUser, Principal
 from backend.auth.tokens import digest, new_secret
-from backend.models import ApexSession, Identity, LoginFailure, LoginTicket, Membership, Tenant, WebSession
+from backend.kit.i18n import gettext as _
+from backend.models import ApexSession, Identity, LoginTicket, Membership, Tenant, WebSession
+from tenants.isolation import act_as, allow_lookup
 
 TICKET_SECONDS = 60
-THROTTLE_WINDOW = timedelta(hours=1)
+
+
+class Refusal(enum.StrEnum):
+    WRONG = "wrong"  # wrong e-mail or password, or no access to this workspace
+    WAIT = "wait"  # this client must wait (retry_after seconds)
+    SHIELDED = "shielded"  # the login is being guessed at: a right password gets an e-mailed link
 
 
 class LoginRefused(Exception):
-    """Wrong e-mail or password, no membership here, or throttled; `throttled` says which message.
-    `identity_id` is the identity the e-mail names, if known, for the audit trail only."""
+    """No login; `reason` says which message to show. `identity_id` names the identity the e-mail
+    belongs to, for the audit trail only; `shielded_identity` is set when the password was right
+    but the login is under attack, so the caller e-mails it a link to finish logging in."""
 
-    def __init__(self, *, throttled: bool, identity_id: UUID | None = None) -> None:
-        super().__init__("throttled" if throttled else "invalid credentials")
-        self.throttled = throttled
+    def __init__(
+        self,
+        reason: Refusal,
+        *,
+        retry_after: int = 0,
+        identity_id: UUID | None = None,
+        shielded_identity: Identity | None = None,
+    ) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.retry_after = retry_after
         self.identity_id = identity_id
+        self.shielded_identity = shielded_identity
+
+    @property
+    def throttled(self) -> bool:
+        return self.reason != Refusal.WRONG
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
+normalize_email = identities.normalize_email
+
+
+def refusal_message(refusal: LoginRefused) -> str:
+    """What a refused login is told: the same for an unknown e-mail and a wrong password, and the
+    same for a right and a wrong password while the login is shielded."""
+    if refusal.reason == Refusal.WAIT:
+        return _("Too many failed attempts from here. Please wait %(seconds)d seconds and try again.") % {
+            "seconds": refusal.retry_after
+        }
+    if refusal.reason == Refusal.SHIELDED:
+        return _(
+            "Many wrong passwords were tried on this login lately, so the password alone does not log in now. "
+            "If the password you gave is right, we have e-mailed you a link to finish logging in."
+        )
+    return _("The e-mail or password is wrong.")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def check_credentials(session: AsyncSession, email: str, password: str, *, max_failures: int) -> Identity:
-    """The identity for these credentials, or LoginRefused (recorded as a failure)."""
+async def check_credentials(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    client: str,
+    max_failures: int,
+    workspace: UUID | None = None,
+) -> Identity:
+    """The identity for these credentials, or LoginRefused. In a workspace (`workspace`, a tenant
+    host) the identity must also be a member there: a right password of a stranger is a wrong
+    answer, and a wrong one counts against the client address only."""
     email = normalize_email(email)
-    failures = await session.scalar(
-        select(func.count()).where(LoginFailure.email == email, LoginFailure.failed_at > _now() - THROTTLE_WINDOW)
-    )
-    if (failures or 0) >= max_failures:
-        raise LoginRefused(throttled=True)
-    identity = await session.scalar(select(Identity).where(Identity.email == email))
-    if not verify_password(identity.password_hash if identity else None, password):
-        await record_failure(session, email)
-        raise LoginRefused(throttled=False, identity_id=identity.id if identity else None)
-    assert identity is not None  # verify_password is False without a hash
+    wait = await throttle.wait_seconds(session, email, client)
+    if wait:
+        raise LoginRefused(Refusal.WAIT, retry_after=wait)
+    identity = await identities.find(session, email)
+    hashed = await identities.password_hash(session, identity) if identity else None
+    right = verify_password(hashed, password)  # hashes something either way: the same time for all
+    member = identity is not None and (workspace is None or await _is_member(session, workspace, identity.id))
+    shielded = member and await throttle.under_attack(session, email, max_failures)
+    if not (right and member):
+        await throttle.record_failure(session, client, email=email if member else None)
+        reason = Refusal.SHIELDED if shielded else Refusal.WRONG
+        raise LoginRefused(reason, identity_id=identity.id if identity else None)
+    assert identity is not None
+    if shielded:
+        raise LoginRefused(Refusal.SHIELDED, identity_id=identity.id, shielded_identity=identity)
     return identity
 
 
-async def record_failure(session: AsyncSession, email: str) -> None:
-    email = normalize_email(email)
-    await session.execute(
-        delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.failed_at < _now() - THROTTLE_WINDOW)
+async def _is_member(session: AsyncSession, tenant_id: UUID, identity_id: UUID) -> bool:
+    found = await session.scalar(
+        select(Membership.id).where(
+            Membership.tenant_id == tenant_id, Membership.identity_id == identity_id, Membership.active.is_(True)
+        )
     )
-    session.add(LoginFailure(email=email))
-    await session.flush()
+    return found is not None
 
 
 async def membership_principal(session: AsyncSession, tenant_id: UUID, identity: Identity) -> Principal | None:
@@ -79,20 +137,19 @@ async def membership_principal(session: AsyncSession, tenant_id: UUID, identity:
 
 
 async def authenticate_member(
-    session: AsyncSession, tenant_id: UUID, email: str, password: str, *, max_failures: int
+    session: AsyncSession, tenant_id: UUID, email: str, password: str, *, client: str, max_failures: int
 ) -> Principal:
     """Credentials that are right and belong to an active member of this tenant, or LoginRefused
     (recorded in the tenant's audit trail, with the e-mail but never the password)."""
     try:
-        identity = await check_credentials(session, email, password, max_failures=max_failures)
-        principal = await membership_principal(session, tenant_id, identity)
-        if principal is None:
-            # a real person, but not of this workspace (or deactivated): answered like a wrong password
-            await record_failure(session, email)
-            raise LoginRefused(throttled=False, identity_id=identity.id)
+        identity = await check_credentials(
+            session, email, password, client=client, max_failures=max_failures, workspace=tenant_id
+        )
     except LoginRefused as refusal:
         await _audit_refusal(session, tenant_id, email, refusal)
         raise
+    principal = await membership_principal(session, tenant_id, identity)
+    assert principal is not None  # check_credentials asked for an active membership here
     return principal
 
 
@@ -110,7 +167,7 @@ async def _audit_refusal(session: AsyncSession, tenant_id: UUID, email: str, ref
         membership_id=membership.id if membership else None,
         email=normalize_email(email),
     )
-    action = "auth.login_throttled" if refusal.throttled else "auth.login_failed"
+    action = "auth.login_failed" if refusal.reason == Refusal.WRONG else "auth.login_throttled"
     if membership is None:
         await record(session, action, actor=actor)
     else:
@@ -128,6 +185,8 @@ def _principal(membership: Membership, identity: Identity) -> Principal:
         email=identity.email,
         name=identity.full_name,
         locale=identity.locale,
+        identity_epoch=identity.credential_epoch,
+        access_epoch=membership.access_epoch,
     )
 
 
@@ -155,6 +214,8 @@ async def start_session(
             membership_id=principal.membership_id,
             expires_at=_now() + timedelta(days=days),
             user_agent=(user_agent or "")[:300] or None,
+            identity_epoch=principal.identity_epoch,
+            access_epoch=principal.access_epoch,
         )
     )
     await session.flush()
@@ -162,6 +223,8 @@ async def start_session(
 
 
 async def resolve_session(session: AsyncSession, token: str) -> Principal | None:
+    """The member a session cookie logs in, while the session lives and neither the person's
+    credentials nor their access changed since it began."""
     row = (
         await session.execute(
             select(Membership, Identity)
@@ -169,7 +232,13 @@ async def resolve_session(session: AsyncSession, token: str) -> Principal | None
                 WebSession, (WebSession.tenant_id == Membership.tenant_id) & (WebSession.membership_id == Membership.id)
             )
             .join(Identity, Identity.id == Membership.identity_id)
-            .where(WebSession.token_hash == digest(token), WebSession.expires_at > _now(), Membership.active.is_(True))
+            .where(
+                WebSession.token_hash == digest(token),
+                WebSession.expires_at > _now(),
+                Membership.active.is_(True),
+                WebSession.identity_epoch == Identity.credential_epoch,
+                WebSession.access_epoch == Membership.access_epoch,
+            )
         )
     ).first()
     return _principal(row[0], row[1]) if row else None
@@ -179,30 +248,44 @@ async def end_session(session: AsyncSession, token: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_hash == digest(token)))
 
 
-async def end_sessions_of(session: AsyncSession, membership_id: UUID) -> None:
-    """Log a membership out everywhere (needs a system context: sessions are the login code's alone)."""
-    await session.execute(delete(WebSession).where(WebSession.membership_id == membership_id))
-
-
 # --- apex sessions and tickets ----------------------------------------------------------------
 
 
 async def start_apex_session(
     session: AsyncSession, identity: Identity, *, days: int, replacing: str | None
 ) -> NewSession:
+    """A session on the apex host, acting as the identity (the only context that may write one);
+    its expired sessions are swept on the way."""
     if replacing:
         await end_apex_session(session, replacing)
+    await act_as(session, identity.id)
+    await session.execute(
+        delete(ApexSession).where(ApexSession.identity_id == identity.id, ApexSession.expires_at < _now())
+    )
     token, token_hash = new_secret()
-    session.add(ApexSession(token_hash=token_hash, identity_id=identity.id, expires_at=_now() + timedelta(days=days)))
+    session.add(
+        ApexSession(
+            token_hash=token_hash,
+            identity_id=identity.id,
+            expires_at=_now() + timedelta(days=days),
+            identity_epoch=identity.credential_epoch,
+        )
+    )
     await session.flush()
     return NewSession(token=token, max_age=days * 86400)
 
 
 async def resolve_apex_session(session: AsyncSession, token: str) -> ApexUser | None:
+    token_hash = digest(token)
+    await allow_lookup(session, token_hash=token_hash)
     identity = await session.scalar(
         select(Identity)
         .join(ApexSession, ApexSession.identity_id == Identity.id)
-        .where(ApexSession.token_hash == digest(token), ApexSession.expires_at > _now())
+        .where(
+            ApexSession.token_hash == token_hash,
+            ApexSession.expires_at > _now(),
+            ApexSession.identity_epoch == Identity.credential_epoch,
+        )
     )
     if identity is None:
         return None
@@ -210,7 +293,9 @@ async def resolve_apex_session(session: AsyncSession, token: str) -> ApexUser | 
 
 
 async def end_apex_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(ApexSession).where(ApexSession.token_hash == digest(token)))
+    token_hash = digest(token)
+    await allow_lookup(session, token_hash=token_hash)
+    await session.execute(delete(ApexSession).where(ApexSession.token_hash == token_hash))
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +316,9 @@ async def workspaces(session: AsyncSession) -> list[Workspace]:
     return [Workspace(slug=slug, name=name, kind=kind) for slug, name, kind in rows]
 
 
-async def issue_ticket(session: AsyncSession, principal: Principal) -> str:
+async def issue_ticket(session: AsyncSession, principal: Principal, binding_hash: bytes) -> str:
+    """A one-time ticket into `principal`'s workspace, redeemable only by the browser holding the
+    binding cookie whose hash is `binding_hash` (the workspace host set it before asking)."""
     token, token_hash = new_secret()
     session.add(
         LoginTicket(
@@ -239,27 +326,39 @@ async def issue_ticket(session: AsyncSession, principal: Principal) -> str:
             token_hash=token_hash,
             membership_id=principal.membership_id,
             expires_at=_now() + timedelta(seconds=TICKET_SECONDS),
+            identity_epoch=principal.identity_epoch,
+            access_epoch=principal.access_epoch,
+            binding_hash=binding_hash,
         )
     )
     await session.flush()
     return token
 
 
-async def redeem_ticket(session: AsyncSession, token: str) -> Principal | None:
-    """Single use: the UPDATE marks it used; a second redemption finds nothing."""
-    membership_id = await session.scalar(
+async def redeem_ticket(session: AsyncSession, token: str, binding: str) -> Principal | None:
+    """Single use: the UPDATE marks it used; a second redemption finds nothing. A ticket presented
+    by another browser than the one that asked for it, or whose login changed since, is void (and
+    spent: a ticket seen in the wrong browser may have been seen by others too)."""
+    if not token:
+        return None
+    ticket = await session.scalar(
         update(LoginTicket)
         .where(LoginTicket.token_hash == digest(token), LoginTicket.used_at.is_(None), LoginTicket.expires_at > _now())
         .values(used_at=_now())
-        .returning(LoginTicket.membership_id)
+        .returning(LoginTicket)
     )
-    if membership_id is None:
+    if ticket is None or ticket.binding_hash is None or not compare_digest(ticket.binding_hash, digest(binding or "")):
         return None
     row = (
         await session.execute(
             select(Membership, Identity)
             .join(Identity, Identity.id == Membership.identity_id)
-            .where(Membership.id == membership_id, Membership.active.is_(True))
+            .where(
+                Membership.id == ticket.membership_id,
+                Membership.active.is_(True),
+                Membership.access_epoch == ticket.access_epoch,
+                Identity.credential_epoch == ticket.identity_epoch,
+            )
         )
     ).first()
     return _principal(row[0], row[1]) if row else None

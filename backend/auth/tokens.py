@@ -56,6 +56,10 @@ class ApiTokens:
             "roles": sorted(principal.roles),
             "email": principal.email,
             "name": principal.name,
+            # the epochs the login had: the request's first round trip refuses the token once
+            # the password, the roles or the access changed (tenants/isolation.begin_sql)
+            "ce": principal.identity_epoch,
+            "ae": principal.access_epoch,
             "iat": now,
             "exp": now + expires_in,
         }
@@ -90,6 +94,9 @@ class ApiTokens:
                 roles=frozenset(claims["roles"]),
                 email=claims["email"],
                 name=claims["name"],
+                identity_epoch=int(claims["ce"]),
+                access_epoch=int(claims["ae"]),
+                from_token=True,
             )
         except (JoseError, KeyError, ValueError, TypeError):
             return None

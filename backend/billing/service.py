@@ -26,22 +26,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
 from backend.audit.service import record
-from backend.auth.passwords import MIN_LENGTH
-from backend.auth.service import normalize_email
+from backend.auth import links
 from backend.authz.roles import StaffRole
 from backend.billing.gateway import StripeGateway, Subscription
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
-from backend.models import Identity, Membership, MembershipKind, StripeEvent, Tenant, TenantStatus
+from backend.models import Identity, LinkPurpose, Membership, MembershipKind, StripeEvent, Tenant, TenantStatus
 from backend.settings import Settings
 from tenants.billing.access import LIVE, Access, SubscriptionStatus, access_for
 from tenants.billing.entitlements import usage
 from tenants.billing.plans import DEFAULT_PLAN, PLANS, Interval, Limit, Plan, limit_label, plan_of
 from tenants.context import TenantContext
 from tenants.directory import create_tenant, slug_problem, slug_taken
-from tenants.isolation import Database, context_of
+from tenants.isolation import Database, allow_lookup, context_of
 
 log = logging.getLogger("merkato.billing")
 
@@ -86,7 +85,6 @@ class SignupForm(msgspec.Struct):
     slug: str = ""
     full_name: str = ""
     email: str = ""
-    password: str = ""
     plan: str = ""
     interval: str = Interval.MONTH.value
 
@@ -104,12 +102,6 @@ class SignupForm(msgspec.Struct):
             if errors.require("full_name", self.full_name):
                 errors.max_length("full_name", self.full_name, 200)
             errors.email("email", self.email)
-            if "email" not in errors and await session.scalar(
-                select(Identity.id).where(Identity.email == normalize_email(self.email))
-            ):
-                errors["email"] = _("This e-mail already has a Merkato login. Log in first, then add a workspace.")
-            if len(self.password) < MIN_LENGTH:
-                errors["password"] = _("At least %(n)d characters.") % {"n": MIN_LENGTH}
         return errors
 
 
@@ -120,11 +112,16 @@ class SignedUp:
 
 
 async def sign_up(
-    session: AsyncSession, form: SignupForm, *, identity: Identity | None, settings: Settings, origin: str
+    session: AsyncSession, form: SignupForm, *, identity: Identity | None, settings: Settings, origin: str, apex: str
 ) -> SignedUp:
     """The workspace with its owner, in the session's transaction (whose context is the new
     tenant's id, so the owner's membership passes RLS). With billing on it waits in `pending` for
-    Stripe; without, it is active on the default plan at once."""
+    Stripe; without, it is active on the default plan at once.
+
+    `identity` is the logged-in apex user signing up another workspace. Anyone else gives an
+    e-mail: the owner's membership is made for that address, and the address is sent a link to
+    confirm it (choosing a password if it has none) before anyone can act as the owner; the answer
+    is the same whether the address has a Merkato login or not."""
     if errors := await form.errors(session, new_identity=identity is None):
         raise InvalidForm(errors)
     tenant_id = context_of(session).tenant_id
@@ -138,12 +135,10 @@ async def sign_up(
         tenant_id=tenant_id,
     )
     tenant.billing_interval = form.interval if billing else None
-    if identity is None:
-        person = PersonForm(email=form.email, full_name=form.full_name, password=form.password)
-    else:
-        person = PersonForm(email=identity.email, full_name=identity.full_name)
-    person.roles = [StaffRole.OWNER.value]
-    membership = await add_person(session, person, kind=MembershipKind.STAFF, origin=origin)
+    email, full_name = (identity.email, identity.full_name) if identity else (form.email, form.full_name)
+    person = PersonForm(email=email, full_name=full_name, roles=[StaffRole.OWNER.value])
+    # the owner hears from us through the signup link (or is the one signing up): no invitation
+    membership = await add_person(session, person, kind=MembershipKind.STAFF, origin=origin, welcome=False)
     owner = await session.get(Identity, membership.identity_id)
     assert owner is not None
     await record(
@@ -153,7 +148,31 @@ async def sign_up(
         tenant.id,
         after={"slug": tenant.slug, "name": tenant.name, "plan": tenant.plan, "status": tenant.status},
     )
+    if identity is None:
+        await links.ask(
+            session,
+            LinkPurpose.SIGNUP,
+            owner.email,
+            workspace_id=None,
+            origin=apex,
+            payload={"tenant_id": str(tenant.id), "full_name": form.full_name},
+            once_per_window=False,
+        )
     return SignedUp(tenant=tenant, identity=owner)
+
+
+SIGNUP_LINKS = (LinkPurpose.SIGNUP.value,)
+
+
+async def confirm_owner(session: AsyncSession, token: str, *, password: str, confirm: str) -> tuple[Identity, UUID]:
+    """Use a signup link: the owner's address is proved (they choose a password if they have none)
+    and the identity and its workspace's id are returned, to be logged in on the apex. LinkRefused
+    for a bad link; InvalidForm for a bad password (the link then stays unused)."""
+    holder = await links.use(session, token, SIGNUP_LINKS, workspace_id=None)
+    owner = await links.prove_and_choose(
+        session, holder, full_name=holder.full_name, password=password, confirm=confirm
+    )
+    return owner, UUID(str(holder.payload["tenant_id"]))
 
 
 # --- Stripe's word on the subscription ----------------------------------------------------------
@@ -284,6 +303,7 @@ def customer_of(event: dict[str, Any]) -> str | None:
 
 
 async def tenant_of_customer(session: AsyncSession, customer_id: str) -> UUID | None:
+    await allow_lookup(session, customer=customer_id)  # RLS shows no other tenant
     found: UUID | None = await session.scalar(select(Tenant.id).where(Tenant.stripe_customer_id == customer_id))
     return found
 

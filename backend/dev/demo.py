@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from types import MappingProxyType
@@ -27,14 +26,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
+from backend.auth import identities
 from backend.auth.passwords import hash_password
+from backend.kit.ids import new_id
 from backend.models import Customer, Identity, Item, Membership, MembershipKind, Supplier, SupplierCategory, Tenant
 from backend.parties.service import PartyForm, create_customer, create_supplier
 from backend.suppliers.qualification import create_category, require_document
 from backend.suppliers.setup import current_terms, publish_terms
 from tenants.context import NO_CONTEXT, TenantContext
 from tenants.directory import create_tenant
-from tenants.isolation import Database
+from tenants.isolation import Database, allow_lookup
 
 DEMO_PASSWORD = "merkato-demo"
 
@@ -317,18 +318,22 @@ async def _seed_tenant(db: Database, spec: _Tenant, created: list[str]) -> DemoT
     # The tenant row is global, so it is made outside any tenant; everything else then runs in
     # the tenant's own system context, where RLS lets it see and write that tenant only.
     async with db.transaction(NO_CONTEXT) as session:
-        tenant = await session.scalar(select(Tenant).where(Tenant.slug == spec.slug))
-        if tenant is None:
-            tenant = await create_tenant(
+        await allow_lookup(session, slug=spec.slug)
+        found = await session.scalar(select(Tenant.id).where(Tenant.slug == spec.slug))
+    tenant_id = found or new_id()
+    if found is None:
+        # a tenant is founded in its own system context (the only one RLS lets insert it)
+        async with db.transaction(TenantContext.system(tenant_id)) as session:
+            await create_tenant(
                 session,
                 slug=spec.slug,
                 name=spec.name,
                 locale=spec.locale,
                 currency=spec.currency,
                 timezone=spec.timezone,
+                tenant_id=tenant_id,
             )
-            created.append(f"tenant {spec.slug}")
-        tenant_id = tenant.id
+        created.append(f"tenant {spec.slug}")
 
     async with db.transaction(TenantContext.system(tenant_id)) as session:
         supplier_ids = tuple([await _supplier(session, tenant_id, party, created) for party in spec.suppliers])
@@ -437,25 +442,19 @@ async def _member(
     ).first()
     if existing is not None:
         return existing[0], existing[1]
-    if await session.scalar(select(Identity.id).where(Identity.email == email)) is None:
-        # add_person would hash the password itself, ~0.5 s of argon2 per user (7 s for the demo,
-        # on every test run); every demo user has the same password, so one hash serves them all.
-        session.add(
-            Identity(
-                email=email,
-                full_name=person.full_name,
-                password_hash=_demo_password_hash(),
-                verified_at=datetime.now(UTC),  # demo addresses receive no mail to prove them with
-            )
-        )
-        await session.flush()
+    identity = await identities.find_or_create(session, email, person.full_name)
+    if not identity.has_password:
+        # The operator vouches for the demo's addresses (they receive no mail to prove them with).
+        # One hash serves every demo user: argon2 costs ~0.5 s a user, on every test run.
+        await identities.prove_address(session, identity)
+        await identities.set_password_hash(session, identity, _demo_password_hash())
     membership = await add_person(
         session,
-        PersonForm(email=email, full_name=person.full_name, password=DEMO_PASSWORD, roles=list(person.roles)),
+        PersonForm(email=email, full_name=person.full_name, roles=list(person.roles)),
         kind=person.kind,
         supplier_id=party_id if person.kind == MembershipKind.SUPPLIER else None,
         customer_id=party_id if person.kind == MembershipKind.CUSTOMER else None,
-        tell_existing=False,  # the identity above is the demo's own shortcut, not someone else's login
+        welcome=False,  # the demo's own people: nobody to tell
     )
     created.append(f"user {email}")
     return membership.id, membership.identity_id

@@ -1,6 +1,6 @@
 """ORM models: every table of Merkato, imported here so Alembic and the app see one metadata."""
 
-from backend.models.account_token import AccountToken, TokenPurpose
+from backend.models.account_link import AccountLink, LinkPurpose
 from backend.models.apex_session import ApexSession
 from backend.models.audit_event import AuditEvent
 from backend.models.change_request import (
@@ -13,7 +13,7 @@ from backend.models.change_request import (
 from backend.models.counter import Counter
 from backend.models.customer import Customer
 from backend.models.document import Document, DocumentStatus
-from backend.models.identity import Identity
+from backend.models.identity import Credential, Identity
 from backend.models.item import Item
 from backend.models.login_failure import LoginFailure
 from backend.models.login_ticket import LoginTicket
@@ -36,13 +36,14 @@ from backend.models.tenant import Tenant, TenantStatus
 from backend.models.web_session import WebSession
 
 __all__ = [
-    "AccountToken",
+    "AccountLink",
     "ApexSession",
     "AuditEvent",
     "BankAccountStatus",
     "ChangeKind",
     "ChangeStatus",
     "Counter",
+    "Credential",
     "Customer",
     "Document",
     "DocumentRequirement",
@@ -50,6 +51,7 @@ __all__ = [
     "Identity",
     "Item",
     "JobStatus",
+    "LinkPurpose",
     "LoginFailure",
     "LoginTicket",
     "MailStatus",
@@ -73,6 +75,5 @@ __all__ = [
     "SupplierTerms",
     "Tenant",
     "TenantStatus",
-    "TokenPurpose",
     "WebSession",
 ]

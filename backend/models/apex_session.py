@@ -19,3 +19,4 @@ class ApexSession(Timestamped, Base):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     identity_id: Mapped[UUID] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime]
+    identity_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -24,3 +24,8 @@ class LoginTicket(TenantOwned, Base):
     membership_id: Mapped[UUID]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    identity_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    access_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # SHA-256 of the binding cookie of the browser that asked for the ticket: only that browser
+    # may redeem it (a ticket pushed into someone else's browser logs nobody in)
+    binding_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))

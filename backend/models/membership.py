@@ -37,6 +37,9 @@ class Membership(TenantOwned, Base):
     customer_id: Mapped[UUID | None]
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # moved by the database whenever roles, activity or party change (migration 0009): sessions
+    # and API tokens made before end on their next request
+    access_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     # the identity that gave this access (staff adding a user, an admin inviting a colleague, the
     # staff member who invited a supplier to register); None for self-registration and seeding.
     # Four eyes (backend/suppliers/changes.py) treat a change asked for by this membership as

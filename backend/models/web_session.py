@@ -25,3 +25,7 @@ class WebSession(TenantOwned, Base):
     membership_id: Mapped[UUID]
     expires_at: Mapped[datetime]
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # the identity's credential epoch and the membership's access epoch at login: once either
+    # moves, the session is over (backend/auth/service.resolve_session)
+    identity_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    access_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -8,6 +8,10 @@ approval (four eyes, backend/suppliers/changes.py) before payments may use it.
 
 Like changes.py, these run in the tenant's system context naming the actor: they write the
 outbox, which a supplier's people cannot.
+
+Nothing is created for an address before it proves itself: the public form only e-mails a link
+(`request`), and the supplier, its draft and the registrant's membership are made when the link
+is used (`start_from_link`), so nobody can register someone else's address, or squat it.
 """
 
 from __future__ import annotations
@@ -20,8 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
-from backend.auth import service as auth
-from backend.auth.account_links import ask_to_verify
+from backend.auth import identities, links
 from backend.auth.tokens import digest
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
@@ -30,6 +33,7 @@ from backend.kit.ids import new_id
 from backend.models import (
     DocumentRequirement,
     Identity,
+    LinkPurpose,
     Membership,
     MembershipKind,
     RegistrationStatus,
@@ -137,11 +141,57 @@ def _apply(supplier: Supplier, form: CompanyForm) -> None:
     supplier.email = form.email.lower() or None
 
 
-async def start(
-    session: AsyncSession, form: CompanyForm, *, registrant: Identity, origin: str | None = None
-) -> SupplierRegistration:
-    """A pending supplier with its draft registration, and the registrant as its first user (see
-    _enrol); `origin`: where the e-mail verification link leads."""
+class RegistrationRequest(CompanyForm):
+    """The public form's first step: the company, and the person registering it."""
+
+    full_name: str = ""
+    login_email: str = ""
+
+    def errors(self) -> FieldErrors:
+        errors = super().errors()
+        if errors.require("full_name", self.full_name):
+            errors.max_length("full_name", self.full_name, 200)
+        errors.email("login_email", self.login_email)
+        return errors
+
+
+async def request(session: AsyncSession, form: RegistrationRequest, *, origin: str | None) -> None:
+    """Step 1 of a self-registration: InvalidForm for a bad form, else the link that continues it
+    is e-mailed to the address given (the job says instead that it has access already, if it has).
+    The answer is the same for any address, and nothing is created yet."""
+    if errors := form.errors():
+        raise InvalidForm(errors)
+    await links.ask(
+        session,
+        LinkPurpose.REGISTRATION,
+        form.login_email,
+        workspace_id=context_of(session).tenant_id,
+        origin=origin,
+        payload=msgspec.to_builtins(form),
+    )
+
+
+REGISTRATION_LINKS = (LinkPurpose.REGISTRATION.value,)
+
+
+async def start_from_link(
+    session: AsyncSession, token: str, *, password: str, confirm: str
+) -> tuple[SupplierRegistration, Identity]:
+    """Use a registration link: the address is proved (its person chooses a password if they have
+    none), and the pending supplier, its draft and the registrant's membership are made from the
+    form the link carries. LinkRefused for a bad link, InvalidForm for a bad password or a person
+    with access here already (the link then stays unused)."""
+    holder = await links.use(session, token, REGISTRATION_LINKS, workspace_id=context_of(session).tenant_id)
+    form = msgspec.convert(holder.payload, RegistrationRequest)
+    registrant = await links.prove_and_choose(
+        session, holder, full_name=form.full_name, password=password, confirm=confirm
+    )
+    return await start(session, form, registrant=registrant), registrant
+
+
+async def start(session: AsyncSession, form: CompanyForm, *, registrant: Identity) -> SupplierRegistration:
+    """A pending supplier with its draft registration, and the (proved) registrant as its first
+    user (see _enrol)."""
     if errors := form.errors():
         raise InvalidForm(errors)
     tenant_id = context_of(session).tenant_id
@@ -152,19 +202,16 @@ async def start(
     await session.flush()
     registration = SupplierRegistration(tenant_id=tenant_id, supplier_id=supplier.id, status=RegistrationStatus.DRAFT)
     session.add(registration)
-    await _enrol(session, registration, registrant, origin)
+    await _enrol(session, registration, registrant)
     actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
     await record(session, "registration.started", "supplier", supplier.id, after={"name": supplier.name}, actor=actor)
     return registration
 
 
-async def _enrol(
-    session: AsyncSession, registration: SupplierRegistration, registrant: Identity, origin: str | None
-) -> None:
+async def _enrol(session: AsyncSession, registration: SupplierRegistration, registrant: Identity) -> None:
     """The registrant becomes the supplier's first user, with the supplier-admin role, inactive
-    until approval; one whose e-mail address is not verified yet is sent a link to verify it.
-    A person has one membership per workspace: one who has it already (their password has been
-    checked by now, so nobody else learns this) continues what they have instead."""
+    until approval. A person has one membership per workspace: one who has it already (they
+    proved their address by now, so nobody else learns this) logs in or continues what they have."""
     taken = await session.scalar(
         select(Membership.id).where(
             Membership.tenant_id == registration.tenant_id, Membership.identity_id == registrant.id
@@ -189,8 +236,6 @@ async def _enrol(
     session.add(membership)
     registration.registrant_id = registrant.id
     await session.flush()
-    if registrant.verified_at is None:
-        await ask_to_verify(session, membership.id, registrant.id, origin)
 
 
 # --- invitations by staff ---------------------------------------------------------------------
@@ -255,7 +300,7 @@ async def invite(session: AsyncSession, form: InvitationForm, *, inviter: Actor,
         tenant_id=tenant_id,
         supplier_id=supplier.id,
         status=RegistrationStatus.DRAFT,
-        invited_email=auth.normalize_email(form.email),
+        invited_email=identities.normalize_email(form.email),
         invited_by=inviter.identity_id,
     )
     session.add(registration)
@@ -303,18 +348,27 @@ async def accept_invitation(
     registration: SupplierRegistration,
     form: CompanyForm,
     *,
-    registrant: Identity,
-    origin: str | None = None,
-) -> None:
-    """The invited person takes up the invitation: the company as they complete it, and they
-    become its first user. Only once: a taken invitation is an IllegalTransition."""
-    if registration.registrant_id is not None:
+    full_name: str,
+    password: str,
+    confirm: str,
+) -> Identity:
+    """The invited person takes up the invitation: the link came to the invited address, which it
+    proves (its person chooses a password if they have none); the company as they complete it, and
+    they become its first user. Only once: a taken invitation is an IllegalTransition."""
+    if registration.registrant_id is not None or registration.invited_email is None:
         raise IllegalTransition(registration.status, "invite")
     await update_company(session, registration, form)
-    if registrant.verified_at is None and registrant.email == registration.invited_email:
-        # the link came to this very address: that is what a verification e-mail would prove
-        registrant.verified_at = datetime.now(UTC)
-    await _enrol(session, registration, registrant, origin)
+    holder = links.LinkHolder(
+        purpose="supplier_invitation",
+        email=registration.invited_email,
+        workspace_id=registration.tenant_id,
+        payload={"full_name": full_name},
+        identity=await identities.find(session, registration.invited_email),
+    )
+    if holder.identity is None and (errors := _name_errors(full_name)):
+        raise InvalidForm(errors)
+    registrant = await links.prove_and_choose(session, holder, full_name=full_name, password=password, confirm=confirm)
+    await _enrol(session, registration, registrant)
     actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
     await record(
         session,
@@ -324,6 +378,14 @@ async def accept_invitation(
         after={"name": form.legal_name},
         actor=actor,
     )
+    return registrant
+
+
+def _name_errors(full_name: str) -> FieldErrors:
+    errors = FieldErrors()
+    if errors.require("full_name", full_name):
+        errors.max_length("full_name", full_name, 200)
+    return errors
 
 
 async def update_company(session: AsyncSession, registration: SupplierRegistration, form: CompanyForm) -> None:

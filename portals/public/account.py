@@ -1,42 +1,43 @@
-"""Account pages on a tenant host, reached from e-mails: choose a password (invitation or reset),
-ask for a reset, confirm an e-mail address.
+"""Account pages reached from e-mails, on a tenant host and on the apex: choose a password
+(invitation or reset), ask for a reset, finish a login that was shielded by an unlock link.
 
-Nobody is logged in here, so each page opens its own system transaction for the tenant (one-time
-links live in account_tokens, which admits only system code) instead of the request's.
+Nobody is logged in here, so each page runs a named step of backend/auth in a system transaction
+for the host's tenant (or, on the apex, for no tenant), in which RLS shows only the link presented
+and the one address it is for.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST
 
-from backend.auth import account_links
-from backend.auth.account_links import PASSWORD_PURPOSES, LinkHolder, LinkRefused
-from backend.auth.middleware import tenant_of
+from backend.audit.service import Actor, record
+from backend.auth import links, service
+from backend.auth.links import PASSWORD_PURPOSES, LinkHolder, LinkRefused
+from backend.auth.middleware import SESSION_COOKIE, tenant_of
+from backend.auth.origins import apex_link_origin, link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.billing.guards import AUTH
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
-from backend.models import TokenPurpose
-from portals.shared.links import link_origin
+from backend.models import Identity, LinkPurpose
 from portals.shared.navigation import home_of
-from portals.shared.session_cookies import start_session
+from portals.shared.session_cookies import session_cookie, start_session
 from tenants.context import TenantContext
-from tenants.directory import TenantInfo
 
 Req = Request[Any, Any, Any]
+UNLOCK_LINKS = (LinkPurpose.UNLOCK.value,)
 
 
-def _tenant(request: Req) -> TenantInfo:
+def _workspace(request: Req) -> UUID | None:
+    """The host's tenant (None on the apex): where a link must lead to be usable here."""
     tenant = tenant_of(request.scope)
-    if tenant is None:  # registered on tenant hosts only; the apex has no workspace to act in
-        raise NotFoundException()
-    return tenant
+    return tenant.id if tenant else None
 
 
 def _refused(refusal: LinkRefused) -> Template:
@@ -52,6 +53,37 @@ def _refused(refusal: LinkRefused) -> Template:
     )
 
 
+async def _holder(request: Req, token: str, purposes: tuple[str, ...]) -> LinkHolder:
+    workspace = _workspace(request)
+    async with request.app.state.db.transaction(TenantContext.system(workspace)) as session:
+        return await links.inspect(session, token, purposes, workspace_id=workspace)
+
+
+async def _log_in(request: Req, session: Any, identity: Identity, action: str, via: str) -> Response[Any]:
+    """Log this browser in as `identity` where the link led: the workspace (if they are an active
+    member of it; else they are told their password is saved) or the apex."""
+    state = request.app.state
+    workspace = _workspace(request)
+    if workspace is None:
+        new = await service.start_apex_session(
+            session, identity, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
+        )
+        return Redirect(path="/workspaces", cookies=[session_cookie(request, new)], status_code=HTTP_303_SEE_OTHER)
+    principal = await service.membership_principal(session, workspace, identity)
+    if principal is None:  # a supplier's registrant waiting for approval, say
+        return Template(
+            template_name="public/account_message.html",
+            context={
+                "heading": _("Password saved"),
+                "message": _("Your password is saved. You can log in once you have access to this workspace."),
+                "offer_register": True,
+            },
+        )
+    cookie = await start_session(request, session, principal)
+    await record(session, action, "membership", principal.membership_id, after={"via": via}, actor=Actor.of(principal))
+    return Redirect(path=home_of(principal), cookies=[cookie], status_code=HTTP_303_SEE_OTHER)
+
+
 # --- choosing a password (invitation or reset) ------------------------------------------------
 
 
@@ -60,7 +92,7 @@ def _password_page(holder: LinkHolder, token: str, errors: FieldErrors | None = 
         template_name="public/set_password.html",
         context={
             "holder": holder,
-            "invited": holder.purpose == TokenPurpose.INVITATION,
+            "invited": holder.purpose == LinkPurpose.INVITATION,
             "token": token,
             "errors": errors or {},
             "min_length": MIN_LENGTH,
@@ -69,17 +101,11 @@ def _password_page(holder: LinkHolder, token: str, errors: FieldErrors | None = 
     )
 
 
-async def _holder(request: Req, tenant: TenantInfo, token: str) -> LinkHolder:
-    async with request.app.state.db.transaction(TenantContext.system(tenant.id)) as session:
-        return await account_links.inspect_link(session, tenant.id, token, PASSWORD_PURPOSES)
-
-
 @get("/account/set-password", name="set_password_form")
 async def set_password_form(request: Req, token: FromQuery[str] = "") -> Template:
     """Looking does not use the link up: only choosing the password does."""
-    tenant = _tenant(request)
     try:
-        holder = await _holder(request, tenant, token)
+        holder = await _holder(request, token, PASSWORD_PURPOSES)
     except LinkRefused as refusal:
         return _refused(refusal)
     return _password_page(holder, token)
@@ -87,23 +113,21 @@ async def set_password_form(request: Req, token: FromQuery[str] = "") -> Templat
 
 @post("/account/set-password", name="set_password", opt=AUTH)
 async def set_password(request: Req) -> Response[Any]:
-    tenant = _tenant(request)
-    state = request.app.state
     # not bound through kit.forms.bind: that strips fields, and a password's spaces are its own
     form = await request.form()
     token, password, confirm = (str(form.get(name, "")) for name in ("token", "password", "confirm"))
+    workspace = _workspace(request)
     try:
-        async with state.db.transaction(TenantContext.system(tenant.id)) as session:
-            principal = await account_links.set_password(session, tenant.id, token, password, confirm)
-            cookie = await start_session(request, session, principal)
+        async with request.app.state.db.transaction(TenantContext.system(workspace)) as session:
+            identity = await links.choose_password(session, token, password, confirm, workspace_id=workspace)
+            return await _log_in(request, session, identity, "auth.password_set", "link")
     except InvalidForm as rejected:
         try:
-            return _password_page(await _holder(request, tenant, token), token, rejected.errors)
+            return _password_page(await _holder(request, token, PASSWORD_PURPOSES), token, rejected.errors)
         except LinkRefused as refusal:
             return _refused(refusal)
     except LinkRefused as refusal:
         return _refused(refusal)
-    return Redirect(path=home_of(principal), cookies=[cookie], status_code=HTTP_303_SEE_OTHER)
 
 
 # --- asking for a reset -----------------------------------------------------------------------
@@ -116,9 +140,8 @@ async def forgot_password_form(email: FromQuery[str] = "") -> Template:
 
 @post("/account/forgot-password", name="forgot_password", opt=AUTH)
 async def forgot_password(request: Req) -> Template:
-    """The same answer whether or not the address belongs to anyone here: the page must not tell
-    a stranger who works with this company."""
-    tenant = _tenant(request)
+    """The same answer whether or not the address belongs to anyone: the page must not tell a
+    stranger who uses Merkato, or who works with this company. The job decides what to send."""
     email = str((await request.form()).get("email", "")).strip()
     errors = FieldErrors()
     errors.email("email", email)
@@ -128,15 +151,20 @@ async def forgot_password(request: Req) -> Template:
             context={"email": email, "errors": errors},
             status_code=HTTP_400_BAD_REQUEST,
         )
-    async with request.app.state.db.transaction(TenantContext.system(tenant.id)) as session:
-        await account_links.request_password_reset(session, tenant.id, email, link_origin(request))
+    db, workspace = request.app.state.db, _workspace(request)
+    if workspace is None:
+        await links.ask_on_apex(db, LinkPurpose.PASSWORD_RESET, email, origin=apex_link_origin(request))
+    else:
+        async with db.transaction(TenantContext.system(workspace)) as session:
+            await links.ask(
+                session, LinkPurpose.PASSWORD_RESET, email, workspace_id=workspace, origin=link_origin(request)
+            )
     return Template(
         template_name="public/account_message.html",
         context={
             "heading": _("Check your e-mail"),
             "message": _(
-                "If %(email)s belongs to a login of this workspace, we have sent a link to it. "
-                "The link works once, for one hour."
+                "If %(email)s belongs to a login here, we have sent a link to it. The link works once, for one hour."
             )
             % {"email": email},
             "offer_login": True,
@@ -144,27 +172,31 @@ async def forgot_password(request: Req) -> Template:
     )
 
 
-# --- confirming an e-mail address -------------------------------------------------------------
+# --- finishing a shielded login ---------------------------------------------------------------
 
 
-@get("/account/verify", name="verify_email")
-async def verify_email(request: Req, token: FromQuery[str] = "") -> Template:
-    """A GET that changes something, on purpose: it is the link in the e-mail, and confirming an
-    address twice changes nothing more."""
-    tenant = _tenant(request)
+@get("/account/unlock", name="unlock_form")
+async def unlock_form(request: Req, token: FromQuery[str] = "") -> Template:
+    """A GET does not log in (mail scanners open links): the page asks for one click."""
     try:
-        async with request.app.state.db.transaction(TenantContext.system(tenant.id)) as session:
-            identity = await account_links.verify_email(session, tenant.id, token)
+        holder = await _holder(request, token, UNLOCK_LINKS)
     except LinkRefused as refusal:
         return _refused(refusal)
-    return Template(
-        template_name="public/account_message.html",
-        context={
-            "heading": _("E-mail address confirmed"),
-            "message": _("Thank you: %(email)s is confirmed.") % {"email": identity.email},
-            "offer_login": True,
-        },
-    )
+    return Template(template_name="public/unlock.html", context={"holder": holder, "token": token})
 
 
-ACCOUNT_ROUTES = [set_password_form, set_password, forgot_password_form, forgot_password, verify_email]
+@post("/account/unlock", name="unlock", opt=AUTH)
+async def unlock(request: Req) -> Response[Any]:
+    token = str((await request.form()).get("token", ""))
+    workspace = _workspace(request)
+    try:
+        async with request.app.state.db.transaction(TenantContext.system(workspace)) as session:
+            holder = await links.use(session, token, UNLOCK_LINKS, workspace_id=workspace)
+            if holder.identity is None:
+                raise LinkRefused(links.LinkProblem.UNKNOWN)
+            return await _log_in(request, session, holder.identity, "auth.login", "unlock link")
+    except LinkRefused as refusal:
+        return _refused(refusal)
+
+
+ACCOUNT_ROUTES = [set_password_form, set_password, forgot_password_form, forgot_password, unlock_form, unlock]

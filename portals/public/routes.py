@@ -1,26 +1,37 @@
-"""Login, logout, workspace chooser, tickets and the language switch, for both kinds of host."""
+"""Login, logout, workspace chooser, tickets and the language switch, for both kinds of host.
+
+Moving from the apex into a workspace takes a one-time ticket bound to the browser that asked for
+it: the workspace host first sets a binding cookie of its own (/auth/enter), the apex issues a
+ticket for the hash of that cookie, and the workspace host redeems it only with the cookie. A
+ticket pushed into someone else's browser (login CSRF) logs nobody in.
+"""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 
 from backend.audit.service import Actor, record
-from backend.auth import service
+from backend.auth import links, service
 from backend.auth.middleware import SESSION_COOKIE, tenant_of
+from backend.auth.origins import apex_link_origin, client_address, link_origin
 from backend.auth.principal import ApexUser, Principal
-from backend.auth.tasks import tenant_origin
+from backend.auth.service import LoginRefused, Refusal, refusal_message
+from backend.auth.tasks import apex_origin, tenant_origin
+from backend.auth.tokens import digest
 from backend.authz.guards import apex_user
 from backend.billing.guards import AUTH
 from backend.kit.i18n import LOCALES
 from backend.kit.i18n import gettext as _
-from backend.models import Identity, MembershipKind
+from backend.models import Identity, LinkPurpose, MembershipKind
 from portals.public.account import ACCOUNT_ROUTES
 from portals.shared.navigation import home_of
 from portals.shared.session_cookies import (
@@ -30,9 +41,11 @@ from portals.shared.session_cookies import (
     session_cookie,
     start_session,
 )
-from tenants.context import NO_CONTEXT, TenantContext
+from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
+BINDING_COOKIE = "merkato_ticket_binding"
+BINDING_SECONDS = 300
 
 
 def _login_page(
@@ -46,14 +59,12 @@ def _login_page(
     )
 
 
-def _refused(request: Req, refusal: service.LoginRefused, email: str, next_path: str) -> Template:
-    if refusal.throttled:
-        message = _("Too many failed attempts for this e-mail. Please wait an hour and try again.")
-        return _login_page(
-            request, email=email, next_path=next_path, message=message, status=HTTP_429_TOO_MANY_REQUESTS
-        )
-    message = _("The e-mail or password is wrong.")
-    return _login_page(request, email=email, next_path=next_path, message=message, status=HTTP_400_BAD_REQUEST)
+def _refused(request: Req, refusal: LoginRefused, email: str, next_path: str) -> Template:
+    status = HTTP_400_BAD_REQUEST if refusal.reason == Refusal.WRONG else HTTP_429_TOO_MANY_REQUESTS
+    page = _login_page(request, email=email, next_path=next_path, message=refusal_message(refusal), status=status)
+    if refusal.retry_after:
+        page.headers["Retry-After"] = str(refusal.retry_after)
+    return page
 
 
 @get("/login", name="login_form")
@@ -75,22 +86,33 @@ async def login(request: Req) -> Response[Any]:
     tenant = tenant_of(request.scope)
     replacing = request.cookies.get(SESSION_COOKIE)
     max_failures = state.settings.login_max_failures_per_hour
+    client = client_address(request)
     if tenant is None:
-        async with state.db.transaction(NO_CONTEXT) as session:
+        refused = None
+        async with state.db.transaction(TenantContext.system(None)) as session:
             try:
-                identity = await service.check_credentials(session, email, password, max_failures=max_failures)
-            except service.LoginRefused as refusal:
-                return _refused(request, refusal, email, next_path)
-            new = await service.start_apex_session(
-                session, identity, days=state.settings.session_days, replacing=replacing
-            )
+                identity = await service.check_credentials(
+                    session, email, password, client=client, max_failures=max_failures
+                )
+            except LoginRefused as refusal:
+                refused = refusal  # handled after the block, so the recorded failure is committed
+            else:
+                new = await service.start_apex_session(
+                    session, identity, days=state.settings.session_days, replacing=replacing
+                )
+        if refused is not None:
+            if refused.shielded_identity is not None:
+                await links.ask_on_apex(state.db, LinkPurpose.UNLOCK, email, origin=apex_link_origin(request))
+            return _refused(request, refused, email, next_path)
         return Redirect(path=safe_next(next_path, "/workspaces"), cookies=[session_cookie(request, new)])
     async with state.db.transaction(TenantContext.system(tenant.id)) as session:
         try:
             principal = await service.authenticate_member(
-                session, tenant.id, email, password, max_failures=max_failures
+                session, tenant.id, email, password, client=client, max_failures=max_failures
             )
-        except service.LoginRefused as refusal:
+        except LoginRefused as refusal:
+            if refusal.shielded_identity is not None:
+                await links.ask(session, LinkPurpose.UNLOCK, email, workspace_id=tenant.id, origin=link_origin(request))
             return _refused(request, refusal, email, next_path)
         cookie = await start_session(request, session, principal)
         await record(session, "auth.login", "membership", principal.membership_id, actor=Actor.of(principal))
@@ -103,11 +125,10 @@ async def logout(request: Req) -> Response[Any]:
     state = request.app.state
     tenant = tenant_of(request.scope)
     if token:
-        if tenant is None:
-            async with state.db.transaction(NO_CONTEXT) as session:
+        async with state.db.transaction(TenantContext.system(tenant.id if tenant else None)) as session:
+            if tenant is None:
                 await service.end_apex_session(session, token)
-        else:
-            async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+            else:
                 await service.end_session(session, token)
                 if isinstance(user := request.scope.get("user"), Principal):
                     await record(session, "auth.logout", "membership", user.membership_id, actor=Actor.of(user))
@@ -143,17 +164,33 @@ async def workspaces(request: Req) -> Template:
         MembershipKind.SUPPLIER: _("Supplier"),
         MembershipKind.CUSTOMER: _("Customer"),
     }
-    return Template(template_name="public/workspaces.html", context={"workspaces": found, "kind_labels": kind_labels})
+    settings, host = request.app.state.settings, request.headers.get("host")
+    entries = {
+        w.slug: tenant_origin(settings, w.slug, scheme=request.url.scheme, host=host) + "/auth/enter" for w in found
+    }
+    return Template(
+        template_name="public/workspaces.html",
+        context={"workspaces": found, "kind_labels": kind_labels, "entries": entries},
+    )
 
 
-@post("/workspaces/{slug:str}", guards=[apex_user], name="enter_workspace")
-async def enter_workspace(request: Req, slug: FromPath[str]) -> Response[Any]:
+@get("/workspaces/{slug:str}/ticket", guards=[apex_user], name="workspace_ticket")
+async def workspace_ticket(request: Req, slug: FromPath[str], binding: FromQuery[str] = "") -> Response[Any]:
+    """Step 2 of entering a workspace: a ticket for the browser whose binding cookie hashes to
+    `binding` (the workspace host set it in step 1 and sent the browser here)."""
     user: ApexUser = request.scope["user"]
-    return await ticket_redirect(request, slug.lower(), user.identity_id)
+    try:
+        binding_hash = bytes.fromhex(binding)
+    except ValueError:
+        binding_hash = b""
+    if len(binding_hash) != 32:
+        raise NotFoundException()
+    return await ticket_redirect(request, slug.lower(), user.identity_id, binding_hash)
 
 
-async def ticket_redirect(request: Req, slug: str, identity_id: UUID) -> Response[Any]:
-    """Issue a one-time ticket and send the browser to the workspace's own host to redeem it."""
+async def ticket_redirect(request: Req, slug: str, identity_id: UUID, binding_hash: bytes) -> Response[Any]:
+    """Issue a one-time ticket bound to the browser's binding and send it back to the workspace's
+    own host to redeem it; 404 for a workspace the identity is no active member of."""
     state = request.app.state
     tenant = await state.directory.find(slug)
     if tenant is None:
@@ -163,12 +200,36 @@ async def ticket_redirect(request: Req, slug: str, identity_id: UUID) -> Respons
         principal = await service.membership_principal(session, tenant.id, identity) if identity else None
         if principal is None:
             raise NotFoundException()
-        ticket = await service.issue_ticket(session, principal)
+        ticket = await service.issue_ticket(session, principal, binding_hash)
     origin = tenant_origin(state.settings, tenant.slug, scheme=request.url.scheme, host=request.headers.get("host"))
     return Redirect(path=f"{origin}/auth/ticket?token={ticket}")
 
 
 # --- tenant host only -----------------------------------------------------------------------
+
+
+@get("/auth/enter", name="enter_workspace")
+async def enter_workspace(request: Req) -> Response[Any]:
+    """Step 1 of entering from the apex: this host's binding cookie, then to the apex for a
+    ticket bound to it."""
+    tenant = tenant_of(request.scope)
+    if tenant is None:
+        raise NotFoundException()
+    settings = request.app.state.settings
+    binding = secrets.token_urlsafe(32)
+    cookie = Cookie(
+        key=BINDING_COOKIE,
+        value=binding,
+        max_age=BINDING_SECONDS,
+        path="/auth",
+        httponly=True,
+        samesite="lax",
+        secure=settings.production,
+    )
+    host = request.headers.get("host", "")
+    apex_host = host.split(".", 1)[1] if "." in host else host  # {slug}.{base domain}[:port] -> the apex
+    apex = apex_origin(settings, scheme=request.url.scheme, host=apex_host)
+    return Redirect(path=f"{apex}/workspaces/{tenant.slug}/ticket?binding={digest(binding).hex()}", cookies=[cookie])
 
 
 @get("/auth/ticket", name="redeem_ticket")
@@ -177,17 +238,20 @@ async def redeem_ticket(request: Req, token: FromQuery[str] = "") -> Response[An
     if tenant is None:
         raise NotFoundException()
     state = request.app.state
+    forget = Cookie(key=BINDING_COOKIE, value="", max_age=0, path="/auth", httponly=True, samesite="lax")
     async with state.db.transaction(TenantContext.system(tenant.id)) as session:
-        principal = await service.redeem_ticket(session, token) if token else None
+        principal = await service.redeem_ticket(session, token, request.cookies.get(BINDING_COOKIE, ""))
         if principal is None:
-            return _login_page(
+            page = _login_page(
                 request, message=_("That sign-in link has expired. Please log in."), status=HTTP_400_BAD_REQUEST
             )
+            page.cookies.append(forget)
+            return page
         cookie = await start_session(request, session, principal)
         await record(session, "auth.ticket_login", "membership", principal.membership_id, actor=Actor.of(principal))
-    return Redirect(path=home_of(principal), cookies=[cookie])
+    return Redirect(path=home_of(principal), cookies=[cookie, forget])
 
 
-SHARED_ROUTES = [login_form, login, logout, set_language]
-APEX_ROUTES = [*SHARED_ROUTES, landing, workspaces, enter_workspace]
-TENANT_PUBLIC_ROUTES = [*SHARED_ROUTES, redeem_ticket, *ACCOUNT_ROUTES]
+SHARED_ROUTES = [login_form, login, logout, set_language, *ACCOUNT_ROUTES]
+APEX_ROUTES = [*SHARED_ROUTES, landing, workspaces, workspace_ticket]
+TENANT_PUBLIC_ROUTES = [*SHARED_ROUTES, enter_workspace, redeem_ticket]

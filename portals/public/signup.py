@@ -1,5 +1,7 @@
 """Pricing and signup on the apex host: a company picks a plan, creates its workspace and owner,
-pays through Stripe Checkout and lands in its staff app once Stripe has confirmed.
+confirms the owner's e-mail address through the link sent to it (choosing a password if it has no
+Merkato login), pays through Stripe Checkout and lands in its staff app once Stripe has confirmed.
+Someone logged in on the apex skips the link: their address is proved already.
 
 Without Stripe (self-hosted) the workspace is active on the default plan at once.
 """
@@ -16,17 +18,21 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import any_, select
 
+from backend.auth import links
 from backend.auth import service as auth
+from backend.auth.links import LinkRefused
+from backend.auth.middleware import SESSION_COOKIE
+from backend.auth.origins import apex_link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.principal import ApexUser
 from backend.auth.tasks import tenant_origin
 from backend.authz.guards import apex_user
 from backend.authz.roles import StaffRole
 from backend.billing import service as billing
-from backend.kit.forms import InvalidForm, bind
+from backend.kit.forms import FieldErrors, InvalidForm, bind
+from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
 from backend.models import Identity, Membership, MembershipKind, Tenant, TenantStatus
-from portals.public.routes import ticket_redirect
 from portals.shared.forms import FormRejected
 from portals.shared.session_cookies import session_cookie
 from tenants.billing.plans import PLANS, Interval, Limit, Module, limit_label, module_label
@@ -64,7 +70,6 @@ def _signup_page(request: Req, form: billing.SignupForm, errors: dict[str, str])
         "signed_in": user if isinstance(user, ApexUser) else None,
         "base_domain": request.app.state.settings.base_domain,
         "billing": request.app.state.settings.billing_enabled,
-        "min_password": MIN_LENGTH,
     }
 
 
@@ -84,16 +89,8 @@ async def signup_slug_check(request: Req, slug: FromQuery[str] = "") -> Template
     return Template(template_name="public/_slug_check.html", context=context)
 
 
-def _origin(request: Req) -> str:
-    """The apex as the browser reached it (in production always https on the base domain)."""
-    settings = request.app.state.settings
-    if settings.production:
-        return f"https://{settings.base_domain}"
-    return f"{request.url.scheme}://{request.headers.get('host', settings.base_domain)}"
-
-
 async def _to_checkout(request: Req, tenant_id: UUID) -> Response[Any]:
-    ready = f"{_origin(request)}/signup/{tenant_id}/ready"
+    ready = f"{apex_link_origin(request)}/signup/{tenant_id}/ready"
     try:
         url = await billing.checkout_url(
             request.app.state.db,
@@ -116,25 +113,89 @@ async def signup(request: Req) -> Response[Any]:
     form.slug = form.slug.lower()
     user = request.scope.get("user")
     tenant_id = new_id()
-    cookies = []
     async with state.db.transaction(TenantContext.system(tenant_id)) as session:
         identity = await session.get(Identity, user.identity_id) if isinstance(user, ApexUser) else None
         origin = tenant_origin(state.settings, form.slug, scheme=request.url.scheme, host=request.headers.get("host"))
         try:
-            signed_up = await billing.sign_up(session, form, identity=identity, settings=state.settings, origin=origin)
-        except InvalidForm as rejected:
-            form.password = ""
-            raise FormRejected("public/signup.html", _signup_page(request, form, rejected.errors)) from rejected
-        if identity is None:
-            # the new owner is logged in on the apex, to follow the workspace being set up
-            new = await auth.start_apex_session(
-                session, signed_up.identity, days=state.settings.session_days, replacing=None
+            await billing.sign_up(
+                session, form, identity=identity, settings=state.settings, origin=origin, apex=apex_link_origin(request)
             )
-            cookies.append(session_cookie(request, new))
-    response = await _to_checkout(request, tenant_id) if state.settings.billing_enabled else None
-    response = response or Redirect(path=f"/signup/{tenant_id}/ready")
-    for cookie in cookies:
-        response.set_cookie(cookie)
+        except InvalidForm as rejected:
+            raise FormRejected("public/signup.html", _signup_page(request, form, rejected.errors)) from rejected
+    if identity is None:
+        # the same answer whether the address has a Merkato login or not: the e-mail says which
+        return Template(
+            template_name="public/account_message.html",
+            context={
+                "heading": _("Check your e-mail"),
+                "message": _(
+                    "We have sent a message to %(email)s. Open the link in it to confirm the address and set up "
+                    "%(company)s (the link works once, for two days)."
+                )
+                % {"email": form.email.strip().lower(), "company": form.company},
+            },
+        )
+    return await _continue(request, tenant_id)
+
+
+async def _continue(request: Req, tenant_id: UUID) -> Response[Any]:
+    """On to payment (billing on) or straight to the workspace being set up."""
+    if request.app.state.settings.billing_enabled:
+        return await _to_checkout(request, tenant_id)
+    return Redirect(path=f"/signup/{tenant_id}/ready")
+
+
+def _confirm_page(holder: links.LinkHolder, token: str, errors: FieldErrors | None = None) -> Template:
+    return Template(
+        template_name="public/signup_confirm.html",
+        context={"holder": holder, "token": token, "errors": errors or {}, "min_length": MIN_LENGTH},
+        status_code=400 if errors else 200,
+    )
+
+
+def _link_refused(refusal: LinkRefused) -> Template:
+    return Template(
+        template_name="public/account_message.html",
+        context={"heading": _("This link cannot be used"), "message": refusal.problem.message(), "offer_login": True},
+        status_code=400,
+    )
+
+
+@get("/signup/confirm", name="signup_confirm_form")
+async def signup_confirm_form(request: Req, token: FromQuery[str] = "") -> Template:
+    """The page the signup e-mail's link opens: a password to choose for an owner who has no
+    Merkato login yet; one who has logs in (their password, not the link, opens their login)."""
+    async with request.app.state.db.transaction(TenantContext.system(None)) as session:
+        try:
+            holder = await links.inspect(session, token, billing.SIGNUP_LINKS, workspace_id=None)
+        except LinkRefused as refusal:
+            return _link_refused(refusal)
+    return _confirm_page(holder, token)
+
+
+@post("/signup/confirm", name="signup_confirm")
+async def signup_confirm(request: Req) -> Response[Any]:
+    state = request.app.state
+    # not bound through kit.forms.bind: that strips fields, and a password's spaces are its own
+    data = await request.form()
+    token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
+    try:
+        async with state.db.transaction(TenantContext.system(None)) as session:
+            owner, tenant_id = await billing.confirm_owner(session, token, password=password, confirm=confirm)
+            new = await auth.start_apex_session(
+                session, owner, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
+            )
+    except LinkRefused as refusal:
+        return _link_refused(refusal)
+    except InvalidForm as rejected:
+        async with state.db.transaction(TenantContext.system(None)) as session:
+            try:
+                holder = await links.inspect(session, token, billing.SIGNUP_LINKS, workspace_id=None)
+            except LinkRefused as refusal:
+                return _link_refused(refusal)
+        return _confirm_page(holder, token, rejected.errors)
+    response = await _continue(request, tenant_id)
+    response.set_cookie(session_cookie(request, new))
     return response
 
 
@@ -179,8 +240,9 @@ async def signup_enter(request: Req, tenant_id: FromPath[UUID]) -> Response[Any]
     if tenant.status != TenantStatus.ACTIVE:
         return Redirect(path=f"/signup/{tenant_id}/ready")
     request.app.state.directory.forget(tenant.slug)  # it may have been looked up while pending
-    user: ApexUser = request.scope["user"]
-    return await ticket_redirect(request, tenant.slug, user.identity_id)
+    settings = request.app.state.settings
+    origin = tenant_origin(settings, tenant.slug, scheme=request.url.scheme, host=request.headers.get("host"))
+    return Redirect(path=f"{origin}/auth/enter")
 
 
 @post("/signup/{tenant_id:uuid}/checkout", guards=[apex_user], name="signup_checkout")
@@ -192,4 +254,14 @@ async def signup_checkout(request: Req, tenant_id: FromPath[UUID]) -> Response[A
     return await _to_checkout(request, tenant_id)
 
 
-SIGNUP_ROUTES = [pricing, signup_form, signup_slug_check, signup, signup_ready, signup_enter, signup_checkout]
+SIGNUP_ROUTES = [
+    pricing,
+    signup_form,
+    signup_slug_check,
+    signup,
+    signup_confirm_form,
+    signup_confirm,
+    signup_ready,
+    signup_enter,
+    signup_checkout,
+]

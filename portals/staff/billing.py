@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
+from backend.auth.origins import link_origin
 from backend.auth.principal import Principal
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
@@ -26,7 +27,6 @@ from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
 from backend.kit.request_id import current_request_id
 from backend.models import Tenant
-from portals.shared.links import link_origin
 from tenants.billing.entitlements import UPGRADE_PATH, usage
 from tenants.billing.plans import PLANS, Interval, Limit, limit_label, module_label, plan_of
 

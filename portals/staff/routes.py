@@ -20,10 +20,11 @@ from backend.accounts.service import (
     add_person,
     change_roles,
     list_people,
+    resend_invitation,
     set_active,
     staff_membership,
 )
-from backend.auth.service import end_sessions_of
+from backend.auth.origins import link_origin
 from backend.authz.guards import staff
 from backend.authz.roles import Permission, StaffRole, permissions_of
 from backend.catalog.repository import search_items
@@ -37,10 +38,8 @@ from backend.parties.repository import CustomerRepository, PartyRepository
 from backend.parties.service import PartyForm, create_customer, create_supplier
 from portals.shared.documents import DocumentsPanel, documents_panel
 from portals.shared.forms import FormRejected
-from portals.shared.links import link_origin
 from portals.staff.audit import history_for
 from tenants.billing.entitlements import LimitReached
-from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
 
@@ -154,10 +153,19 @@ async def deactivate_staff_user(request: Req, db: Db, membership_id: FromPath[UU
         await set_active(db, membership, active=False)
     except InvalidForm as rejected:
         raise await _membership_rejected(db, membership, rejected) from rejected
-    # Sessions are the login code's alone (a staff context cannot touch them). Deleted before the
-    # deactivation commits: should that commit fail, the person merely logs in again.
-    async with request.app.state.db.transaction(TenantContext.system(membership.tenant_id)) as system:
-        await end_sessions_of(system, membership.id)
+    # the membership's access epoch moved with it: their sessions and API tokens end everywhere
+    return Redirect(path="/admin/users")
+
+
+@post("/admin/users/{membership_id:uuid}/invitation", guards=[staff(Permission.MANAGE_USERS)], name="resend_invitation")
+async def resend_staff_invitation(request: Req, db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
+    """A new invitation link for someone who has not chosen a password yet (the older one stops
+    working): the invitation went astray, or expired."""
+    membership = await _staff_member(db, membership_id)
+    try:
+        await resend_invitation(db, membership, link_origin(request))
+    except InvalidForm as rejected:
+        raise await _membership_rejected(db, membership, rejected) from rejected
     return Redirect(path="/admin/users")
 
 
@@ -298,6 +306,7 @@ STAFF_ROUTES = [
     add_staff_user,
     change_staff_roles,
     deactivate_staff_user,
+    resend_staff_invitation,
     reactivate_staff_user,
     CUSTOMER_PAGES.router(),
 ]

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import list_people
 from backend.audit.service import Actor
+from backend.auth.origins import link_origin
 from backend.auth.principal import Principal
-from backend.auth.service import end_sessions_of
 from backend.dependencies import Db
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
@@ -49,7 +49,6 @@ from backend.suppliers.validation import BankAccountForm, tax_id
 from portals.shared.clock import workspace_today
 from portals.shared.documents import stored_file
 from portals.shared.forms import FormRejected
-from portals.shared.links import link_origin
 from portals.supplier.document_upload import upload_from_form
 from tenants.context import TenantContext
 
@@ -235,9 +234,8 @@ async def change_colleague(request: Req, membership_id: FromPath[UUID]) -> Respo
         if membership is None:
             raise NotFoundException()
         if access in ("off", "on"):
+            # the membership's access epoch moves with it: their sessions end on their next request
             await set_colleague_active(session, membership, access == "on", actor=actor)
-            if access == "off":
-                await end_sessions_of(session, membership.id)
         else:
             await set_colleague_role(session, membership, role, actor=actor)
 

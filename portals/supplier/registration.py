@@ -1,10 +1,13 @@
 """Self-registration of a supplier on a tenant's portal (/supplier/register), public.
 
-The registrant is not a member yet (their membership waits, inactive, for approval), so the draft
-is reached through a registration cookie: the registration and identity ids with an expiry,
-signed with the server's secret key. From another browser the registrant continues with their
-e-mail and password. Every change goes through backend/suppliers/ in the tenant's system context,
-naming the registrant as the actor.
+Step 1 asks for the company and the person's e-mail, and e-mails them a link; nothing exists
+until that link is used (backend/suppliers/registration.py), which proves the address, lets a
+person without a Merkato password choose one, and opens the draft. The registrant is not a member
+yet (their membership waits, inactive, for approval), so the draft is reached through a
+registration cookie: the registration and identity ids and the identity's credential epoch with an
+expiry, signed with the server's secret key (a new password ends it). From another browser the
+registrant continues with their e-mail and password. Every change goes through backend/suppliers/
+in the tenant's system context, naming the registrant as the actor.
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ from uuid import UUID
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_409_CONFLICT
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_429_TOO_MANY_REQUESTS
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor
+from backend.auth import identities, links
 from backend.auth import service as auth
-from backend.auth.account_links import MAX_PASSWORD_LENGTH
-from backend.auth.passwords import MIN_LENGTH, hash_password
+from backend.auth.links import LinkRefused
+from backend.auth.origins import client_address, link_origin
+from backend.auth.passwords import MIN_LENGTH
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.signing import sign, unsign
@@ -44,12 +49,11 @@ from backend.suppliers import registration as service
 from backend.suppliers.changes import BankDetails, masked, propose_bank_account
 from backend.suppliers.documents import accepted_types
 from backend.suppliers.qualification import supply_category
-from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition
+from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition, RegistrationRequest
 from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import BankAccountForm
 from portals.shared.clock import workspace_today
 from portals.shared.forms import FormRejected
-from portals.shared.links import link_origin
 from portals.supplier.document_upload import upload_from_form
 from tenants.context import TenantContext
 
@@ -62,11 +66,12 @@ LIFETIME = 30 * 86400
 # --- the registration cookie ----------------------------------------------------------------------
 
 
-def registration_cookie(request: Req, registration_id: UUID, identity_id: UUID) -> Cookie:
+def registration_cookie(request: Req, registration_id: UUID, identity: Identity) -> Cookie:
     settings = request.app.state.settings
+    value = f"{registration_id}.{identity.id}.{identity.credential_epoch}"
     return Cookie(
         key=COOKIE,
-        value=sign(settings.secret_key, COOKIE, f"{registration_id}.{identity_id}", LIFETIME),
+        value=sign(settings.secret_key, COOKIE, value, LIFETIME),
         path=PATH,
         max_age=LIFETIME,
         httponly=True,
@@ -75,11 +80,11 @@ def registration_cookie(request: Req, registration_id: UUID, identity_id: UUID) 
     )
 
 
-def _from_cookie(request: Req) -> tuple[UUID, UUID] | None:
+def _from_cookie(request: Req) -> tuple[UUID, UUID, int] | None:
     payload = unsign(request.app.state.settings.secret_key, COOKIE, request.cookies.get(COOKIE, ""))
     try:
-        registration_id, identity_id = (payload or "").split(".")
-        return UUID(registration_id), UUID(identity_id)
+        registration_id, identity_id, epoch = (payload or "").split(".")
+        return UUID(registration_id), UUID(identity_id), int(epoch)
     except ValueError:
         return None
 
@@ -92,122 +97,138 @@ def _tenant_id(request: Req) -> UUID:
 # --- starting and continuing -----------------------------------------------------------------------
 
 
-class Registrant(CompanyForm):
-    full_name: str = ""
-    login_email: str = ""
-    password: str = ""
+def _start_page(request: Req, form: RegistrationRequest | None = None, **values: Any) -> dict[str, Any]:
+    return {"form": form or RegistrationRequest(), "errors": {}, **values}
 
 
 @get(PATH, name="supplier_register_form")
 async def register_form(request: Req) -> Response[Any]:
     if _from_cookie(request):
         return Redirect(path=f"{PATH}/draft")
-    return Template(template_name="supplier/register_start.html", context={"form": Registrant(), "errors": {}})
+    return Template(template_name="supplier/register_start.html", context=_start_page(request))
+
+
+def _check_mail(email: str) -> Template:
+    return Template(
+        template_name="public/account_message.html",
+        context={
+            "heading": _("Check your e-mail"),
+            "message": _(
+                "We have sent a message to %(email)s. Open the link in it to confirm the address and continue "
+                "your registration (the link works once, for two days)."
+            )
+            % {"email": email},
+        },
+    )
 
 
 @post(PATH, name="supplier_register")
 async def register(request: Req) -> Response[Any]:
-    """Step 1: the company and the person registering it (a new login, or their Merkato one)."""
-    state = request.app.state
-    form = bind(Registrant, await request.form())
+    """Step 1: the company and the person registering it; the link that continues it goes to the
+    person's address. The answer is the same for any address."""
+    form = bind(RegistrationRequest, await request.form())
+    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+        try:
+            await service.request(session, form, origin=link_origin(request))
+        except InvalidForm as rejected:
+            context = _start_page(request, form, errors=rejected.errors)
+            raise FormRejected("supplier/register_start.html", context) from rejected
+    return _check_mail(identities.normalize_email(form.login_email))
+
+
+def _link_refused(refusal: LinkRefused) -> Template:
+    return Template(
+        template_name="public/account_message.html",
+        context={
+            "heading": _("This link cannot be used"),
+            "message": refusal.problem.message(),
+            "offer_register": True,
+        },
+        status_code=HTTP_400_BAD_REQUEST,
+    )
+
+
+def _continue_page(holder: links.LinkHolder, token: str, errors: FieldErrors | None = None) -> Template:
+    return Template(
+        template_name="supplier/register_continue.html",
+        context={
+            "holder": holder,
+            "company": holder.payload.get("legal_name", ""),
+            "token": token,
+            "errors": errors or {},
+            "min_length": MIN_LENGTH,
+        },
+        status_code=HTTP_400_BAD_REQUEST if errors else 200,
+    )
+
+
+@get(f"{PATH}/continue", name="supplier_register_link")
+async def continue_form(request: Req, token: FromQuery[str] = "") -> Template:
+    """The page the e-mailed link opens: whom it is for, and a password to choose for a person who
+    has none yet. Looking does not use the link up."""
+    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+        try:
+            holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=_tenant_id(request))
+        except LinkRefused as refusal:
+            return _link_refused(refusal)
+    return _continue_page(holder, token)
+
+
+@post(f"{PATH}/continue", name="supplier_register_from_link")
+async def continue_from_link(request: Req) -> Response[Any]:
+    # not bound through kit.forms.bind: that strips fields, and a password's spaces are its own
+    data = await request.form()
+    token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
     tenant_id = _tenant_id(request)
     try:
-        async with state.db.transaction(TenantContext.system(tenant_id)) as session:
+        async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
+            registration, identity = await service.start_from_link(session, token, password=password, confirm=confirm)
+            cookie = registration_cookie(request, registration.id, identity)
+    except LinkRefused as refusal:
+        return _link_refused(refusal)
+    except InvalidForm as rejected:
+        async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
             try:
-                identity = await _registrant(session, form, state.settings.login_max_failures_per_hour)
-                registration = await service.start(session, form, registrant=identity, origin=link_origin(request))
-            except InvalidForm as rejected:
-                form.password = ""
-                context = {"form": form, "errors": rejected.errors}
-                raise FormRejected("supplier/register_start.html", context) from rejected
-            cookie = registration_cookie(request, registration.id, identity.id)
-    except FormRejected as page:
-        await _keep_failure(request, page.__cause__)
-        raise
+                holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=tenant_id)
+            except LinkRefused as refusal:
+                return _link_refused(refusal)
+        return _continue_page(holder, token, rejected.errors)
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 
 
-class PasswordRefused(InvalidForm):
-    """The e-mail has a Merkato login and this is not its password."""
-
-    def __init__(self, email: str, *, throttled: bool) -> None:
-        message = (
-            _("Too many failed attempts for this e-mail. Please try again in an hour.")
-            if throttled
-            else _("This e-mail already has a Merkato login: enter its password.")
-        )
-        super().__init__(FieldErrors(password=message))
-        self.email, self.throttled = email, throttled
-
-
-async def _keep_failure(request: Req, cause: BaseException | None) -> None:
-    """A wrong password counts against the e-mail like one at the login page. The registration's
-    own transaction has rolled back with the failure it wrote, so it is written again here: else
-    this public form would let anyone guess any login's password without limit."""
-    if isinstance(cause, PasswordRefused) and not cause.throttled:
-        async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
-            await auth.record_failure(session, cause.email)
-
-
-async def _registrant(session: Any, form: Registrant, max_failures: int) -> Identity:
-    """The person's identity: theirs if the e-mail has one (then the password must be theirs),
-    else a new one. One login serves every buyer a supplier works with."""
-    errors = form.errors()
-    errors.email("login_email", form.login_email)
-    existing = None
-    if "login_email" not in errors:
-        existing = await session.scalar(
-            select(Identity).where(Identity.email == auth.normalize_email(form.login_email))
-        )
-    if existing is None:
-        if errors.require("full_name", form.full_name):
-            errors.max_length("full_name", form.full_name, 200)
-        if len(form.password) < MIN_LENGTH:
-            errors["password"] = _("At least %(n)d characters.") % {"n": MIN_LENGTH}
-        errors.max_length("password", form.password, MAX_PASSWORD_LENGTH)
-    if errors:
-        raise InvalidForm(errors)
-    if existing is not None:
-        try:
-            return await auth.check_credentials(session, form.login_email, form.password, max_failures=max_failures)
-        except auth.LoginRefused as refused:
-            raise PasswordRefused(form.login_email, throttled=refused.throttled) from None
-    identity = Identity(
-        email=auth.normalize_email(form.login_email),
-        full_name=form.full_name,
-        password_hash=hash_password(form.password),
-    )
-    session.add(identity)
-    await session.flush()
-    return identity
-
-
-@post(f"{PATH}/continue", name="supplier_register_continue")
+@post(f"{PATH}/sign-in", name="supplier_register_continue")
 async def continue_registration(request: Req) -> Response[Any]:
     """From another browser: e-mail and password find the person's open registration here."""
     state = request.app.state
     data = await request.form()
     email, password = str(data.get("email", "")), str(data.get("password", ""))
     tenant_id = _tenant_id(request)
+    refusal = None
     async with state.db.transaction(TenantContext.system(tenant_id)) as session:
         registration = None
         try:
             identity = await auth.check_credentials(
-                session, email, password, max_failures=state.settings.login_max_failures_per_hour
+                session,
+                email,
+                password,
+                client=client_address(request),
+                max_failures=state.settings.login_max_failures_per_hour,
             )
             registration = await session.scalar(
                 select(SupplierRegistration).where(SupplierRegistration.registrant_id == identity.id)
             )
-        except auth.LoginRefused:
-            pass
+        except auth.LoginRefused as refused:
+            refusal = refused
     if registration is None:
-        context = {
-            "form": Registrant(),
-            "errors": {},
-            "continue_error": _("No registration found for this e-mail and password."),
-        }
-        return Template(template_name="supplier/register_start.html", context=context, status_code=400)
-    return Redirect(path=f"{PATH}/draft", cookies=[registration_cookie(request, registration.id, identity.id)])
+        message = (
+            _("Too many attempts. Please wait a while and try again.")
+            if refusal is not None and refusal.throttled
+            else _("No registration found for this e-mail and password.")
+        )
+        status = HTTP_429_TOO_MANY_REQUESTS if refusal is not None and refusal.throttled else HTTP_400_BAD_REQUEST
+        context = _start_page(request, continue_error=message)
+        return Template(template_name="supplier/register_start.html", context=context, status_code=status)
+    return Redirect(path=f"{PATH}/draft", cookies=[registration_cookie(request, registration.id, identity)])
 
 
 # --- taking up an invitation from staff -------------------------------------------------------------
@@ -224,7 +245,7 @@ async def _invitation(session: AsyncSession, token: str) -> SupplierRegistration
 
 def _taken() -> Template:
     context = {
-        "form": Registrant(),
+        "form": RegistrationRequest(),
         "errors": {},
         "notice": _(
             "This invitation has been taken up already: continue the registration with your e-mail and password."
@@ -233,47 +254,60 @@ def _taken() -> Template:
     return Template(template_name="supplier/register_start.html", context=context, status_code=HTTP_409_CONFLICT)
 
 
-@get(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invitation")
-async def invitation_form(request: Req, token: FromPath[str]) -> Response[Any]:
-    """The registration form, filled in with what the inviting staff knew."""
-    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
-        registration = await _invitation(session, token)
-        if registration.registrant_id is not None:
-            return _taken()
+async def _invitation_page(
+    session: AsyncSession, request: Req, registration: SupplierRegistration, form: RegistrationRequest | None = None
+) -> dict[str, Any]:
+    """The registration form filled in with what the inviting staff knew; a password to choose
+    only for an invited address without a Merkato login."""
+    if form is None:
         supplier = await service.supplier_of(session, registration)
-        form = Registrant(
+        form = RegistrationRequest(
             legal_name=supplier.name,
             country=supplier.country,
             currency=supplier.currency,
             tax_id=supplier.tax_id or "",
-            login_email=registration.invited_email or "",
         )
-    context = {"form": form, "errors": {}, "action": request.url.path, "invited": True}
+    form.login_email = registration.invited_email or ""
+    known = await identities.find(session, form.login_email)
+    return {
+        "form": form,
+        "errors": {},
+        "action": request.url.path,
+        "invited": True,
+        "has_login": known is not None and known.has_password,
+        "known": known is not None,
+        "min_length": MIN_LENGTH,
+    }
+
+
+@get(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invitation")
+async def invitation_form(request: Req, token: FromPath[str]) -> Response[Any]:
+    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+        registration = await _invitation(session, token)
+        if registration.registrant_id is not None:
+            return _taken()
+        context = await _invitation_page(session, request, registration)
     return Template(template_name="supplier/register_start.html", context=context)
 
 
 @post(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invited")
 async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]:
-    state = request.app.state
-    form = bind(Registrant, await request.form())
-    try:
-        async with state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
-            registration = await _invitation(session, token)
-            if registration.registrant_id is not None:  # checked on the locked row, before anyone is created
-                return _taken()
-            try:
-                identity = await _registrant(session, form, state.settings.login_max_failures_per_hour)
-                await service.accept_invitation(
-                    session, registration, form, registrant=identity, origin=link_origin(request)
-                )
-            except InvalidForm as rejected:
-                form.password = ""
-                context = {"form": form, "errors": rejected.errors, "action": request.url.path, "invited": True}
-                raise FormRejected("supplier/register_start.html", context) from rejected
-            cookie = registration_cookie(request, registration.id, identity.id)
-    except FormRejected as page:
-        await _keep_failure(request, page.__cause__)
-        raise
+    data = await request.form()
+    form = bind(RegistrationRequest, data)
+    password, confirm = str(data.get("password", "")), str(data.get("confirm", ""))
+    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+        registration = await _invitation(session, token)
+        if registration.registrant_id is not None:  # checked on the locked row, before anyone is created
+            return _taken()
+        try:
+            identity = await service.accept_invitation(
+                session, registration, form, full_name=form.full_name, password=password, confirm=confirm
+            )
+        except InvalidForm as rejected:
+            context = await _invitation_page(session, request, registration, form)
+            context["errors"] = rejected.errors
+            raise FormRejected("supplier/register_start.html", context) from rejected
+        cookie = registration_cookie(request, registration.id, identity)
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 
 
@@ -344,22 +378,28 @@ async def _bank_entered(session: AsyncSession, supplier_id: UUID) -> SupplierBan
     return account
 
 
-async def _open(request: Req) -> tuple[UUID, Actor, UUID] | None:
+async def _open(request: Req) -> tuple[UUID, Actor, UUID, int] | None:
     found = _from_cookie(request)
     if found is None:
         return None
-    registration_id, identity_id = found
-    return registration_id, Actor(kind="supplier", identity_id=identity_id), identity_id
+    registration_id, identity_id, epoch = found
+    return registration_id, Actor(kind="supplier", identity_id=identity_id), identity_id, epoch
 
 
-def _still_theirs(registration: SupplierRegistration | None, identity_id: UUID) -> bool:
-    """The cookie's registration is still this person's: theirs, and not approved (from then on
-    the company is the portal's, behind the login, where access can be taken away)."""
-    return (
-        registration is not None
-        and registration.registrant_id == identity_id
-        and registration.status != RegistrationStatus.APPROVED
-    )
+async def _still_theirs(
+    session: AsyncSession, registration: SupplierRegistration | None, identity_id: UUID, epoch: int
+) -> bool:
+    """The cookie's registration is still this person's: theirs, not approved (from then on the
+    company is the portal's, behind the login, where access can be taken away), and made before no
+    newer password (whoever knew the old one must not keep the draft)."""
+    if (
+        registration is None
+        or registration.registrant_id != identity_id
+        or registration.status == RegistrationStatus.APPROVED
+    ):
+        return False
+    identity = await session.get(Identity, identity_id)
+    return identity is not None and identity.credential_epoch == epoch
 
 
 def _elsewhere(registration: SupplierRegistration | None) -> Response[Any]:
@@ -376,10 +416,10 @@ async def draft(request: Req) -> Response[Any]:
     opened = await _open(request)
     if opened is None:
         return Redirect(path=PATH)
-    registration_id, _actor, identity_id = opened
+    registration_id, _actor, identity_id, epoch = opened
     async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
         registration = await session.get(SupplierRegistration, (_tenant_id(request), registration_id))
-        if not _still_theirs(registration, identity_id):
+        if not await _still_theirs(session, registration, identity_id, epoch):
             return _elsewhere(registration)
         context = await _draft_context(session, registration)
     return Template(template_name="supplier/register_draft.html", context=context)
@@ -390,11 +430,11 @@ async def _step(request: Req, section: str, change: Any) -> Response[Any]:
     opened = await _open(request)
     if opened is None:
         return Redirect(path=PATH)
-    registration_id, actor, identity_id = opened
+    registration_id, actor, identity_id, epoch = opened
     tenant_id = _tenant_id(request)
     async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
         registration = await session.get(SupplierRegistration, (tenant_id, registration_id), with_for_update=True)
-        if not _still_theirs(registration, identity_id):
+        if not await _still_theirs(session, registration, identity_id, epoch):
             return _elsewhere(registration)
         try:
             await change(session, registration, actor, identity_id)
@@ -504,6 +544,8 @@ registration_router = Router(
     route_handlers=[
         register_form,
         register,
+        continue_form,
+        continue_from_link,
         continue_registration,
         invitation_form,
         accept_invitation,

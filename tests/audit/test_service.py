@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from backend.accounts.service import RolesForm, change_roles, set_active, staff_membership
 from backend.audit.service import Actor, diff, json_safe, record, snapshot
 from backend.auth.service import LoginRefused, authenticate_member
+from backend.auth.throttle import PAIR_FREE
 from backend.dev.demo import DemoData
 from backend.kit.forms import InvalidForm
 from backend.kit.ids import new_id
@@ -218,11 +219,15 @@ async def test_nobody_removes_their_own_admin_role_or_deactivates_themselves(db:
 async def test_a_throttled_login_is_recorded(db: Database, demo: DemoData) -> None:
     acme = demo.tenants["acme"]
     email = f"throttled-{new_id().hex[:8]}@acme.test"
+    client = f"10.77.{new_id().int % 250}.{new_id().int % 250}"
     async with rolled_back(db, TenantContext.system(acme.id)) as session:
+        for _ in range(PAIR_FREE):
+            with pytest.raises(LoginRefused):
+                await authenticate_member(session, acme.id, email, "whatever-it-is", client=client, max_failures=100)
         with pytest.raises(LoginRefused) as refused:
-            await authenticate_member(session, acme.id, email, "whatever-it-is", max_failures=0)
+            await authenticate_member(session, acme.id, email, "whatever-it-is", client=client, max_failures=100)
         assert refused.value.throttled
         events = list(await session.scalars(select(AuditEvent).where(AuditEvent.actor_name == email)))
-    assert [(event.action, event.actor_kind, event.identity_id) for event in events] == [
-        ("auth.login_throttled", "anonymous", None)
-    ]
+    assert sorted((event.action, event.actor_kind, event.identity_id) for event in events) == [
+        ("auth.login_failed", "anonymous", None)
+    ] * PAIR_FREE + [("auth.login_throttled", "anonymous", None)]

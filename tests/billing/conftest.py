@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,14 +16,12 @@ from sqlalchemy import func, select, update
 
 from backend.accounts.service import PersonForm, add_person
 from backend.app import create_app
-from backend.auth.passwords import hash_password
 from backend.dev.demo import DEMO_PASSWORD
 from backend.jobs.broker import load_jobs
 from backend.kit.ids import new_id
 from backend.models import (
     AuditEvent,
     Customer,
-    Identity,
     JobStatus,
     Membership,
     MembershipKind,
@@ -41,6 +37,7 @@ from tenants.context import TenantContext
 from tenants.directory import create_tenant
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
+from tests.fixtures.logins import give_login
 from tests.web.conftest import Browser
 
 PASSWORD = DEMO_PASSWORD
@@ -114,12 +111,6 @@ async def browsers(billing_app: HostDispatcher) -> AsyncIterator[Callable[[str],
         await b.aclose()
 
 
-@cache
-def password_hash() -> str:
-    """One argon2 hash for every login these tests make (hashing costs ~0.5 s each)."""
-    return hash_password(PASSWORD)
-
-
 def unique_slug(prefix: str) -> str:
     return f"{prefix}-{uuid4().hex[:8]}"
 
@@ -175,17 +166,8 @@ async def _add(
     supplier_id: UUID | None = None,
     customer_id: UUID | None = None,
 ) -> UUID:
-    if login and await session.scalar(select(Identity.id).where(Identity.email == email)) is None:
-        # as the demo does: the identity with the shared hash first, then add_person finds it
-        session.add(
-            Identity(
-                email=email,
-                full_name=email.split("@")[0].title(),
-                password_hash=password_hash(),
-                verified_at=datetime.now(UTC),  # a password nobody proved is not trusted (add_person)
-            )
-        )
-        await session.flush()
+    if login:  # as the demo does: the login first, then add_person finds it
+        await give_login(session, email, PASSWORD)
     membership = await add_person(
         session,
         PersonForm(email=email, full_name=email.split("@")[0].title(), roles=list(roles)),

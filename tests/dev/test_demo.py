@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.auth.service import check_credentials
 from backend.dev.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoData, seed_demo
 from backend.models import MembershipKind
-from tenants.context import NO_CONTEXT
+from tenants.context import TenantContext
 from tenants.isolation import Database
 
 SNAPSHOT_SQL = """
@@ -129,7 +129,7 @@ async def test_logins_list_matches_the_seed(demo: DemoData) -> None:
 
 
 async def test_demo_password_logs_in(db: Database, demo: DemoData) -> None:
-    async with db.transaction(NO_CONTEXT) as session:
+    async with db.transaction(TenantContext.system(None)) as session:  # the login step's context
         for email in ("admin@acme.test", "supplier2@globex.test"):
-            identity = await check_credentials(session, email, DEMO_PASSWORD, max_failures=1000)
+            identity = await check_credentials(session, email, DEMO_PASSWORD, client="127.0.0.1", max_failures=1000)
             assert identity.email == email

@@ -21,6 +21,7 @@ from tenants.context import TenantContext
 from tenants.isolation import Database
 from tests.documents.pdfs import pdf_text
 from tests.fixtures.jobs import drain
+from tests.fixtures.logins import give_login
 from tests.web.conftest import Browser
 
 WEB_ROOT = Path(__file__).resolve().parents[2] / "portals"
@@ -70,7 +71,8 @@ async def download(as_user: Browser, document_id: UUID) -> bytes:
 async def support_staff(db: Database, demo: Any) -> str:
     """A staff member of acme whose role (support) may not see suppliers."""
     async with db.transaction(TenantContext.system(demo.acme.id)) as session:
-        form = PersonForm(email=SUPPORT, full_name="Sam Support", password=SUPPORT_PASSWORD, roles=["support"])
+        await give_login(session, SUPPORT, SUPPORT_PASSWORD, "Sam Support")
+        form = PersonForm(email=SUPPORT, full_name="Sam Support", roles=["support"])
         await add_person(session, form, kind=MembershipKind.STAFF)
     return SUPPORT
 

@@ -17,7 +17,11 @@ from backend.kit.db import APP_ROLE, RELAY_ROLE
 
 # Tables without tenant_id. Each one is reachable by every tenant's requests, so adding one is a
 # decision to be made in review, here, and not by accident in a migration.
-GLOBAL_TABLES = frozenset({"tenants", "identities", "apex_sessions", "login_failures", "alembic_version"})
+GLOBAL_TABLES = frozenset(
+    {"tenants", "identities", "credentials", "apex_sessions", "account_links", "login_failures", "alembic_version"}
+)
+# Global tables the app role cannot reach at all; every other one has forced RLS (migration 0009).
+UNREACHABLE_GLOBAL_TABLES = frozenset({"alembic_version"})
 
 # The tenant policy of tenants/isolation.py; a permissive policy that does not look at the
 # tenant setting at all (USING (true), USING (status = 'public'), ...) opens every tenant.
@@ -212,6 +216,37 @@ async def global_table_problems(
         """,
         schema=schema,
         allowed=sorted(allowed),
+    )
+
+
+async def global_rls_problems(
+    connection: AsyncConnection, schema: str = "public", allowed: frozenset[str] = GLOBAL_TABLES
+) -> list[str]:
+    """Global tables carry no tenant_id for a tenant policy to guard, so each has RLS enabled and
+    forced with policies of its own (readable only where the code path needs), or the app role
+    has no privilege on it at all."""
+    return await _lines(
+        connection,
+        f"""
+        SELECT c.relname || ': ' || problem
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+        LATERAL (VALUES
+            (NOT c.relrowsecurity, 'global table without row level security'),
+            (NOT c.relforcerowsecurity, 'global table whose row level security is not forced'),
+            (NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid), 'global table without a policy')
+        ) AS checks(failed, problem)
+        WHERE n.nspname = :schema AND c.relkind IN {_TABLE_KINDS} AND c.relname = ANY(:checked) AND failed
+        UNION ALL
+        SELECT c.relname || ': the app role has privileges on it'
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = :schema AND c.relname = ANY(:unreachable)
+          AND has_table_privilege(:app_role, c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+        ORDER BY 1
+        """,
+        schema=schema,
+        checked=sorted(allowed - UNREACHABLE_GLOBAL_TABLES),
+        unreachable=sorted(UNREACHABLE_GLOBAL_TABLES),
+        app_role=APP_ROLE,
     )
 
 

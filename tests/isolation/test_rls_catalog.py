@@ -69,6 +69,11 @@ async def test_tables_without_tenant_id_are_allow_listed(owner: AsyncConnection)
     assert existing == catalog.GLOBAL_TABLES
 
 
+async def test_every_global_table_has_forced_rls(owner: AsyncConnection) -> None:
+    problems = await catalog.global_rls_problems(owner)
+    assert not problems, "\n" + "\n".join(problems)
+
+
 async def test_no_view_without_security_invoker(owner: AsyncConnection) -> None:
     problems = await catalog.view_problems(owner)
     assert not problems, "\n" + "\n".join(problems)
@@ -112,6 +117,7 @@ async def test_only_the_relay_gets_a_tenant_blind_policy(owner: AsyncConnection)
             FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
             WHERE p.polpermissive AND coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT LIKE '%app.tenant_id%'
+              AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id')
             ORDER BY 1, 2
             """
         )

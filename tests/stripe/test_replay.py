@@ -75,7 +75,7 @@ async def _signed_up(db: Database, settings: Settings, index: int, run: str) -> 
             tenant_id=tenant_id,
         )
         tenant.billing_interval = Interval.YEAR.value if index % 4 == 0 else Interval.MONTH.value
-        owner = PersonForm(email=f"owner{index}@rp{run}.test", full_name=f"Owner {index}", password="x" * 12)
+        owner = PersonForm(email=f"owner{index}@rp{run}.test", full_name=f"Owner {index}")
         owner.roles = ["owner"]
         await add_person(session, owner, kind=MembershipKind.STAFF, origin="http://localhost")
     url = await billing.checkout_url(

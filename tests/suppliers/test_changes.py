@@ -66,7 +66,7 @@ async def people(db: Database) -> People:
             ("other", MembershipKind.SUPPLIER, [], other.id),
         ):
             email = f"{local}@{slug}.test"
-            form = PersonForm(email=email, full_name=local.title(), password="x" * 12, roles=staff_roles)
+            form = PersonForm(email=email, full_name=local.title(), roles=staff_roles)
             membership = await add_person(session, form, kind=kind, supplier_id=party, origin="http://localhost")
             actors[local] = Actor(
                 kind=kind.value, identity_id=membership.identity_id, membership_id=membership.id, email=email
@@ -231,7 +231,7 @@ async def test_nobody_approves_what_a_login_they_handed_out_asked_for(db: Databa
     async with db.transaction(staff_context) as session:
         puppet = await add_person(
             session,
-            PersonForm(email=email, full_name="Puppet", password="y" * 12),
+            PersonForm(email=email, full_name="Puppet"),
             kind=MembershipKind.SUPPLIER,
             supplier_id=people.supplier_id,
         )

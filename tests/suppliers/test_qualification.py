@@ -89,7 +89,7 @@ async def buyer(db: Database) -> Buyer:
             (f"viewer@{slug}.test", MembershipKind.STAFF, ["viewer"], None),
             (f"sales@{slug}.test", MembershipKind.SUPPLIER, [], supplier.id),
         ):
-            form = PersonForm(email=email, full_name=email.split("@")[0].title(), password="x" * 12, roles=roles)
+            form = PersonForm(email=email, full_name=email.split("@")[0].title(), roles=roles)
             membership = await add_person(session, form, kind=kind, supplier_id=party, origin="http://localhost")
         category = await create_category(session, "ELEC", "Electronics")
         await require_document(session, category, "business_licence", "Business licence")

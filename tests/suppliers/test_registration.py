@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from backend.accounts.service import PersonForm, add_person
 from backend.audit.service import Actor
-from backend.auth.passwords import hash_password
 from backend.jobs.broker import load_jobs
 from backend.kit.forms import InvalidForm
 from backend.kit.ids import new_id
@@ -55,6 +54,7 @@ from tenants.context import TenantContext
 from tenants.directory import create_tenant
 from tenants.isolation import Database
 from tests.fixtures.jobs import drain
+from tests.fixtures.logins import give_login
 
 TODAY = date(2027, 3, 1)
 TAX_ID = "DE 136 695 976"
@@ -83,7 +83,7 @@ async def desk(db: Database) -> Desk:
         )
         buyer = await add_person(
             session,
-            PersonForm(email=f"buyer@{slug}.test", full_name="Bea Buyer", password="x" * 12, roles=["buyer"]),
+            PersonForm(email=f"buyer@{slug}.test", full_name="Bea Buyer", roles=["buyer"]),
             kind=MembershipKind.STAFF,
             origin="http://localhost",
         )
@@ -114,13 +114,7 @@ def _company(**overrides: str) -> CompanyForm:
 
 async def _registrant(db: Database, desk: Desk) -> Identity:
     async with db.transaction(desk.system) as session:
-        identity = Identity(
-            email=f"reg-{secrets.token_hex(4)}@example.test",
-            full_name="Rita Registrant",
-            password_hash=hash_password("x" * 12),
-        )
-        session.add(identity)
-        await session.flush()
+        identity = await give_login(session, f"reg-{secrets.token_hex(4)}@example.test", "x" * 12, "Rita Registrant")
         session.expunge(identity)
     return identity
 

@@ -36,9 +36,11 @@ def app(db: Database, demo: Any, tmp_path_factory: pytest.TempPathFactory) -> Ho
 class Browser:
     """One host, one cookie jar; `post_form` adds the CSRF token the way a rendered form would."""
 
-    def __init__(self, app: HostDispatcher, host: str) -> None:
+    def __init__(self, app: HostDispatcher, host: str, client: str = "127.0.0.1") -> None:
         self.host = host
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{host}")
+        # `client`: the address the requests come from (throttling counts per address)
+        transport = httpx.ASGITransport(app=app, client=(client, 40000))
+        self.client = httpx.AsyncClient(transport=transport, base_url=f"http://{host}")
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.client.get(path, **kwargs)
@@ -68,11 +70,11 @@ class Browser:
 
 @pytest.fixture
 async def browser(app: HostDispatcher) -> AsyncIterator[Any]:
-    """browser("acme.localhost") -> a fresh Browser; all are closed after the test."""
+    """browser("acme.localhost", client="10.1.2.3") -> a fresh Browser; all are closed after the test."""
     opened: list[Browser] = []
 
-    def make(host: str = "acme.localhost") -> Browser:
-        opened.append(Browser(app, host))
+    def make(host: str = "acme.localhost", client: str = "127.0.0.1") -> Browser:
+        opened.append(Browser(app, host, client))
         return opened[-1]
 
     yield make
@@ -86,3 +88,21 @@ async def api_token(app: HostDispatcher, email: str, host: str = "acme.localhost
         assert response.status_code == 200, response.text
         token: str = response.json()["access_token"]
         return token
+
+
+async def enter_from_apex(apex: Browser, tenant: Browser, slug: str) -> httpx.Response:
+    """Follow the chooser's way into a workspace the way a browser does, across the two hosts
+    (each Browser keeps its own host's cookies): the workspace host sets its binding cookie, the
+    apex issues a ticket bound to it, the workspace host redeems it. The last response."""
+    enter = await tenant.get("/auth/enter")
+    assert enter.status_code in (302, 303), enter.text
+    ticket = await apex.get(_path_on(enter.headers["location"], apex.host))
+    if ticket.status_code not in (302, 303):
+        return ticket
+    return await tenant.get(_path_on(ticket.headers["location"], tenant.host))
+
+
+def _path_on(location: str, host: str) -> str:
+    prefix = f"http://{host}"
+    assert location.startswith(prefix), f"{location} does not lead to {host}"
+    return location.removeprefix(prefix)

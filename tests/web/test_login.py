@@ -1,18 +1,20 @@
-"""Logging in and out: sessions rotate, cookies are host-only, CSRF guards every form, failures
-are throttled with one answer for known and unknown e-mails, tickets are single use."""
+"""Logging in and out: sessions rotate, cookies are host-only, CSRF guards every form, one answer
+for known and unknown e-mails, tickets are single use and bound to the browser that asked.
+Throttling is in test_throttling.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
 from backend.auth.tokens import digest
 from backend.dev.demo import DEMO_PASSWORD
-from backend.models import LoginFailure, WebSession
-from tenants.context import NO_CONTEXT, TenantContext
+from backend.models import WebSession
+from tenants.context import TenantContext
 from tenants.isolation import Database
+from tests.web.conftest import enter_from_apex
 
 
 async def test_staff_login_lands_in_staff_app_with_host_only_cookie(browser: Any) -> None:
@@ -104,31 +106,6 @@ async def test_wrong_password_unknown_email_and_foreign_member_get_the_same_answ
     assert b.client.cookies.get("merkato_session") is None
 
 
-async def _clear_failures(db: Database, email: str) -> None:
-    async with db.transaction(NO_CONTEXT) as session:
-        await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-
-
-@pytest.mark.parametrize("email", ["buyer@globex.test", "no-such-person@example.com"])
-async def test_throttling_after_100_failures_per_hour(app: Any, browser: Any, db: Database, email: str) -> None:
-    await _clear_failures(db, email)
-    limit = app.apps_with_lifespan[1].state.settings.login_max_failures_per_hour
-    assert limit == 100
-    b = browser("globex.localhost")
-    for _ in range(limit):
-        response = await b.login(email, "wrong-password")
-        assert response.status_code == 400
-    throttled = await b.login(email, DEMO_PASSWORD)
-    assert throttled.status_code == 429  # even the right password is refused now
-    assert b.client.cookies.get("merkato_session") is None
-    async with db.transaction(NO_CONTEXT) as session:
-        recorded = await session.scalar(select(func.count()).where(LoginFailure.email == email))
-    assert recorded == limit
-    await _clear_failures(db, email)
-    if email.endswith(".test"):
-        assert (await b.login(email)).status_code in (302, 303)
-
-
 async def test_apex_login_chooser_and_one_time_ticket(browser: Any) -> None:
     apex = browser("localhost")
     response = await apex.login("supplier@acme.test")
@@ -137,24 +114,48 @@ async def test_apex_login_chooser_and_one_time_ticket(browser: Any) -> None:
     assert chooser.status_code == 200
     assert "Acme Manufacturing" in chooser.text
     assert "Globex" not in chooser.text  # supplier@acme.test has no globex membership
-    enter = await apex.post_form("/workspaces/acme")
-    location = enter.headers["location"]
-    assert location.startswith("http://acme.localhost/auth/ticket?token=")
-    path = location.removeprefix("http://acme.localhost")
+    assert 'href="http://acme.localhost/auth/enter"' in chooser.text
     tenant = browser("acme.localhost")
-    redeemed = await tenant.get(path)
+    redeemed = await enter_from_apex(apex, tenant, "acme")
     assert redeemed.headers["location"] == "/supplier"
     assert (await tenant.get("/supplier")).status_code == 200
-    again = browser("acme.localhost")
-    assert (await again.get(path)).status_code == 400  # single use
-    assert again.client.cookies.get("merkato_session") is None
+
+
+async def _ticket_path(apex: Any, tenant: Any) -> str:
+    """Ask for a ticket the way the chooser does, stopping before it is redeemed."""
+    enter = await tenant.get("/auth/enter")
+    ticket = await apex.get(enter.headers["location"].removeprefix("http://localhost"))
+    location: str = ticket.headers["location"]
+    assert location.startswith(f"http://{tenant.host}/auth/ticket?token=")
+    return location.removeprefix(f"http://{tenant.host}")
+
+
+async def test_a_ticket_is_single_use(browser: Any) -> None:
+    apex, tenant = browser("localhost"), browser("acme.localhost")
+    await apex.login("supplier@acme.test")
+    path = await _ticket_path(apex, tenant)
+    assert (await tenant.get(path)).headers["location"] == "/supplier"
+    assert (await tenant.get(path)).status_code == 400
+
+
+async def test_a_ticket_works_only_in_the_browser_that_asked_for_it(browser: Any) -> None:
+    """Login CSRF: an attacker takes a ticket for their own login and makes the victim's browser
+    open it; the victim's browser lacks the binding cookie, so nobody is logged in."""
+    attacker_apex, attacker_tenant = browser("localhost"), browser("acme.localhost")
+    await attacker_apex.login("supplier2@acme.test")
+    path = await _ticket_path(attacker_apex, attacker_tenant)
+    victim = browser("acme.localhost")
+    pushed = await victim.get(path)
+    assert pushed.status_code == 400
+    assert victim.client.cookies.get("merkato_session") is None
+    # and the ticket is spent: the attacker cannot use it either any more
+    assert (await attacker_tenant.get(path)).status_code == 400
 
 
 async def test_ticket_is_bound_to_its_workspace(browser: Any) -> None:
-    apex = browser("localhost")
+    apex, tenant = browser("localhost"), browser("acme.localhost")
     await apex.login("admin@acme.test")
-    location = (await apex.post_form("/workspaces/acme")).headers["location"]
-    path = location.removeprefix("http://acme.localhost")
+    path = await _ticket_path(apex, tenant)
     other = browser("globex.localhost")
     assert (await other.get(path)).status_code == 400
 
@@ -162,8 +163,10 @@ async def test_ticket_is_bound_to_its_workspace(browser: Any) -> None:
 async def test_apex_cannot_enter_a_workspace_without_membership(browser: Any) -> None:
     apex = browser("localhost")
     await apex.login("supplier@acme.test")
-    assert (await apex.post_form("/workspaces/globex")).status_code == 404
-    assert (await apex.post_form("/workspaces/no-such-company")).status_code == 404
+    binding = "ab" * 32
+    assert (await apex.get(f"/workspaces/globex/ticket?binding={binding}")).status_code == 404
+    assert (await apex.get(f"/workspaces/no-such-company/ticket?binding={binding}")).status_code == 404
+    assert (await apex.get("/workspaces/acme/ticket?binding=not-hex")).status_code == 404
 
 
 async def test_next_parameter_cannot_redirect_off_site(browser: Any) -> None:

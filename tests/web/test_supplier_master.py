@@ -20,13 +20,11 @@ from sqlalchemy import select
 
 from backend.accounts.service import PersonForm, add_person
 from backend.audit.service import Actor
-from backend.auth.passwords import hash_password
 from backend.documents.storage import storage_from
 from backend.jobs.broker import load_jobs
 from backend.kit.ids import new_id
 from backend.models import (
     AuditEvent,
-    Identity,
     Membership,
     MembershipKind,
     QualificationStatus,
@@ -54,6 +52,7 @@ from backend.suppliers.registration import CompanyForm, start
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
+from tests.fixtures.logins import give_login
 
 TODAY = date.today()  # acme's clock is behind UTC by hours at most: every date below keeps days of margin
 PASSWORD = "a-long-enough-password"
@@ -150,7 +149,8 @@ async def world(db: Database, demo: Any) -> World:
         )
         for local in ("finance1", "finance2"):
             email = f"{local}-{token}@acme.test"
-            form = PersonForm(email=email, full_name=local.title(), password=PASSWORD, roles=["finance"])
+            await give_login(session, email, PASSWORD, local.title())
+            form = PersonForm(email=email, full_name=local.title(), roles=["finance"])
             membership = await add_person(session, form, kind=MembershipKind.STAFF, origin="http://acme.localhost")
             finance[local] = Actor(
                 kind="staff", identity_id=membership.identity_id, membership_id=membership.id, email=email
@@ -300,13 +300,7 @@ async def test_csv_export(browser: Any, world: World) -> None:
 async def _submitted_registration(db: Database, world: World, name: str) -> tuple[UUID, UUID]:
     """A registration as if the supplier had just submitted it (completeness is the service's test)."""
     async with db.transaction(world.system) as session:
-        registrant = Identity(
-            email=f"reg-{secrets.token_hex(4)}@example.test",
-            full_name="Rita Registrant",
-            password_hash=hash_password(PASSWORD),
-        )
-        session.add(registrant)
-        await session.flush()
+        registrant = await give_login(session, f"reg-{secrets.token_hex(4)}@example.test", PASSWORD, "Rita Registrant")
         form = CompanyForm(
             legal_name=name, country="GB", tax_id="GB980780684", street="1 High St", city="Leeds", currency="GBP"
         )

@@ -26,6 +26,7 @@ from backend.models import (
 from backend.suppliers.qualification import create_category, require_document, supply_category
 from tenants.context import TenantContext
 from tenants.isolation import Database
+from tests.fixtures.logins import give_login
 from tests.uploads import samples
 
 
@@ -179,9 +180,10 @@ async def test_the_tenant_chooses_the_office_formats_it_takes(browser: Any, db: 
     try:
         email = f"sheets-{code.lower()}@example.test"
         async with db.transaction(TenantContext.system(acme.id)) as session:
+            await give_login(session, email, "x" * 12, "Sheet Person")
             await add_person(
                 session,
-                PersonForm(email=email, full_name="Sheet Person", password="x" * 12),
+                PersonForm(email=email, full_name="Sheet Person"),
                 kind=MembershipKind.SUPPLIER,
                 supplier_id=acme.supplier_ids[3],
             )
