@@ -204,10 +204,10 @@ POLICIES = [
     f"CREATE POLICY visible ON identities FOR SELECT USING ({_IDENTITY_VISIBLE})",
     "CREATE POLICY unproven ON identities FOR INSERT WITH CHECK (verified_at IS NULL)",
     f"CREATE POLICY itself ON identities FOR UPDATE USING (id = {IDENTITY}) WITH CHECK (id = {IDENTITY})",
-    # credentials: read by the login step (or the identity itself); written only as the identity,
-    # once its address is verified
-    f"CREATE POLICY login_step ON credentials FOR SELECT USING (identity_id = {IDENTITY}"
-    f" OR ({SYSTEM} AND {_EMAIL_OF_CREDENTIALS}))",
+    # credentials: read by the login step only (never by a request acting for a user, not even its
+    # own hash); written only as the identity, once its address is verified
+    f"CREATE POLICY login_step ON credentials FOR SELECT USING ({SYSTEM}"
+    f" AND (identity_id = {IDENTITY} OR {_EMAIL_OF_CREDENTIALS}))",
     f"CREATE POLICY own_verified ON credentials FOR INSERT WITH CHECK (identity_id = {IDENTITY} AND {_VERIFIED})",
     f"CREATE POLICY own_verified_update ON credentials FOR UPDATE USING (identity_id = {IDENTITY})"
     f" WITH CHECK (identity_id = {IDENTITY} AND {_VERIFIED})",
