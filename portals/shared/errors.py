@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -17,6 +17,7 @@ from backend.kit.asgi import Receive, Scope, Send
 from backend.kit.i18n import negotiate, set_locale
 from portals.shared.forms import FormRejected
 from portals.shared.templating import environment
+from tenants.isolation import AccessChanged
 
 log = logging.getLogger("merkato.web")
 
@@ -55,6 +56,13 @@ def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     return Template(template_name="errors/500.html", context={"status": 500}, status_code=500)
 
 
+def access_changed(request: Request[Any, Any, Any], exc: AccessChanged) -> Response[Any]:
+    """A bearer token whose login changed since it was issued (password, roles, access): 401,
+    like a token that was never valid; the client logs in again."""
+    log.info("token refused on %s: its login changed since it was issued", request.url.path)
+    return http_error(request, NotAuthorizedException(detail="This token is no longer valid: log in again"))
+
+
 def form_rejected(request: Request[Any, Any, Any], exc: FormRejected) -> Response[Any]:
     log.info("form rejected on %s: %s", request.url.path, sorted(exc.context.get("errors", {})))
     return Template(template_name=exc.template, context=exc.context, status_code=HTTP_400_BAD_REQUEST)
@@ -62,6 +70,7 @@ def form_rejected(request: Request[Any, Any, Any], exc: FormRejected) -> Respons
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     FormRejected: form_rejected,
+    AccessChanged: access_changed,
     HTTPException: http_error,
     Exception: server_error,
 }
