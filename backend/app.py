@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -52,6 +53,16 @@ from tenants.directory import TenantDirectory
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 
+# The public forms anyone may send (logins, one-time links, registration, signup): per client
+# address a coarse ceiling in front of them, so none becomes a way to flood inboxes or the
+# password hasher; the finer throttling of password guesses is backend/auth/throttle.py.
+PUBLIC_FORMS = ("/login", "/api/v1/token", "/account/", "/supplier/register", "/signup")
+PUBLIC_FORMS_PER_MINUTE = 60
+
+
+def _public_form(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "POST" and request.url.path.startswith(PUBLIC_FORMS)
+
 
 def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
     """What both apps share: state, templates, CSRF, errors, auth, the per-request transaction."""
@@ -67,7 +78,13 @@ def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
         ),
         "exception_handlers": EXCEPTION_HANDLERS,
         # the request id first, so everything after it (logins included) can name the request
-        "middleware": [RequestIdMiddleware, AuthMiddleware],
+        "middleware": [
+            RequestIdMiddleware,
+            RateLimitConfig(
+                rate_limit=("minute", PUBLIC_FORMS_PER_MINUTE), check_throttle_handler=_public_form
+            ).middleware,
+            AuthMiddleware,
+        ],
         "dependencies": {"db": Provide(provide_db)},
         "logging_config": LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},

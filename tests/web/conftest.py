@@ -4,6 +4,7 @@ small cookie-keeping client per host that speaks forms with CSRF tokens like a b
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,9 +37,11 @@ def app(db: Database, demo: Any, tmp_path_factory: pytest.TempPathFactory) -> Ho
 class Browser:
     """One host, one cookie jar; `post_form` adds the CSRF token the way a rendered form would."""
 
-    def __init__(self, app: HostDispatcher, host: str, client: str = "127.0.0.1") -> None:
+    def __init__(self, app: HostDispatcher, host: str, client: str | None = None) -> None:
         self.host = host
-        # `client`: the address the requests come from (throttling counts per address)
+        # the address the requests come from: each browser its own place unless told (throttling
+        # counts per address, and one test's wrong passwords must not slow down another's logins)
+        client = client or f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
         transport = httpx.ASGITransport(app=app, client=(client, 40000))
         self.client = httpx.AsyncClient(transport=transport, base_url=f"http://{host}")
 
@@ -73,7 +76,7 @@ async def browser(app: HostDispatcher) -> AsyncIterator[Any]:
     """browser("acme.localhost", client="10.1.2.3") -> a fresh Browser; all are closed after the test."""
     opened: list[Browser] = []
 
-    def make(host: str = "acme.localhost", client: str = "127.0.0.1") -> Browser:
+    def make(host: str = "acme.localhost", client: str | None = None) -> Browser:
         opened.append(Browser(app, host, client))
         return opened[-1]
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.app import create_app
+from backend.app import PUBLIC_FORMS_PER_MINUTE, create_app
 from backend.auth.throttle import ADDRESS_FREE, PAIR_FREE
 from backend.dev.demo import DEMO_PASSWORD, DemoData
 from backend.settings import load_settings
@@ -123,3 +123,15 @@ async def test_guessing_in_a_workspace_where_the_address_is_no_member_slows_only
     await _guess_from_everywhere(shielded, "acme.localhost", email, 12)
     assert (await shielded("globex.localhost", _address()).login(email)).headers["location"] == "/"
     assert (await shielded("localhost", _address()).login(email)).headers["location"] == "/workspaces"
+
+
+async def test_the_public_forms_have_a_ceiling_per_address(browser: Any) -> None:
+    """No form anyone may send becomes a way to flood inboxes: past the per-minute ceiling one
+    address gets 429, another is served as ever."""
+    flooder = browser("acme.localhost")
+    for attempt in range(PUBLIC_FORMS_PER_MINUTE):
+        response = await flooder.post_form("/account/forgot-password", {"email": f"victim{attempt}@example.com"})
+        assert response.status_code == 200
+    assert (await flooder.post_form("/account/forgot-password", {"email": "one-more@example.com"})).status_code == 429
+    assert (await flooder.login("admin@acme.test")).status_code == 429
+    assert (await browser("acme.localhost").login("admin@acme.test")).status_code == 302
