@@ -23,6 +23,7 @@ from backend.models import (
     Tenant,
     WebSession,
 )
+from backend.notifications.rendering import secret_link
 from backend.notifications.service import queue_mail, recipient_locale
 from backend.settings import Settings, get_settings
 from tenants.isolation import context_of
@@ -167,7 +168,7 @@ async def send_link(
         token = await links.create(session, LinkPurpose(purpose), email, workspace_id=place, payload=payload)
         lifetime = links.LIFETIMES[LinkPurpose(purpose)]
         context |= {
-            "link": f"{base}{LINK_MAILS[purpose].path}?token={token}",
+            "link": secret_link(f"{base}{LINK_MAILS[purpose].path}?token={token}", token),
             "days": lifetime.days,
             "hours": int(lifetime.total_seconds() // 3600),
             "reset": f"{base}/account/forgot-password",

@@ -3,7 +3,7 @@ epoch per identity and an access epoch per membership, one-time links addressed 
 login failures per client address, and row-level security on every global table.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-07 19:00:00
 
 Why each piece:
@@ -39,7 +39,7 @@ from tenants.isolation import (
 )
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
