@@ -198,6 +198,8 @@ _EMAIL_OF_CREDENTIALS = (
     f"EXISTS (SELECT FROM identities i WHERE i.id = credentials.identity_id AND i.email = {_LOOKED_UP_EMAIL})"
 )
 
+_LINK_STEP = f"{SYSTEM} AND (token_hash = {looked_up_token()} OR email = {_LOOKED_UP_EMAIL})"
+
 POLICIES = [
     # identities: anyone may create an unproven one (it holds no credential and proves nothing);
     # only the identity itself changes its row
@@ -215,10 +217,12 @@ POLICIES = [
     f"CREATE POLICY login_step ON apex_sessions USING ({SYSTEM}"
     f" AND (token_hash = {looked_up_token()} OR identity_id = {IDENTITY}))"
     f" WITH CHECK ({SYSTEM} AND identity_id = {IDENTITY})",
-    # one-time links: the link presented, or the mailbox they are addressed to
-    f"CREATE POLICY link_step ON account_links USING ({SYSTEM}"
-    f" AND (token_hash = {looked_up_token()} OR email = {_LOOKED_UP_EMAIL}))"
-    f" WITH CHECK ({SYSTEM} AND email = {_LOOKED_UP_EMAIL})",
+    # one-time links: the link presented, or the mailbox they are addressed to; a new one only
+    # for the mailbox named
+    f"CREATE POLICY link_read ON account_links FOR SELECT USING ({_LINK_STEP})",
+    f"CREATE POLICY link_use ON account_links FOR UPDATE USING ({_LINK_STEP}) WITH CHECK ({_LINK_STEP})",
+    f"CREATE POLICY link_purge ON account_links FOR DELETE USING ({_LINK_STEP})",
+    f"CREATE POLICY link_make ON account_links FOR INSERT WITH CHECK ({SYSTEM} AND email = {_LOOKED_UP_EMAIL})",
     # login failures: the e-mail being logged in and the client address it comes from
     f"CREATE POLICY login_step ON login_failures USING ({SYSTEM}"
     f" AND (email = {_LOOKED_UP_EMAIL} OR client_address = {lookup('client')}))"

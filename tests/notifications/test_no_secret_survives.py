@@ -21,16 +21,16 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select, text
 
-from backend.auth.tasks import send_account_link
+from backend.auth.tasks import send_link
 from backend.auth.tokens import digest
 from backend.dev.demo import DemoData
-from backend.models import AccountToken, Identity, Membership, MembershipKind, SupplierRegistration, TokenPurpose
+from backend.models import AccountLink, Identity, LinkPurpose, Membership, MembershipKind, SupplierRegistration
 from backend.notifications.rendering import MASK, TEMPLATE_DIR, secret_link
 from backend.notifications.service import queue_mail
 from backend.notifications.tasks import SEND_MAIL
 from backend.suppliers.registration import NOTIFY_INVITATION
 from tenants.context import TenantContext
-from tenants.isolation import Database
+from tenants.isolation import Database, allow_lookup
 from tests.fixtures.jobs import drain
 from tests.fixtures.mail import kept_mail, text_of
 from tests.notifications.conftest import Inbox
@@ -72,6 +72,7 @@ def _link(secret: str) -> Any:
 # templates must mask one wherever they print it.
 BUILT: dict[str, Callable[[str], dict[str, Any]]] = {
     "access_granted": lambda s: {"name": "Ada Lovelace", "link": _link(s)},
+    "registration_member": lambda s: {"name": "Ada Lovelace", "login": _link(s)},
     **{
         f"billing_{notice}": lambda s: {
             "name": "Ada Lovelace",
@@ -117,32 +118,37 @@ def _built(template: str) -> Queue:
     return queue
 
 
-def _account_link(purpose: TokenPurpose) -> Queue:
-    """backend/auth/tasks.send_account_link for a new person of acme's staff (no password, not
-    verified: every purpose applies); the secret is learned from the delivered link and proved
-    to be the one whose digest the account token keeps."""
+def _account_link(purpose: LinkPurpose) -> Queue:
+    """backend/auth/tasks.send_link for a person of acme's staff without a password yet (for a
+    registration: an address with no access to acme, else the job sends the note that it has some
+    instead); the secret is learned from the delivered link and proved to be the one whose digest
+    the account link keeps."""
 
     async def queue(db: Database, demo: DemoData, admin: Any, to: str, locale: str) -> Queued:
         acme = demo.tenants["acme"]
         async with db.transaction(TenantContext.system(acme.id)) as session:
-            identity = Identity(email=to, full_name="Ada Lovelace", locale=locale)
-            session.add(identity)
-            await session.flush()
-            membership = Membership(
-                tenant_id=acme.id, identity_id=identity.id, kind=MembershipKind.STAFF, roles=["viewer"]
+            if purpose != LinkPurpose.REGISTRATION:
+                await allow_lookup(session, email=to)  # a new identity is visible to the lookup of its e-mail
+                identity = Identity(email=to, full_name="Ada Lovelace", locale=locale)
+                session.add(identity)
+                await session.flush()
+                session.add(
+                    Membership(tenant_id=acme.id, identity_id=identity.id, kind=MembershipKind.STAFF, roles=["viewer"])
+                )
+                await session.flush()
+            payload = {"legal_name": "Schraubenwerk GmbH", "full_name": "Ada Lovelace", "tenant_id": str(acme.id)}
+            workspace = None if purpose == LinkPurpose.SIGNUP else str(acme.id)
+            await send_link(
+                session, purpose=purpose.value, email=to, workspace_id=workspace, origin=None, payload=payload
             )
-            session.add(membership)
-            await session.flush()
-            await send_account_link(session, membership_id=str(membership.id), purpose=purpose, origin=None)
 
         async def learn(delivered: str) -> str:
             found = re.search(r"[?&]token=([\w-]+)", delivered)
             assert found, "the delivered message carries the link's token"
-            async with db.transaction(TenantContext.system(acme.id)) as session:
-                kept = await session.scalar(
-                    select(AccountToken.token_hash).where(AccountToken.identity_id == identity.id)
-                )
-            assert kept == digest(found.group(1)), "the delivered token is the account token's secret"
+            async with db.transaction(TenantContext.system(None)) as session:
+                await allow_lookup(session, email=to)
+                kept = await session.scalar(select(AccountLink.token_hash).where(AccountLink.email == to))
+            assert kept == digest(found.group(1)), "the delivered token is the account link's secret"
             return found.group(1)
 
         return Queued(to=to, secret=None, learn=learn)
@@ -175,9 +181,11 @@ async def _supplier_invitation(db: Database, demo: DemoData, admin: Any, to: str
 
 
 REAL_CALLERS: dict[str, Queue] = {
-    "invitation": _account_link(TokenPurpose.INVITATION),
-    "password_reset": _account_link(TokenPurpose.PASSWORD_RESET),
-    "email_verification": _account_link(TokenPurpose.EMAIL_VERIFICATION),
+    "invitation": _account_link(LinkPurpose.INVITATION),
+    "password_reset": _account_link(LinkPurpose.PASSWORD_RESET),
+    "registration_link": _account_link(LinkPurpose.REGISTRATION),
+    "signup_link": _account_link(LinkPurpose.SIGNUP),
+    "unlock": _account_link(LinkPurpose.UNLOCK),
     "supplier_invitation": _supplier_invitation,
 }
 

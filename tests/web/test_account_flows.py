@@ -1,7 +1,8 @@
-"""Account flows through the web, end to end with the real jobs (no SMTP server: mail is kept):
-an admin invites someone who follows the e-mailed link, chooses a password and is logged in;
-password resets answer the same for any address and mail only members; new logins with a
-password confirm their address. Every link works once and expires."""
+"""Account flows through the web, end to end with the real jobs (no SMTP server: mail is kept for
+the operator, where the tests read the links): an admin invites someone who follows the e-mailed
+link, chooses a password and is logged in; password resets answer the same for any address and
+mail only members, on a workspace's host and on the apex; a workspace never chooses a password.
+Every link works once and expires."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
-from backend.auth.tasks import NOTIFY_ACCESS, SEND_ACCOUNT_LINK
+from backend.accounts.service import PersonForm, add_person
 from backend.auth.tokens import digest
-from backend.models import AccountToken, Identity, MailStatus, Membership, OutboxJob, TokenPurpose
-from backend.notifications.tasks import SEND_MAIL
+from backend.models import Identity, LinkPurpose, MailStatus, Membership, MembershipKind
 from backend.settings import get_settings
 from tenants.context import TenantContext
 from tenants.isolation import Database
-from tests.fixtures.jobs import drain
+from tests.fixtures.accounts import expire_link, link_row, send_mail, token_of
+from tests.fixtures.logins import give_login
 from tests.fixtures.mail import delivered_link, kept_mail, mails_to, point_smtp_at, text_of
 
 NEW_PASSWORD = "a-brand-new-password"
@@ -39,10 +40,7 @@ def no_smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 async def _send_mail(db: Database, tenant_id: UUID) -> None:
-    """What the worker would do next: make the links, then deliver (here: keep) the e-mails."""
-    await drain(db, [tenant_id], actor=SEND_ACCOUNT_LINK)
-    await drain(db, [tenant_id], actor=NOTIFY_ACCESS)
-    await drain(db, [tenant_id], actor=SEND_MAIL)
+    await send_mail(db, [tenant_id])
 
 
 async def _identity(db: Database, tenant_id: UUID, email: str) -> Identity:
@@ -52,30 +50,10 @@ async def _identity(db: Database, tenant_id: UUID, email: str) -> Identity:
         return identity
 
 
-async def _expire(db: Database, tenant_id: UUID, path: str) -> None:
-    token = path.split("token=", 1)[1]
-    async with db.transaction(TenantContext.system(tenant_id)) as session:
-        await session.execute(
-            update(AccountToken)
-            .where(AccountToken.token_hash == digest(token))
-            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
-
-
 def _message(page: str) -> str:
     found = MESSAGE.search(page)
     assert found, "an account message page"
     return found.group(0)
-
-
-async def _reset_jobs(db: Database, tenant_id: UUID) -> int:
-    async with db.transaction(TenantContext.system(tenant_id)) as session:
-        count = await session.scalar(
-            select(func.count()).where(
-                OutboxJob.actor == SEND_ACCOUNT_LINK, OutboxJob.args["purpose"].astext == TokenPurpose.PASSWORD_RESET
-            )
-        )
-        return count or 0
 
 
 async def _invite(browser: Any, email: str, full_name: str, path: str = "/admin/users", **extra: str) -> None:
@@ -90,7 +68,7 @@ async def test_invited_staff_user_sets_a_password_once_and_is_logged_in(browser:
     email = "invited.buyer@acme.test"
     await _invite(browser, email, "Invited Buyer", roles="buyer")
     identity = await _identity(db, acme.id, email)
-    assert identity.password_hash is None
+    assert not identity.has_password
     assert identity.verified_at is None
 
     await _send_mail(db, acme.id)
@@ -102,11 +80,11 @@ async def test_invited_staff_user_sets_a_password_once_and_is_logged_in(browser:
     path = await delivered_link(email)
     assert path.split("token=")[1] not in mail.text_body + mail.html_body  # stored masked
     assert path.startswith("/account/set-password?token=")
-    async with db.transaction(TenantContext.system(acme.id)) as session:
-        token = await session.scalar(select(AccountToken).where(AccountToken.identity_id == identity.id))
-    assert token is not None
-    assert token.token_hash == digest(path.split("token=")[1])  # only the hash is stored
-    assert timedelta(days=6) < token.expires_at - datetime.now(UTC) <= timedelta(days=7)
+    link = await link_row(db, path)
+    assert link is not None
+    assert (link.email, link.purpose, link.workspace_id) == (email, LinkPurpose.INVITATION, acme.id)
+    assert link.token_hash == digest(token_of(path))  # only the hash is stored
+    assert timedelta(days=6) < link.expires_at - datetime.now(UTC) <= timedelta(days=7)
 
     admin = browser()
     await admin.login("admin@acme.test")
@@ -190,7 +168,7 @@ async def test_an_expired_invitation_is_refused_clearly(browser: Any, db: Databa
     await _send_mail(db, acme.id)
     assert len(await mails_to(db, acme.id, email)) == 1
     path = await delivered_link(email)
-    await _expire(db, acme.id, path)
+    await expire_link(db, path)
     page = await browser().get(path)
     assert page.status_code == 400
     assert "This link has expired." in page.text
@@ -201,26 +179,35 @@ async def test_an_expired_invitation_is_refused_clearly(browser: Any, db: Databa
     )
     assert refused.status_code == 400
     assert "This link has expired." in refused.text
-    assert (await _identity(db, acme.id, email)).password_hash is None
+    assert not (await _identity(db, acme.id, email)).has_password
     unknown = await browser().get("/account/set-password", params={"token": "made-up"})
     assert unknown.status_code == 400
     assert "not valid" in unknown.text
 
 
+async def _member_with_password(db: Database, tenant_id: UUID, email: str, password: str) -> None:
+    """Someone who chose a password through their mailbox (the operator's shortcut here)."""
+    async with db.transaction(TenantContext.system(tenant_id)) as session:
+        await give_login(session, email, password, "Forgetful Person")
+        await add_person(
+            session,
+            PersonForm(email=email, full_name="Forgetful Person", roles=["viewer"]),
+            kind=MembershipKind.STAFF,
+            welcome=False,
+        )
+
+
 async def test_password_reset_answers_alike_and_mails_only_members(browser: Any, db: Database, demo: Any) -> None:
     acme = demo.tenants["acme"]
     email = "forgetful@acme.test"
-    await _invite(browser, email, "Forgetful Person", roles="viewer", password="the-first-password")
-    await _send_mail(db, acme.id)  # (its verification e-mail)
+    await _member_with_password(db, acme.id, email, "the-first-password")
     login_page = await browser().get("/login")
     assert 'href="/account/forgot-password"' in login_page.text
-    assert "forgot-password" not in (await browser("localhost").get("/login")).text  # tenant hosts only
 
     async def ask(address: str) -> Any:
         b = browser()
         return await b.post_form("/account/forgot-password", {"email": address})
 
-    before = await _reset_jobs(db, acme.id)
     # unknown, known elsewhere but not here, and a member: one answer, word for word
     addresses = ("nobody.at.all@nowhere.example", "admin@globex.test", email)
     answers = [await ask(address) for address in addresses]
@@ -228,10 +215,8 @@ async def test_password_reset_answers_alike_and_mails_only_members(browser: Any,
     # the page's message, with the address typed taken out (the rest differs only in CSRF tokens)
     texts = {_message(a.text).replace(address, "ADDRESS") for a, address in zip(answers, addresses, strict=True)}
     assert len(texts) == 1
-    assert "If ADDRESS belongs to a login of this workspace, we have sent a link to it." in texts.pop()
-    assert await _reset_jobs(db, acme.id) == before + 1  # the member's only
+    assert "If ADDRESS belongs to a login here, we have sent a link to it." in texts.pop()
     await ask(email.upper())  # asked again at once: still one e-mail
-    assert await _reset_jobs(db, acme.id) == before + 1
 
     await _send_mail(db, acme.id)
     assert not await mails_to(db, acme.id, "nobody.at.all@nowhere.example")
@@ -239,20 +224,17 @@ async def test_password_reset_answers_alike_and_mails_only_members(browser: Any,
     resets = [m for m in await mails_to(db, acme.id, email) if m.template == "password_reset"]
     assert len(resets) == 1
     path = await delivered_link(email)  # the reset: the last mail to that address
-    async with db.transaction(TenantContext.system(acme.id)) as session:
-        token = await session.scalar(
-            select(AccountToken).where(AccountToken.token_hash == digest(path.split("token=")[1]))
-        )
-    assert token is not None
-    assert token.purpose == TokenPurpose.PASSWORD_RESET
-    assert timedelta(minutes=59) < token.expires_at - datetime.now(UTC) <= timedelta(hours=1)
+    link = await link_row(db, path)
+    assert link is not None
+    assert (link.purpose, link.workspace_id) == (LinkPurpose.PASSWORD_RESET, acme.id)
+    assert timedelta(minutes=59) < link.expires_at - datetime.now(UTC) <= timedelta(hours=1)
 
     still_logged_in = browser()
     await still_logged_in.login(email, "the-first-password")
     person = browser()
     assert "Choose a new password" in (await person.get(path)).text
     done = await person.post_form(
-        "/account/set-password", {"token": path.split("token=")[1], "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        "/account/set-password", {"token": token_of(path), "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     )
     assert done.status_code == 303
     assert (await person.get("/")).status_code == 200
@@ -261,6 +243,38 @@ async def test_password_reset_answers_alike_and_mails_only_members(browser: Any,
     assert (await browser().login(email, "the-first-password")).status_code == 400
     assert (await browser().login(email, NEW_PASSWORD)).status_code in (302, 303)
     assert (await browser().get(path)).status_code == 400  # used once already
+    # a link leads where it was made for: acme's reset link is no link on globex or the apex
+    assert (await browser("globex.localhost").get(path)).status_code == 400
+
+
+async def test_forgot_password_on_the_apex(browser: Any, db: Database, demo: Any) -> None:
+    """The apex has its own 'forgot password': the link leads back to the apex, and the new
+    password opens the workspace chooser."""
+    acme = demo.tenants["acme"]
+    email = "apex.forgetful@acme.test"
+    await _member_with_password(db, acme.id, email, "the-first-password")
+    apex = browser("localhost")
+    assert 'href="/account/forgot-password"' in (await apex.get("/login")).text
+    answers = [
+        await browser("localhost").post_form("/account/forgot-password", {"email": address})
+        for address in ("nobody.anywhere@nowhere.example", email)
+    ]
+    assert {a.status_code for a in answers} == {200}
+    assert _message(answers[0].text).replace("nobody.anywhere@nowhere.example", "X") == _message(
+        answers[1].text
+    ).replace(email, "X")
+    await _send_mail(db, acme.id)
+    path = await delivered_link(email)
+    link = await link_row(db, path)
+    assert link is not None
+    assert (link.purpose, link.workspace_id) == (LinkPurpose.PASSWORD_RESET, None)
+    assert (await browser("acme.localhost").get(path)).status_code == 400  # an apex link is no link here
+    done = await apex.post_form(
+        "/account/set-password", {"token": token_of(path), "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert done.headers["location"] == "/workspaces"
+    assert "Acme Manufacturing" in (await apex.get("/workspaces")).text
+    assert (await browser("acme.localhost").login(email, NEW_PASSWORD)).headers["location"] == "/"
 
 
 async def test_reset_form_checks_the_address(browser: Any) -> None:
@@ -271,30 +285,50 @@ async def test_reset_form_checks_the_address(browser: Any) -> None:
     assert 'value="a@b.example"' in prefilled.text
 
 
-async def test_a_new_login_with_a_password_confirms_its_address(browser: Any, db: Database, demo: Any) -> None:
+async def test_a_workspace_cannot_choose_a_password(browser: Any, db: Database, demo: Any) -> None:
+    """The add-user form takes no password, and one smuggled into the request is ignored: the
+    person chooses their own through the invitation in their mailbox."""
     acme = demo.tenants["acme"]
-    email = "with.password@acme.test"
-    await _invite(browser, email, "With Password", roles="viewer", password="chosen-by-the-admin")
-    assert (await _identity(db, acme.id, email)).verified_at is None
-    await _send_mail(db, acme.id)
-    [mail] = await mails_to(db, acme.id, email)
-    assert mail.template == "email_verification"
-    path = await delivered_link(email)
-    assert path.startswith("/account/verify?token=")
-
-    confirmed = await browser().get(path)
-    assert confirmed.status_code == 200
-    assert "with.password@acme.test is confirmed" in confirmed.text
-    assert (await _identity(db, acme.id, email)).verified_at is not None
-    # a second click (or a mail scanner's first) still says so; the link does nothing else twice
-    assert (await browser().get(path)).status_code == 200
-    assert (await browser().get("/account/verify", params={"token": "made-up"})).status_code == 400
-    assert (await browser().get("/account/verify")).status_code == 400
-
+    email = "not.chosen@acme.test"
     admin = browser()
     await admin.login("admin@acme.test")
-    listing = await admin.get("/admin/users", params={"q": "with.password"})
-    assert "Not yet" not in listing.text  # the verified date is shown instead
+    form = await admin.get("/admin/users")
+    assert 'name="password"' not in form.text
+    added = await admin.post_form(
+        "/admin/users", {"email": email, "full_name": "Not Chosen", "roles": "viewer", "password": "chosen-by-admin"}
+    )
+    assert added.status_code in (302, 303)
+    assert not (await _identity(db, acme.id, email)).has_password
+    assert (await browser().login(email, "chosen-by-admin")).status_code == 400
+    await _send_mail(db, acme.id)
+    [mail] = await mails_to(db, acme.id, email)
+    assert mail.template == "invitation"
+
+
+async def test_a_lost_invitation_is_sent_again_and_the_old_link_stops(browser: Any, db: Database, demo: Any) -> None:
+    acme = demo.tenants["acme"]
+    email = "lost.invitation@acme.test"
+    await _invite(browser, email, "Lost Invitation", roles="viewer")
+    await _send_mail(db, acme.id)
+    first = await delivered_link(email)
+    admin = browser()
+    await admin.login("admin@acme.test")
+    async with db.transaction(TenantContext.system(acme.id)) as session:
+        membership = await session.scalar(
+            select(Membership.id).join(Identity, Identity.id == Membership.identity_id).where(Identity.email == email)
+        )
+    listing = await admin.get("/admin/users", params={"q": "lost.invitation"})
+    assert f'id="resend-{membership}"' in listing.text
+    assert (await admin.post_form(f"/admin/users/{membership}/invitation")).status_code in (302, 303)
+    await _send_mail(db, acme.id)
+    second = await delivered_link(email)
+    assert second != first
+    assert (await browser().get(first)).status_code == 400
+    assert (await browser().get(second)).status_code == 200
+    # someone with a password has no invitation to resend
+    taken = await admin.post_form(f"/admin/users/{acme.membership('viewer')}/invitation")
+    assert taken.status_code == 400
+    assert "no invitation waiting" in taken.text
 
 
 async def test_an_existing_login_gets_no_invitation_but_a_notice(browser: Any, db: Database, demo: Any) -> None:
