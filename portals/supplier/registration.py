@@ -293,7 +293,8 @@ async def invitation_form(request: Req, token: FromPath[str]) -> Response[Any]:
 @post(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invited")
 async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]:
     data = await request.form()
-    form = bind(RegistrationRequest, data)
+    form = bind(RegistrationRequest, data)  # what was typed, to show again
+    company = bind(CompanyForm, data)
     password, confirm = str(data.get("password", "")), str(data.get("confirm", ""))
     async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
         registration = await _invitation(session, token)
@@ -301,7 +302,7 @@ async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]
             return _taken()
         try:
             identity = await service.accept_invitation(
-                session, registration, form, full_name=form.full_name, password=password, confirm=confirm
+                session, registration, company, full_name=form.full_name, password=password, confirm=confirm
             )
         except InvalidForm as rejected:
             context = await _invitation_page(session, request, registration, form)

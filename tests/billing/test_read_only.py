@@ -37,6 +37,7 @@ EXEMPT_AUTH = {
     ("POST", "/lang"),
     ("POST", "/account/set-password"),
     ("POST", "/account/forgot-password"),
+    ("POST", "/account/unlock"),
     ("POST", "/api/v1/token"),
 }
 BILLING_PREFIX = "/admin/billing/"

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from backend.models import Membership, Supplier
 from tenants.context import TenantContext
 from tenants.isolation import Database
+from tests.fixtures.accounts import send_mail, token_of
+from tests.fixtures.mail import delivered_link
 
 
 async def _count_suppliers(db: Database, tenant_id: Any, name: str) -> int:
@@ -81,7 +83,7 @@ async def test_other_tenants_supplier_is_404_on_pages(browser: Any, demo: Any) -
     assert (await b.get("/suppliers/not-a-uuid")).status_code == 404
     added = await b.post_form(
         f"/suppliers/{globex_supplier}/users",
-        {"email": "x@example.com", "full_name": "X", "password": "long-enough-pw"},
+        {"email": "x@example.com", "full_name": "X"},
     )
     assert added.status_code == 404
 
@@ -95,13 +97,21 @@ async def test_add_portal_user_to_supplier_then_they_log_in(browser: Any, db: Da
     assert bad.status_code == 400
     assert 'id="e-email"' in bad.text
     assert 'id="e-full_name"' in bad.text
-    data = {"email": "Li.Wei@Supplier3.example", "full_name": "李伟", "password": "correct-horse-battery"}
+    data = {"email": "Li.Wei@Supplier3.example", "full_name": "李伟"}
     created = await admin.post_form(f"/suppliers/{supplier_id}/users", data)
     assert created.status_code in (302, 303)
     again = await admin.post_form(f"/suppliers/{supplier_id}/users", data)
     assert again.status_code == 400  # already a member of this workspace
+    # the invitation in their mailbox: they choose their password and land in their portal
+    await send_mail(db, [acme.id])
+    link = await delivered_link("li.wei@supplier3.example")
+    password = "correct-horse-battery"
+    chosen = await browser().post_form(
+        "/account/set-password", {"token": token_of(link), "password": password, "confirm": password}
+    )
+    assert chosen.headers["location"] == "/supplier"
     person = browser()
-    assert (await person.login("li.wei@supplier3.example", "correct-horse-battery")).headers["location"] == "/supplier"
+    assert (await person.login("li.wei@supplier3.example", password)).headers["location"] == "/supplier"
     home = await person.get("/supplier")
     assert "李伟" in home.text
     async with db.transaction(TenantContext.system(acme.id)) as session:
@@ -127,21 +137,24 @@ async def test_one_identity_serves_two_workspaces(browser: Any, demo: Any) -> No
     assert "Globex Trading" in chooser.text
 
 
-async def test_staff_user_form_requires_roles_and_adds_user(browser: Any) -> None:
+async def test_staff_user_form_requires_roles_and_adds_user(browser: Any, db: Database, demo: Any) -> None:
     b = browser()
     await b.login("admin@acme.test")
     refused = await b.post_form("/admin/users", {"email": "new.buyer@acme.test", "full_name": "New Buyer"})
     assert refused.status_code == 400
     assert "Choose at least one role." in refused.text
-    assert 'id="e-password"' not in refused.text  # no password: an invitation is sent instead
-    short = {"email": "new.buyer@acme.test", "full_name": "New Buyer", "password": "short", "roles": "buyer"}
-    assert 'id="e-password"' in (await b.post_form("/admin/users", short)).text  # one given must be long enough
-    data = {"email": "new.buyer@acme.test", "full_name": "New Buyer", "password": "a-long-password", "roles": "buyer"}
+    assert 'name="password"' not in refused.text  # the person chooses it: an invitation is sent
+    data = {"email": "new.buyer@acme.test", "full_name": "New Buyer", "roles": "buyer"}
     assert (await b.post_form("/admin/users", data)).status_code in (302, 303)
     listing = await b.get("/admin/users", params={"q": "new.buyer"})
     assert "new.buyer@acme.test" in listing.text
+    await send_mail(db, [demo.acme.id])
+    link = await delivered_link("new.buyer@acme.test")
     newcomer = browser()
-    assert (await newcomer.login("new.buyer@acme.test", "a-long-password")).headers["location"] == "/"
+    chosen = await newcomer.post_form(
+        "/account/set-password", {"token": token_of(link), "password": "a-long-password", "confirm": "a-long-password"}
+    )
+    assert chosen.headers["location"] == "/"
     assert (await newcomer.get("/admin/users")).status_code == 403
 
 

@@ -119,6 +119,9 @@ async def test_a_colleague_without_the_admin_role_cannot_invite(browser: Any, db
         membership = await session.get(Membership, (acme.id, acme.membership("supplier2")))
         assert membership is not None
         membership.roles = ["accounting"]
+    # new roles end the session made with the old ones: in again, as accounting
+    assert (await page.get("/supplier/company")).headers["location"].startswith("/login")
+    await page.login("supplier2@acme.test")
     assert 'id="bank-change-form"' in (await page.get("/supplier/company")).text
     assert (await page.post_form("/supplier/company/bank", bank)).status_code == 302
     assert await _count(db, demo, SupplierChangeRequest, 1) == changes_before + 1

@@ -1,6 +1,7 @@
 """Staff invite a supplier by e-mail over HTTP: the form refuses what is wrong and creates nothing;
 the invitation e-mail's link opens the registration form filled in with what staff knew; the
-invited person takes it up once (their address counts as verified), lands in the draft with the
+invited person takes it up once (the link came to their address: they choose their password
+there, as with any link to a mailbox, and the address counts as verified), lands in the draft with the
 chosen category, and the link is spent; a forged link or another tenant's host finds nothing."""
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ async def test_staff_invite_a_supplier_who_takes_up_the_invitation_once(
             "street": "Schraubenweg 1",
             "city": "Stuttgart",
             "full_name": "Sven Schraub",
-            "login_email": email,
             "password": PASSWORD,
+            "confirm": PASSWORD,
         },
     )
     assert taken_up.status_code in (302, 303), taken_up.text

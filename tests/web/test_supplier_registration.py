@@ -1,28 +1,39 @@
-"""Self-registration on acme's supplier portal over HTTP: start, every section (with field errors
-where the input is wrong, a hostile upload refused), submit, a request for more information seen
-by the supplier, resubmission, approval, and the supplier's first login to its portal."""
+"""Self-registration on acme's supplier portal over HTTP: the first step e-mails a link (and answers
+the same for any address), the link proves the address and lets a person without a Merkato login
+choose a password, then every section (with field errors where the input is wrong, a hostile upload
+refused), submit, a request for more information seen by the supplier, resubmission, approval, and
+the supplier's first login to its portal."""
 
 from __future__ import annotations
 
 import io
+import re
 import secrets
 from typing import Any
 
 import weasyprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend.audit.service import Actor
-from backend.auth.passwords import hash_password
 from backend.dev.demo import DemoData
 from backend.jobs.broker import load_jobs
-from backend.models import Identity, LoginFailure, OutgoingMail, Supplier, SupplierRegistration
+from backend.models import OutgoingMail, Supplier, SupplierRegistration
 from backend.suppliers.qualification import create_category, require_document
 from backend.suppliers.registration import review
 from tenants.context import TenantContext
 from tenants.isolation import Database
+from tests.fixtures.accounts import send_mail, token_of
 from tests.fixtures.jobs import drain
+from tests.fixtures.mail import delivered_link, mails_to
 
 PASSWORD = "a-long-enough-password"
+MESSAGE = re.compile(r'<article class="narrow" id="account-message">.*?</article>', re.DOTALL)
+
+
+def _message(page: str) -> str:
+    found = MESSAGE.search(page)
+    assert found, "an account message page"
+    return found.group(0)
 
 
 def _pdf() -> bytes:
@@ -69,10 +80,27 @@ async def test_a_supplier_registers_is_asked_for_more_and_is_approved(
         "city": "Essen",
         "full_name": "Greta Gießer",
         "login_email": email,
-        "password": PASSWORD,
     }
-    started = await page.post_form("/supplier/register", company)
+    asked = await page.post_form("/supplier/register", company)
+    assert asked.status_code == 200
+    assert "Check your e-mail" in asked.text
+    async with db.transaction(TenantContext.system(acme.id)) as session:  # nothing exists before the link
+        assert await session.scalar(select(Supplier.id).where(Supplier.name == name)) is None
+    await send_mail(db, [acme.id])
+    path = await delivered_link(email)
+    assert path.startswith("/supplier/register/continue?token=")
+    opened = await page.get(path)
+    assert opened.status_code == 200
+    assert name in opened.text
+    assert 'name="password"' in opened.text  # a new login chooses its password here
+    short = await page.post_form(path.split("?")[0], {"token": token_of(path), "password": "short", "confirm": "short"})
+    assert short.status_code == 400
+    assert 'id="e-password"' in short.text
+    started = await page.post_form(
+        path.split("?")[0], {"token": token_of(path), "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert started.headers["location"] == "/supplier/register/draft"
+    assert (await browser().get(path)).status_code == 400  # used up
     draft = await page.get("/supplier/register/draft")
     assert 'data-status="draft"' in draft.text
     assert 'id="submit-registration" disabled' in draft.text
@@ -114,7 +142,7 @@ async def test_a_supplier_registers_is_asked_for_more_and_is_approved(
     assert "colour scan" in asked.text
     # from another browser, with e-mail and password
     other = browser("acme.localhost")
-    resumed = await other.post_form("/supplier/register/continue", {"email": email, "password": PASSWORD})
+    resumed = await other.post_form("/supplier/register/sign-in", {"email": email, "password": PASSWORD})
     assert resumed.headers["location"] == "/supplier/register/draft"
     assert (await other.post_form("/supplier/register/submit")).status_code == 302
     await _review(db, demo, name, "approve")
@@ -127,43 +155,50 @@ async def test_a_supplier_registers_is_asked_for_more_and_is_approved(
     await drain(db, [acme.id])
     async with db.transaction(TenantContext.system(acme.id)) as session:
         templates = set(await session.scalars(select(OutgoingMail.template).where(OutgoingMail.to_address == email)))
-    assert {"email_verification", "supplier_registration"} <= templates
+    assert {"registration_link", "supplier_registration"} <= templates
     portal = browser("acme.localhost")
     assert (await portal.login(email, PASSWORD)).headers["location"] == "/supplier"
     home = await portal.get("/supplier")
     assert name in home.text
 
 
-async def test_the_form_is_no_way_to_guess_a_logins_password(
-    app: Any, browser: Any, db: Database, demo: DemoData
+async def test_the_first_step_answers_alike_for_any_address_and_says_the_rest_by_mail(
+    browser: Any, db: Database, demo: DemoData
 ) -> None:
-    """A wrong password for an existing login counts against it like one at the login page, so
-    after the hourly allowance even the right one is refused here."""
+    """No password is asked for and nothing tells whether the address has a Merkato login: the
+    e-mail says what applies (a link to continue, or that the address has access here already)."""
     acme = demo.tenants["acme"]
-    email = f"target-{secrets.token_hex(3)}@example.test"
-    async with db.transaction(TenantContext.system(acme.id)) as session:
-        session.add(Identity(email=email, full_name="Target", password_hash=hash_password(PASSWORD)))
-    allowance = app.tenant.state.settings.login_max_failures_per_hour
-    page = browser("acme.localhost")
     form = {
-        "legal_name": "Guessing Ltd",
+        "legal_name": "Same Answer Ltd",
         "country": "GB",
         "currency": "GBP",
         "tax_id": "GB980780684",
         "street": "1 High Street",
         "city": "London",
-        "login_email": email,
+        "full_name": "Sam Answer",
     }
-    for attempt in range(allowance):
-        wrong = await page.post_form("/supplier/register", {**form, "password": f"guess-number-{attempt}"})
-        assert wrong.status_code == 400
-        assert "already has a Merkato login" in wrong.text
-    throttled = await page.post_form("/supplier/register", {**form, "password": PASSWORD})
-    assert throttled.status_code == 400
-    assert "Too many failed attempts" in throttled.text
-    async with db.transaction(TenantContext.system(acme.id)) as session:
-        failures = await session.scalar(
-            select(func.count()).select_from(LoginFailure).where(LoginFailure.email == email)
-        )
-        assert failures == allowance
-        assert await session.scalar(select(Supplier).where(Supplier.name == "Guessing Ltd")) is None
+    start = await browser().get("/supplier/register")
+    assert 'name="password"' not in start.text.split('id="continue-form"')[0]
+    stranger = f"stranger-{secrets.token_hex(3)}@example.test"
+    addresses = (stranger, "admin@globex.test", "supplier@acme.test")
+    answers = [await browser().post_form("/supplier/register", {**form, "login_email": a}) for a in addresses]
+    assert {a.status_code for a in answers} == {200}
+    messages = {_message(a.text).replace(address, "ADDRESS") for a, address in zip(answers, addresses, strict=True)}
+    assert len(messages) == 1
+    await send_mail(db, [acme.id])
+    [to_stranger] = await mails_to(db, acme.id, stranger)
+    [to_globex] = await mails_to(db, acme.id, "admin@globex.test")
+    member_mails = [
+        m for m in await mails_to(db, acme.id, "supplier@acme.test") if m.template.startswith("registration")
+    ]
+    assert (to_stranger.template, to_globex.template) == ("registration_link", "registration_link")
+    assert [m.template for m in member_mails] == ["registration_member"]
+    # a person with a Merkato login continues without choosing a password: the link proves the address
+    path = await delivered_link("admin@globex.test")
+    page = browser()
+    shown = await page.get(path)
+    assert 'name="password"' not in shown.text
+    started = await page.post_form(path.split("?")[0], {"token": token_of(path)})
+    assert started.headers["location"] == "/supplier/register/draft"
+    # their password is their own, untouched
+    assert (await browser("globex.localhost").login("admin@globex.test")).headers["location"] == "/"
