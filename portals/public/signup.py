@@ -113,8 +113,10 @@ async def signup(request: Req) -> Response[Any]:
     form.slug = form.slug.lower()
     user = request.scope.get("user")
     tenant_id = new_id()
-    async with state.db.transaction(TenantContext.system(tenant_id)) as session:
-        identity = await session.get(Identity, user.identity_id) if isinstance(user, ApexUser) else None
+    # the new tenant's context, acting for the apex user if one signs up (RLS shows them their own identity)
+    acting = user.identity_id if isinstance(user, ApexUser) else None
+    async with state.db.transaction(TenantContext.system(tenant_id, identity_id=acting)) as session:
+        identity = await session.get(Identity, acting) if acting else None
         origin = tenant_origin(state.settings, form.slug, scheme=request.url.scheme, host=request.headers.get("host"))
         try:
             await billing.sign_up(

@@ -94,11 +94,12 @@ async def _make_history(db: Database, settings: Settings, fake: RunningFakeStrip
             paid = await client.post(f"{url}/pay", data=form)
             assert paid.status_code in (302, 303), paid.text
             tenant_ids.append(tenant_id)
-        async with db.transaction(TenantContext.system(None)) as session:
-            rows = await session.execute(
-                text("SELECT id, stripe_customer_id FROM tenants WHERE id = ANY(:ids)"), {"ids": tenant_ids}
-            )
-            customer_of = dict(rows.tuples().all())
+        customer_of = {}
+        for tenant_id in tenant_ids:  # each tenant's row is visible in its own context only
+            async with db.transaction(TenantContext.system(tenant_id)) as session:
+                customer_of[tenant_id] = await session.scalar(
+                    text("SELECT stripe_customer_id FROM tenants WHERE id = :id"), {"id": tenant_id}
+                )
         customers = [customer_of[tenant_id] for tenant_id in tenant_ids]
         for index, customer in enumerate(customers):
             subscription = await gateway.current_subscription(customer)
