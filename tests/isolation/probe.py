@@ -25,10 +25,12 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from backend.dev.demo import DemoTenant
 from backend.kit.ids import new_id
-from tenants.context import TenantContext
+from tenants.context import PartyKind, TenantContext
 from tenants.isolation import Database
 from tests.fixtures.transactions import rolled_back
+from tests.isolation import catalog
 
 INSUFFICIENT_PRIVILEGE = "42501"
 
@@ -152,6 +154,40 @@ PATHS: dict[str, Callable[[Database, TenantContext], AbstractAsyncContextManager
     "transaction": _through_transaction,
     "read": _through_read,
 }
+
+
+@dataclass(frozen=True)
+class Prober:
+    """Who probes: a context, the column that holds its party in each table, and its name."""
+
+    name: str
+    kind: str  # a field of Expect
+    context: TenantContext
+
+    def party_column(self, table: str, columns: set[str]) -> str | None:
+        kind = self.context.party_kind
+        if kind not in (PartyKind.SUPPLIER, PartyKind.CUSTOMER):
+            return None
+        if catalog.PARTY_TABLES.get(table) == kind:
+            return "id"
+        column = catalog.PARTY_COLUMNS[kind]
+        return column if column in columns else None
+
+
+def probers(tenant: DemoTenant) -> list[Prober]:
+    def party(kind: PartyKind, party_id: UUID, local: str) -> TenantContext:
+        return TenantContext(tenant.id, kind, party_id, identity_id=tenant.identity(local))
+
+    return [
+        Prober(
+            f"{tenant.slug} staff", "staff", TenantContext(tenant.id, PartyKind.STAFF, None, tenant.identity("buyer"))
+        ),
+        Prober(f"{tenant.slug} system", "system", TenantContext.system(tenant.id)),
+        Prober(f"{tenant.slug} supplier A", "supplier", party(PartyKind.SUPPLIER, tenant.supplier_ids[0], "supplier")),
+        Prober(f"{tenant.slug} supplier B", "supplier", party(PartyKind.SUPPLIER, tenant.supplier_ids[1], "supplier2")),
+        Prober(f"{tenant.slug} customer A", "customer", party(PartyKind.CUSTOMER, tenant.customer_ids[0], "customer")),
+        Prober(f"{tenant.slug} customer B", "customer", party(PartyKind.CUSTOMER, tenant.customer_ids[1], "customer2")),
+    ]
 
 
 def insert_copy(table: str) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from uuid import UUID
 
 import pytest
 from sqlalchemy import text
@@ -29,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.dev.demo import DemoData, DemoTenant
 from backend.kit.ids import new_id
-from tenants.context import NO_CONTEXT, PartyKind, TenantContext
+from tenants.context import NO_CONTEXT
 from tenants.isolation import Database
 from tests.fixtures.sessions import SessionRows
 from tests.fixtures.workflow import WorkflowRows
 from tests.isolation import catalog
-from tests.isolation.probe import PATHS, Runner, copy, insert_copy, row_of
+from tests.isolation.probe import PATHS, Prober, Runner, copy, insert_copy, probers, row_of
 
 
 class Expect(NamedTuple):
@@ -90,40 +89,6 @@ class Cell:
         assert seen in ("all", "own", "-"), spec
         assert set(commands) <= set("IUD"), spec
         return cls(seen, frozenset(commands))
-
-
-@dataclass(frozen=True)
-class Prober:
-    """Who probes: a context, the column that holds its party in each table, and its name."""
-
-    name: str
-    kind: str  # a field of Expect
-    context: TenantContext
-
-    def party_column(self, table: str, columns: set[str]) -> str | None:
-        kind = self.context.party_kind
-        if kind not in (PartyKind.SUPPLIER, PartyKind.CUSTOMER):
-            return None
-        if catalog.PARTY_TABLES.get(table) == kind:
-            return "id"
-        column = catalog.PARTY_COLUMNS[kind]
-        return column if column in columns else None
-
-
-def probers(tenant: DemoTenant) -> list[Prober]:
-    def party(kind: PartyKind, party_id: UUID, local: str) -> TenantContext:
-        return TenantContext(tenant.id, kind, party_id, identity_id=tenant.identity(local))
-
-    return [
-        Prober(
-            f"{tenant.slug} staff", "staff", TenantContext(tenant.id, PartyKind.STAFF, None, tenant.identity("buyer"))
-        ),
-        Prober(f"{tenant.slug} system", "system", TenantContext.system(tenant.id)),
-        Prober(f"{tenant.slug} supplier A", "supplier", party(PartyKind.SUPPLIER, tenant.supplier_ids[0], "supplier")),
-        Prober(f"{tenant.slug} supplier B", "supplier", party(PartyKind.SUPPLIER, tenant.supplier_ids[1], "supplier2")),
-        Prober(f"{tenant.slug} customer A", "customer", party(PartyKind.CUSTOMER, tenant.customer_ids[0], "customer")),
-        Prober(f"{tenant.slug} customer B", "customer", party(PartyKind.CUSTOMER, tenant.customer_ids[1], "customer2")),
-    ]
 
 
 @dataclass

@@ -5,6 +5,11 @@ database holds the wall when those filters are wrong or missing. The tables come
 (tests/isolation/catalog.py), so a new tenant table is in the matrix the day it is migrated, and
 the matrix fails until fixtures put rows for both tenants in it.
 
+The attacks run as every kind of context (staff, the platform, each of two suppliers and two
+customers) through both ways the app opens a transaction: the ORM session of Database.transaction
+and the bare asyncpg connection of Database.read; party contexts also aim at the other party's rows
+of their own tenant.
+
 Where the app role lacks a privilege on purpose (UPDATE and DELETE on the append-only audit trail,
 DELETE on the outbox), the database answers "permission denied" instead of reaching zero rows: that
 is the wall holding too. Which privileges the app role has is read from the catalog per table.
@@ -21,7 +26,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import CursorResult, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from backend.dev.demo import DemoData, DemoTenant
 from backend.kit.db import APP_ROLE, RELAY_ROLE, make_engine
@@ -32,6 +37,7 @@ from tests.fixtures.sessions import SessionRows
 from tests.fixtures.transactions import rolled_back
 from tests.fixtures.workflow import WorkflowRows
 from tests.isolation import catalog
+from tests.isolation.probe import PATHS, Prober, copy, insert_copy, probers, row_of
 
 # insufficient_privilege, raised both for "new row violates row-level security policy" and for
 # "permission denied for table": the messages tell the two apart.
@@ -447,3 +453,86 @@ async def test_the_apex_sees_only_the_identitys_own_memberships(
     # the identity alone, without the system party kind, opens nothing (party_scope is RESTRICTIVE)
     async with rolled_back(db, TenantContext(tenant_id=None, identity_id=identity_id)) as session:
         assert await _ids(session, "SELECT id FROM memberships") == set()
+
+
+# --- every kind of context, through both ways in ----------------------------------------------------
+
+
+def _other_party(prober: Prober, tenant: DemoTenant) -> UUID | None:
+    """The other one of the two suppliers (or customers) with portal users in the prober's tenant."""
+    kind = prober.context.party_kind
+    parties = tenant.supplier_ids[:2] if kind == PartyKind.SUPPLIER else tenant.customer_ids[:2]
+    if kind not in (PartyKind.SUPPLIER, PartyKind.CUSTOMER):
+        return None
+    return next(party for party in parties if party != prober.context.party_id)
+
+
+async def _attacks(
+    owner: AsyncConnection, matrix: Matrix, prober: Prober, me: DemoTenant, other: DemoTenant
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(table, what, sql, params) of every attack on another tenant's and another party's rows; each
+    must be refused or reach no row (statements that count rows must count none)."""
+    attacks: list[tuple[str, str, str, dict[str, Any]]] = []
+    for table in matrix.tables:
+        theirs = {"other": other.id}
+        row = await row_of(owner, table, "tenant_id = :t", t=other.id)
+        assert row is not None, f"{table} has no row in {other.slug}"
+        attacks += [
+            (table, f"count {other.slug} rows", f"SELECT count(*) FROM {table} WHERE tenant_id = :other", theirs),
+            (
+                table,
+                f"update {other.slug} rows",
+                f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :other",
+                theirs,
+            ),
+            (table, f"delete {other.slug} rows", f"DELETE FROM {table} WHERE tenant_id = :other", theirs),
+            (table, f"insert a {other.slug} row", insert_copy(table), {"row": copy(row)}),
+            (table, f"move own rows to {other.slug}", f"UPDATE {table} SET tenant_id = :other", theirs),
+        ]
+        column = prober.party_column(table, matrix.columns[table])
+        another = _other_party(prober, me)
+        if column is None or another is None:
+            continue
+        party = {"party": another}
+        # the other party's own row: for the parties themselves its id is the party
+        row = await row_of(owner, table, f"tenant_id = :t AND {column} = :p", t=me.id, p=another)
+        assert row is not None, f"{table} has no row of {another} in {me.slug}"
+        attacks += [
+            (table, "count another party's rows", f"SELECT count(*) FROM {table} WHERE {column} = :party", party),
+            (
+                table,
+                "update another party's rows",
+                f"UPDATE {table} SET tenant_id = tenant_id WHERE {column} = :party",
+                party,
+            ),
+            (table, "delete another party's rows", f"DELETE FROM {table} WHERE {column} = :party", party),
+            (
+                table,
+                "insert another party's row",
+                insert_copy(table),
+                {"row": copy(row, id=row["id"]) if column == "id" else copy(row)},
+            ),
+            (table, "move own rows to another party", f"UPDATE {table} SET {column} = :party", party),
+        ]
+    return attacks
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+async def test_no_kind_of_context_reaches_another_tenant_or_party(
+    path: str, db: Database, owner_engine: AsyncEngine, matrix: Matrix, demo: DemoData
+) -> None:
+    """As staff, the platform and each of two suppliers and customers, in both tenants: select,
+    insert, update and delete aimed at the other tenant's rows and at the other party's."""
+    matrix.require_rows(demo.acme, demo.globex)
+    leaks: list[str] = []
+    for me, other in _pairs(demo):
+        for prober in probers(me):
+            async with owner_engine.connect() as owner:
+                attacks = await _attacks(owner, matrix, prober, me, other)
+            async with PATHS[path](db, prober.context) as runner:
+                for table, what, sql, params in attacks:
+                    counting = sql.startswith("SELECT")
+                    outcome = await (runner.count if counting else runner.execute)(sql, **params)
+                    if not outcome.nothing():
+                        leaks.append(f"{table}: {prober.name} could {what}: {outcome}")
+    assert not leaks, f"through {path}:\n" + "\n".join(leaks)
