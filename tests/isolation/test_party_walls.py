@@ -91,6 +91,12 @@ def _row(tenant_id: UUID, **values: Any) -> dict[str, Any]:
     return {"tenant_id": str(tenant_id), "id": str(new_id()), "created_at": datetime.now(UTC).isoformat(), **values}
 
 
+def _party_record(party: Party, number: str, country: str, currency: str) -> dict[str, Any]:
+    """A supplier or customer record of the party's tenant, active from the start."""
+    values = {"number": number, "name": "New", "country": country, "currency": currency, "status": "active"}
+    return _row(party.context.tenant_id, **values)
+
+
 def _event(tenant_id: UUID, identity_id: UUID | str, actor_kind: str) -> dict[str, Any]:
     return _row(
         tenant_id,
@@ -155,14 +161,7 @@ async def test_a_supplier_cannot_decide_about_itself(as_supplier: Runner, suppli
             "delete itself": ("DELETE FROM suppliers WHERE id = :id", {"id": supplier.party_id}),
             "create a supplier": _insert(
                 "suppliers",
-                _row(
-                    supplier.context.tenant_id,
-                    number="SUP-NEW",
-                    name="New",
-                    country="CN",
-                    currency="CNY",
-                    status="active",
-                ),
+                _party_record(supplier, "SUP-NEW", "CN", "CNY"),
             ),
         },
     )
@@ -229,14 +228,7 @@ async def test_a_customer_keeps_its_contact_details_and_nothing_else(as_customer
             "delete itself": ("DELETE FROM customers", {}),
             "create a customer": _insert(
                 "customers",
-                _row(
-                    customer.context.tenant_id,
-                    number="CUS-NEW",
-                    name="New",
-                    country="US",
-                    currency="USD",
-                    status="active",
-                ),
+                _party_record(customer, "CUS-NEW", "US", "USD"),
             ),
             "a membership's roles": ("UPDATE memberships SET roles = ARRAY['admin']", {}),
         },
@@ -247,54 +239,41 @@ async def test_a_customer_keeps_its_contact_details_and_nothing_else(as_customer
 # --- what a supplier may add, only as it starts ------------------------------------------------
 
 
-def _document(party: Party, **values: Any) -> dict[str, Any]:
-    return _row(
-        party.context.tenant_id,
-        supplier_id=str(party.party_id),
-        document_type="iso_9001",
-        version=900,
-        filename="iso.pdf",
-        storage_key=f"probe/{new_id()}.pdf",
-        mime_type="application/pdf",
-        size=1,
-        sha256="0" * 64,
-        uploaded_by=str(party.identity_id),
-        **values,
-    )
+# What a supplier adds, as its own person: (the columns it fills in, the column naming who did)
+DOCUMENT = (
+    {
+        "document_type": "iso_9001",
+        "version": 900,
+        "filename": "iso.pdf",
+        "storage_key": "probe/iso.pdf",
+        "mime_type": "application/pdf",
+        "size": 1,
+        "sha256": "0" * 64,
+    },
+    "uploaded_by",
+)
+BANK_ACCOUNT = {"holder": "Huaqiang", "account": "DE89370400440532013000", "country": "DE"}, "entered_by"
+CHANGE = {"kind": "legal_name", "proposed": {"name": "New Name Ltd"}}, "requested_by"
 
 
-def _bank_account(party: Party, **values: Any) -> dict[str, Any]:
-    return _row(
-        party.context.tenant_id,
-        supplier_id=str(party.party_id),
-        holder="Huaqiang",
-        account="DE89370400440532013000",
-        country="DE",
-        entered_by=str(party.identity_id),
-        **values,
-    )
-
-
-def _change(party: Party, **values: Any) -> dict[str, Any]:
-    return _row(
-        party.context.tenant_id,
-        supplier_id=str(party.party_id),
-        kind="legal_name",
-        proposed={"name": "New Name Ltd"},
-        requested_by=str(party.identity_id),
-        **values,
-    )
+def _own(party: Party, what: tuple[dict[str, Any], str], **values: Any) -> dict[str, Any]:
+    """A row the supplier's person adds for the supplier, with these values besides."""
+    columns, person = what
+    own = {"supplier_id": str(party.party_id), person: str(party.identity_id)}
+    return _row(party.context.tenant_id, **own, **columns, **values)
 
 
 async def test_a_supplier_adds_what_waits_for_staff(as_supplier: Runner, supplier: Party) -> None:
     tenant_id = supplier.context.tenant_id
     allowed = {
-        "a document waiting for review": _insert("supplier_documents", _document(supplier, status="pending_review")),
+        "a document waiting for review": _insert(
+            "supplier_documents", _own(supplier, DOCUMENT, status="pending_review")
+        ),
         "a bank account waiting for approval": _insert(
-            "supplier_bank_accounts", _bank_account(supplier, status="pending")
+            "supplier_bank_accounts", _own(supplier, BANK_ACCOUNT, status="pending")
         ),
         "a change request waiting for a decision": _insert(
-            "supplier_change_requests", _change(supplier, status="pending")
+            "supplier_change_requests", _own(supplier, CHANGE, status="pending")
         ),
         "a contact": _insert("supplier_contacts", _row(tenant_id, supplier_id=str(supplier.party_id), name="Li Lei")),
         "an audit event naming itself": _insert(
@@ -316,20 +295,23 @@ async def test_a_supplier_cannot_add_anything_already_decided(as_supplier: Runne
     through = await _refusals(
         as_supplier,
         {
-            "an approved document": _insert("supplier_documents", _document(supplier, status="approved")),
+            "an approved document": _insert("supplier_documents", _own(supplier, DOCUMENT, status="approved")),
             "a reviewed document": _insert(
-                "supplier_documents", _document(supplier, status="pending_review", reviewed_by=staff_identity)
+                "supplier_documents", _own(supplier, DOCUMENT, status="pending_review", reviewed_by=staff_identity)
             ),
             "a document reminded already": _insert(
-                "supplier_documents", _document(supplier, status="pending_review", reminded_7_at="2026-01-01T00:00:00Z")
+                "supplier_documents",
+                _own(supplier, DOCUMENT, status="pending_review", reminded_7_at="2026-01-01T00:00:00Z"),
             ),
-            "the bank account in force": _insert("supplier_bank_accounts", _bank_account(supplier, status="active")),
-            "an approved change": _insert("supplier_change_requests", _change(supplier, status="approved")),
+            "the bank account in force": _insert(
+                "supplier_bank_accounts", _own(supplier, BANK_ACCOUNT, status="active")
+            ),
+            "an approved change": _insert("supplier_change_requests", _own(supplier, CHANGE, status="approved")),
             "a decided change": _insert(
-                "supplier_change_requests", _change(supplier, status="pending", decided_by=staff_identity)
+                "supplier_change_requests", _own(supplier, CHANGE, status="pending", decided_by=staff_identity)
             ),
             "a change with a reason": _insert(
-                "supplier_change_requests", _change(supplier, status="pending", reason="ok")
+                "supplier_change_requests", _own(supplier, CHANGE, status="pending", reason="ok")
             ),
             "an audit event of staff": _insert(
                 "audit_events",

@@ -16,7 +16,10 @@ import os
 import random
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -115,41 +118,38 @@ MEMBERSHIPS = "SELECT tenant_id, supplier_id FROM memberships"
 BROKEN = "SELECT no_such_column FROM no_such_table"
 
 
+@asynccontextmanager
+async def _opened(db: Database, plan: Plan) -> AsyncIterator[Callable[[str], Awaitable[list[Any]]]]:
+    """The plan's transaction, as a way to run a statement and get its rows."""
+    if plan.path == "read":
+        async with db.read(plan.context) as driver:
+            yield driver.fetch
+        return
+    async with db.transaction(plan.context) as session:
+
+        async def fetch(sql: str) -> list[Any]:
+            return list(await session.execute(text(sql)))
+
+        yield fetch
+
+
 async def _transaction(
     db: Database, plan: Plan, tally: Tally, expected_suppliers: dict[UUID, int], stage: list[str]
 ) -> None:
     context = plan.context
     expected = expected_suppliers.get(context.tenant_id, 0) if context.tenant_id else 0
-    if plan.path == "read":
-        async with db.read(context) as driver:
-            stage[0] = "in transaction"
-            for step in range(3):
-                if step == plan.fail_after and plan.failure == "python":
-                    raise InjectedError
-                if step == plan.fail_after and plan.failure == "sql":
-                    await driver.execute(BROKEN)
-                if step == 0:
-                    _check_suppliers(
-                        context, [(row[0], row[1]) for row in await driver.fetch(SUPPLIERS)], tally, expected
-                    )
-                elif step == 1:
-                    _check_memberships(context, [(row[0], row[1]) for row in await driver.fetch(MEMBERSHIPS)], tally)
-            stage[0] = "after reads"
-        return
-    async with db.transaction(context) as session:
+    async with _opened(db, plan) as fetch:
         stage[0] = "in transaction"
         for step in range(3):
             # fail before the first read, between the reads, or after both (then rolled back)
             if step == plan.fail_after and plan.failure == "python":
                 raise InjectedError
             if step == plan.fail_after and plan.failure == "sql":
-                await session.execute(text(BROKEN))
+                await fetch(BROKEN)
             if step == 0:
-                rows = await session.execute(text(SUPPLIERS))
-                _check_suppliers(context, [(row[0], row[1]) for row in rows], tally, expected)
+                _check_suppliers(context, [(row[0], row[1]) for row in await fetch(SUPPLIERS)], tally, expected)
             elif step == 1:
-                rows = await session.execute(text(MEMBERSHIPS))
-                _check_memberships(context, [(row[0], row[1]) for row in rows], tally)
+                _check_memberships(context, [(row[0], row[1]) for row in await fetch(MEMBERSHIPS)], tally)
         stage[0] = "after reads"
 
 
