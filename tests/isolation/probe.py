@@ -158,13 +158,14 @@ PATHS: dict[str, Callable[[Database, TenantContext], AbstractAsyncContextManager
 
 @dataclass(frozen=True)
 class Prober:
-    """Who probes: a context, the column that holds its party in each table, and its name."""
+    """Who probes: a context, named, of a kind (a field of test_catalog_probe.Expect)."""
 
     name: str
-    kind: str  # a field of Expect
+    kind: str
     context: TenantContext
 
     def party_column(self, table: str, columns: set[str]) -> str | None:
+        """The table's column that holds this supplier's or customer's own rows, if any."""
         kind = self.context.party_kind
         if kind not in (PartyKind.SUPPLIER, PartyKind.CUSTOMER):
             return None
@@ -175,6 +176,9 @@ class Prober:
 
 
 def probers(tenant: DemoTenant) -> list[Prober]:
+    """Staff, the platform, and the two suppliers and two customers with portal users, each as
+    its own demo person."""
+
     def party(kind: PartyKind, party_id: UUID, local: str) -> TenantContext:
         return TenantContext(tenant.id, kind, party_id, identity_id=tenant.identity(local))
 
