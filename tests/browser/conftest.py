@@ -23,7 +23,7 @@ import pytest
 
 from backend.dev.demo import DemoData
 from backend.kit.i18n import LOCALE_DIR
-from tests.fixtures.services import free_port, unavailable
+from tests.fixtures.services import free_port, stop, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -150,12 +150,7 @@ def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] 
             time.sleep(0.1)
         yield LiveServer(port=port, log=log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 # Module scope: the live server runs the embedded worker and relay on the shared test database,
