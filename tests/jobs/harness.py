@@ -218,7 +218,6 @@ RETRY_SECONDS = 1
 class BrokerUnderTest(Protocol):
     """What a delivery test asks of the broker it runs on, whichever that is."""
 
-    kind: str  # "redis" or "rabbitmq": the test's parameter
     url: str  # BROKER_URL for the workers and the publisher
     # RabbitMQ hands a dead consumer's unacknowledged messages to the others as soon as its
     # connection drops; dramatiq's Redis broker only after a heartbeat timeout far longer than the
@@ -242,7 +241,6 @@ class RedisUnderTest:
 
     url: str
     client: redis.Redis = field(init=False)
-    kind: str = "redis"
     requeues_at_once: bool = False
 
     def __post_init__(self) -> None:
@@ -276,7 +274,6 @@ class RabbitmqUnderTest:
     url: str
     lock: pika.BlockingConnection
     broker: RabbitmqBroker
-    kind: str = "rabbitmq"
     requeues_at_once: bool = True
 
     def clear(self) -> None:
