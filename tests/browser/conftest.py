@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 
 from backend.dev.demo import DemoData
 from backend.kit.i18n import LOCALE_DIR
+from tests.fixtures.services import free_port, stop, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -66,18 +66,11 @@ def _install_chromium() -> str | None:
 def chromium_path() -> str:
     path = _find_chromium() or _install_chromium()
     if path is None:
-        pytest.skip("no chromium binary and it cannot be installed here (root + apt-get needed; `make chromium`)")
+        unavailable("no chromium binary and it cannot be installed here (root + apt-get needed; `make chromium`)")
     return path
 
 
 # --- the server -------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _compile_catalogs() -> None:
@@ -117,7 +110,7 @@ def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] 
     _compile_catalogs()
     log = data_dir / "server.log"
     extra = dict(extra_env or {})
-    port = int(extra.pop("PORT", None) or _free_port())
+    port = int(extra.pop("PORT", None) or free_port())
     env = {
         **os.environ,
         "DATABASE_URL": owner_url,
@@ -157,12 +150,7 @@ def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] 
             time.sleep(0.1)
         yield LiveServer(port=port, log=log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 # Module scope: the live server runs the embedded worker and relay on the shared test database,
