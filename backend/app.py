@@ -7,6 +7,7 @@ JSON API at /api/v1). Both share one database engine and one set of templates.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Litestar, Router
@@ -38,6 +39,7 @@ from portals.public.signup import SIGNUP_ROUTES
 from portals.shared.documents import DOCUMENT_ROUTES
 from portals.shared.errors import EXCEPTION_HANDLERS, unknown_workspace
 from portals.shared.notifications import NOTIFICATION_ROUTES
+from portals.shared.security_headers import SecurityHeaders, security_headers
 from portals.shared.templating import STATIC_DIR, environment
 from portals.staff.audit import AUDIT_ROUTES
 from portals.staff.billing import BILLING_ROUTES
@@ -166,6 +168,8 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
         directory=directory,
         base_domain=settings.base_domain,
         apps_with_lifespan=(apex, tenant),
+        # every answer of every host, the unknown-workspace page included
+        middleware=[partial(SecurityHeaders, headers=security_headers(settings))],
     )
 
 
