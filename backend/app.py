@@ -41,6 +41,7 @@ from portals.shared.errors import EXCEPTION_HANDLERS, unknown_workspace
 from portals.shared.notifications import NOTIFICATION_ROUTES
 from portals.shared.security_headers import SecurityHeaders, security_headers
 from portals.shared.templating import STATIC_DIR, environment
+from portals.shared.upload_limit import UploadLimit
 from portals.staff.audit import AUDIT_ROUTES
 from portals.staff.billing import BILLING_ROUTES
 from portals.staff.jobs import JOB_ROUTES
@@ -68,8 +69,15 @@ def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
             exclude=["/api/", "/webhooks/"],  # webhooks prove themselves by their signature
         ),
         "exception_handlers": EXCEPTION_HANDLERS,
-        # the request id first, so everything after it (logins included) can name the request
-        "middleware": [RequestIdMiddleware, AuthMiddleware],
+        # the request id first, so everything after it (logins included) can name the request;
+        # an oversized upload loses its file before anything reads the headers it rewrites
+        # (Litestar keeps them once parsed) and before the CSRF check reads the form
+        "middleware": [
+            RequestIdMiddleware,
+            partial(UploadLimit, max_body=settings.request_max_body_bytes),
+            AuthMiddleware,
+        ],
+        "request_max_body_size": settings.request_max_body_bytes,
         "dependencies": {"db": Provide(provide_db)},
         "logging_config": LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},
