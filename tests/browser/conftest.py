@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.dev.demo import DemoData
+from backend.dev.demo import DEMO_PASSWORD, DemoData
 from backend.kit.i18n import LOCALE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -261,6 +261,21 @@ async def new_page(chromium: Any, live_server: LiveServer) -> AsyncIterator[NewP
         await context.close()
     refused = [violation for page in opened for violation in page.problems.csp_violations]
     assert not refused, f"refused by the Content-Security-Policy: {refused}"
+
+
+async def log_in(opened: OpenedPage, base: str, email: str, *, lands: str) -> None:
+    """Through the real form with the demo password, as a person would; then wait for the
+    landing page and see who is logged in."""
+    from playwright.async_api import expect
+
+    page = opened.page
+    await page.goto(f"{base}/login")
+    form = page.locator("main form[action='/login']")
+    await form.get_by_label("E-mail").fill(email)
+    await form.get_by_label("Password").fill(DEMO_PASSWORD)
+    await form.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(lands)
+    await expect(page.locator("header .who")).to_have_attribute("title", email)
 
 
 @pytest.fixture(scope="session")

@@ -16,26 +16,16 @@ import weasyprint
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, expect
 
-from backend.dev.demo import DEMO_PASSWORD, DemoData
+from backend.dev.demo import DemoData
 from backend.suppliers.qualification import create_category, require_document, supply_category
 from portals.shared.security_headers import SANDBOXED_FILE_POLICY
 from tenants.context import TenantContext
 from tenants.isolation import Database
-from tests.browser.conftest import LiveServer, NewPage, OpenedPage
+from tests.browser.conftest import LiveServer, NewPage, OpenedPage, log_in
 from tests.uploads.samples import png
 
 MB = 1024 * 1024
 UPLOAD_MAX_MB = 10  # the live server's default MERKATO_UPLOAD_MAX_MB
-
-
-async def _log_in(opened: OpenedPage, base: str, email: str, *, lands: str) -> None:
-    page = opened.page
-    await page.goto(f"{base}/login")
-    form = page.locator("main form[action='/login']")
-    await form.get_by_label("E-mail").fill(email)
-    await form.get_by_label("Password").fill(DEMO_PASSWORD)
-    await form.get_by_role("button", name="Log in").click()
-    await page.wait_for_url(lands)
 
 
 async def _wait_for_violations(opened: OpenedPage, count: int) -> None:
@@ -107,7 +97,7 @@ async def test_too_large_a_file_brings_the_form_back_and_reviewers_save_pdfs(
     # --- the supplier: too large a file first, then the real ones ------------------------------------
     supplier = await new_page()
     page = supplier.page
-    await _log_in(supplier, base, "supplier@acme.test", lands=f"{base}/supplier")
+    await log_in(supplier, base, "supplier@acme.test", lands=f"{base}/supplier")
     await page.goto(f"{base}/supplier/company")
     assert await _upload(page, huge, document_type=licence) == 400
     await expect(page.locator("#document-form #file-error")).to_have_text(
@@ -123,12 +113,12 @@ async def test_too_large_a_file_brings_the_form_back_and_reviewers_save_pdfs(
     # --- the reviewer: the picture is shown, sandboxed; the PDF is saved, never opened -------------
     reviewer = await new_page()
     office = reviewer.page
-    await _log_in(reviewer, base, "admin@acme.test", lands=f"{base}/")
+    await log_in(reviewer, base, "admin@acme.test", lands=f"{base}/")
     await office.goto(f"{base}/suppliers/{acme.supplier_ids[0]}")
     await expect(office.locator("#downloads-only")).to_be_visible()
-    preview = office.locator("img.document-preview")
-    await expect(preview.first).to_be_visible()
-    assert await preview.first.evaluate("(img) => img.complete && img.naturalWidth > 0")
+    preview = office.locator("#qualification-documents tr", has_text=f"Factory photo {code}").locator("img")
+    await preview.scroll_into_view_if_needed()  # it loads lazily
+    await office.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=await preview.element_handle())
     row = office.locator("#qualification-documents tr", has_text=f"Licence {code}")
     await expect(row.get_by_role("link", name="View")).to_have_count(0)
     async with office.expect_download() as saving:
@@ -142,12 +132,10 @@ async def test_too_large_a_file_brings_the_form_back_and_reviewers_save_pdfs(
             await office.goto(f"{pdf_url}?inline=true")
     assert (await again.value).suggested_filename == "licence.pdf"
 
-    image_href = await office.locator("#qualification-documents a:has(img.document-preview)").first.get_attribute(
-        "href"
-    )
+    image_href = await preview.locator("xpath=..").get_attribute("href")
     assert image_href is not None
     picture = await new_page()
-    await _log_in(picture, base, "admin@acme.test", lands=f"{base}/")
+    await log_in(picture, base, "admin@acme.test", lands=f"{base}/")
     shown = await picture.page.goto(f"{base}{image_href}")
     assert shown is not None
     assert (await shown.header_value("content-disposition") or "").startswith("inline;")

@@ -21,13 +21,12 @@ from sqlalchemy import func, select
 from backend.app import create_app
 from backend.dev.demo import DemoData
 from backend.models import Supplier, SupplierDocument
-from backend.settings import load_settings
 from backend.suppliers.qualification import create_category, require_document, supply_category
 from portals.shared.upload_limit import READ_FACTOR
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
-from tests.web.conftest import Browser
+from tests.web.conftest import Browser, web_settings
 
 MB = 1024 * 1024
 MESSAGE = "The file is larger than 1 MB, the most accepted here. Please choose a smaller file."
@@ -36,14 +35,7 @@ DATES = {"issued_on": "2026-01-05", "expires_on": "2031-01-05"}
 
 @pytest.fixture(scope="module")
 def small_app(db: Database, demo: DemoData, tmp_path_factory: pytest.TempPathFactory) -> HostDispatcher:
-    settings = load_settings(
-        {
-            "MERKATO_ENV": "test",
-            "MERKATO_SECRET_KEY": "test-secret-key-with-enough-entropy-0123456789",
-            "MERKATO_DATA_DIR": str(tmp_path_factory.mktemp("upload-limit")),
-            "MERKATO_UPLOAD_MAX_MB": "1",
-        }
-    )
+    settings = web_settings(tmp_path_factory.mktemp("upload-limit"), MERKATO_UPLOAD_MAX_MB="1")
     assert settings.request_max_body_bytes == 2 * MB
     return create_app(settings, database=db)
 
