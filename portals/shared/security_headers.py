@@ -46,7 +46,7 @@ def form_targets(settings: Settings) -> list[str]:
     if not settings.billing_enabled:
         return hosts
     # another API base (the fake Stripe of the tests and the demo) serves its pages there too
-    return hosts + ([_origin(settings.stripe_api_base)] if settings.stripe_api_base else list(STRIPE_PAGES))
+    return [*hosts, *STRIPE_PAGES, *([_origin(settings.stripe_api_base)] if settings.stripe_api_base else [])]
 
 
 def content_security_policy(settings: Settings) -> str:

@@ -127,7 +127,8 @@ def _production(tmp_path: Path, **extra: str) -> Settings:
                 "STRIPE_WEBHOOK_SECRET": "whsec_x",
                 "STRIPE_API_BASE": "http://127.0.0.1:12111/",
             },
-            "'self' https://merkato.example https://*.merkato.example http://127.0.0.1:12111",
+            "'self' https://merkato.example https://*.merkato.example https://checkout.stripe.com "
+            "https://billing.stripe.com http://127.0.0.1:12111",
         ),
     ],
     ids=["billing-off", "stripe", "another-stripe-base"],
