@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.tokens import new_secret
 from backend.jobs.registry import job
 from backend.models import AccountToken, Identity, LoginTicket, Membership, Tenant, TokenPurpose, WebSession
+from backend.notifications.rendering import secret_link
 from backend.notifications.service import queue_mail, recipient_locale
 from backend.settings import Settings, get_settings
 
@@ -122,7 +123,7 @@ async def send_account_link(session: AsyncSession, membership_id: str, purpose: 
         locale=recipient_locale(identity.locale, tenant.locale),
         context={
             "name": identity.full_name,
-            "link": f"{base}{kind.path}?token={token}",
+            "link": secret_link(f"{base}{kind.path}?token={token}", token),
             "days": kind.lifetime.days,
             "hours": kind.lifetime // timedelta(hours=1),
         },

@@ -4,7 +4,7 @@ The row is locked FOR UPDATE for the whole run, so a second delivery of the same
 then finds it done; the effect and the "done" mark commit together. A failure rolls the effect
 back to a savepoint and records the attempt in the same transaction: the job is due again after
 an exponential backoff (the relay republishes it), or failed for good after the last attempt —
-visible to the tenant's admins, who can retry it.
+visible to the tenant's admins, who can retry it — when the job's `on_give_up` runs too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from backend.jobs.registry import call
+from backend.jobs.registry import call, give_up
 from backend.models import JobStatus, OutboxJob
 from tenants.context import TenantContext
 from tenants.isolation import Database
@@ -64,6 +64,12 @@ async def run_job(db: Database, policy: RetryPolicy, actor: str, tenant_id: UUID
                 row.status = JobStatus.FAILED
                 row.done_at = datetime.now(UTC)
                 log.error("job %s %s failed for good after %d attempts", actor, outbox_id, row.attempts, exc_info=exc)
+                try:
+                    async with session.begin_nested():
+                        await give_up(actor, session, dict(row.args))
+                except Exception:
+                    # the failure is recorded whatever its clean-up does
+                    log.exception("job %s %s: giving up failed too", actor, outbox_id)
                 return "failed"
             row.run_at = datetime.now(UTC) + policy.delay(row.attempts)
             row.published_at = None

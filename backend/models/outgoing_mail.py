@@ -1,5 +1,6 @@
-"""Every e-mail Merkato sends, rendered in the recipient's language; with no SMTP server
-configured (embedded mode) it is kept here and shown in the staff app instead of sent."""
+"""Every e-mail Merkato sends, rendered in the recipient's language, as anyone may read it: its
+one-time secrets masked. A mail that carries such secrets keeps its real message sealed beside
+it (backend/notifications/sealing.py) until the mail actor has delivered it, and no longer."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from backend.kit.db import Base, TenantOwned
 class MailStatus(enum.StrEnum):
     QUEUED = "queued"
     SENT = "sent"
-    KEPT = "kept"  # no SMTP configured: visible under Outgoing mail only
+    KEPT = "kept"  # no SMTP configured: handed to the server's operator (console and data directory)
     FAILED = "failed"
 
 
@@ -31,3 +32,6 @@ class OutgoingMail(TenantOwned, Base):
     status: Mapped[str] = mapped_column(String(10), default=MailStatus.QUEUED)
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # Never loaded unless asked for (the mail actor does), and touching it unloaded raises: no
+    # page or list can show it by accident.
+    sealed_message: Mapped[str | None] = mapped_column(Text, deferred=True, deferred_raiseload=True)

@@ -3,13 +3,17 @@ rendered in the recipient's language with the tenant's name as branding.
 
 `email/<name>.txt` extends `email/_layout.txt` and defines the `subject` block next to the body;
 `email/<name>.html` extends `email/_layout.html`. Every text goes through gettext like the pages.
+
+A value only the recipient may see (the secret of a one-time link) enters a template's context as
+a `Secret`, which knows what may be shown in its place. Every mail is rendered with the secrets
+masked — the copy that is stored and shown — and, when it carries any, once more with the real
+values, for the mail actor alone (see sealing.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,10 +23,41 @@ from jinja2 import Environment, StrictUndefined
 from backend.kit.i18n import in_locale, translated_environment
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+MASK = "…"
 
-# One-time links carry their secret in the `token` query parameter (see backend/auth/tasks.py).
-_TOKEN_PARAMETER = re.compile(r"(\btoken=)[A-Za-z0-9_\-]+")
-REDACTED = "…"
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A value for the recipient's eyes only, and what anyone else may see instead. As text (in a
+    template, a log line, an f-string) it is the shown value: only the mail actor's render of the
+    real message uses `value`."""
+
+    value: str = field(repr=False)
+    shown: str
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+def secret_link(url: str, secret: str) -> Secret:
+    """A one-time link whose secret (a query parameter or a path segment) is masked when shown."""
+    if not secret or secret not in url:
+        raise ValueError("the secret must be part of the link")
+    return Secret(value=url, shown=url.replace(secret, MASK))
+
+
+def has_secrets(context: Mapping[str, Any]) -> bool:
+    return any(isinstance(value, Secret) for value in context.values())
+
+
+def shown(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context as anyone may read it: every secret masked."""
+    return {name: value.shown if isinstance(value, Secret) else value for name, value in context.items()}
+
+
+def revealed(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context as the recipient reads it."""
+    return {name: value.value if isinstance(value, Secret) else value for name, value in context.items()}
 
 
 @cache
@@ -46,6 +81,7 @@ class RenderedMail:
 
 
 def render_mail(template: str, locale: str, context: Mapping[str, Any], *, tenant_name: str) -> RenderedMail:
+    """The mail as its context's plain values make it (pass `shown(...)` or `revealed(...)`)."""
     env = environment()
     with in_locale(locale) as chosen:
         values = {**context, "tenant_name": tenant_name, "lang": html_lang(chosen)}
@@ -55,8 +91,3 @@ def render_mail(template: str, locale: str, context: Mapping[str, Any], *, tenan
         text = text_template.render(values)
         html = env.get_template(f"email/{template}.html").render({**values, "subject": subject})
     return RenderedMail(locale=chosen, subject=subject, text=text, html=html)
-
-
-def redact_links(body: str) -> str:
-    """The body with every one-time link's secret blanked out (for storage once delivered)."""
-    return _TOKEN_PARAMETER.sub(lambda match: match.group(1) + REDACTED, body)

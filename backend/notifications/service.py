@@ -2,7 +2,9 @@
 
 `queue_mail` renders an e-mail in the recipient's language and writes it with its delivery job
 in the caller's transaction, so the mail exists exactly when the business change does; the
-actor in tasks.py sends it. `notify` puts a line under a member's bell.
+actor in tasks.py sends it. What it stores is what anyone may read: a one-time secret, passed as a
+`Secret` in the context, is stored masked, and the real message sealed for the actor alone.
+`notify` puts a line under a member's bell.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.jobs.outbox import enqueue
 from backend.kit.i18n import in_locale, negotiate
+from backend.kit.ids import new_id
 from backend.kit.pagination import Page, PageRequest
 from backend.models import Identity, JobStatus, MailStatus, Membership, Notification, OutboxJob, OutgoingMail, Tenant
-from backend.notifications.rendering import render_mail
+from backend.notifications.rendering import has_secrets, render_mail, revealed, shown
+from backend.notifications.sealing import seal
 from backend.notifications.tasks import MAIL_KEY_PREFIX, SEND_MAIL, mail_job_key
+from backend.settings import get_settings
 from tenants.isolation import context_of
 
 # A translatable text for someone else: a callable runs in the recipient's language.
@@ -45,20 +50,25 @@ def recipient_locale(identity_locale: str | None, tenant_locale: str | None) -> 
 async def queue_mail(
     session: AsyncSession, *, to: str, template: str, locale: str, context: Mapping[str, Any]
 ) -> OutgoingMail:
-    """Render `email/<template>` in `locale` for `to` and queue its delivery in this transaction."""
+    """Render `email/<template>` in `locale` for `to` and queue its delivery in this transaction.
+    Put every value only the recipient may see into `context` as a `Secret` (`secret_link`)."""
     tenant = await session.get(Tenant, _tenant_id(session))
     assert tenant is not None  # the context's tenant exists: the foreign keys say so
-    rendered = render_mail(template, locale, context, tenant_name=tenant.name)
+    masked = render_mail(template, locale, shown(context), tenant_name=tenant.name)
     mail = OutgoingMail(
         tenant_id=tenant.id,
+        id=new_id(),
         to_address=to,
-        subject=rendered.subject[:300],
-        text_body=rendered.text,
-        html_body=rendered.html,
+        subject=masked.subject[:300],
+        text_body=masked.text,
+        html_body=masked.html,
         template=template,
-        locale=rendered.locale,
+        locale=masked.locale,
         status=MailStatus.QUEUED,
     )
+    if has_secrets(context):
+        real = render_mail(template, locale, revealed(context), tenant_name=tenant.name)
+        mail.sealed_message = seal(mail, real, get_settings().secret_key)
     session.add(mail)
     await session.flush()
     await enqueue(session, SEND_MAIL, mail_id=mail.id, key=mail_job_key(mail.id))
@@ -74,12 +84,6 @@ class MailView:
     status: str
     error: str | None
     attempts: int
-
-    @property
-    def link_visible(self) -> bool:
-        """Kept mail is the demo's only way to follow a one-time link; any other mail is meant for
-        the recipient's inbox alone, so the page blanks its links."""
-        return self.status == MailStatus.KEPT
 
 
 MailRow = tuple[OutgoingMail, str, str | None, int | None]

@@ -1,5 +1,5 @@
-"""The way out: SMTP_URL read into a server description, a stored mail made into a MIME message
-(text and HTML alternatives), and aiosmtplib to deliver it.
+"""The way out: SMTP_URL read into a server description, a mail made into a MIME message (text and
+HTML alternatives), and aiosmtplib to deliver it.
 
     smtp://[user:password@]host[:port][?starttls=1|0][&from=address]
     smtps://[user:password@]host[:port][?from=address]
@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 
 from backend.models import OutgoingMail
-from backend.notifications.rendering import html_lang
+from backend.notifications.rendering import RenderedMail, html_lang
 from backend.settings import SettingsError
 
 TIMEOUT_SECONDS = 30
@@ -72,19 +72,20 @@ class SmtpServer:
         )
 
 
-def build_message(mail: OutgoingMail, *, sender_name: str, sender_address: str) -> EmailMessage:
-    """text/plain and text/html as alternatives of one multipart message, in the mail's language."""
+def build_message(mail: OutgoingMail, content: RenderedMail, *, sender_name: str, sender_address: str) -> EmailMessage:
+    """`content` (the real message) for `mail`'s recipient: text/plain and text/html as alternatives
+    of one multipart message, in the mail's language."""
     local, _, domain = sender_address.rpartition("@")
     message = EmailMessage()
-    message["Subject"] = mail.subject
+    message["Subject"] = content.subject
     message["From"] = Address(display_name=sender_name, username=local, domain=domain)
     message["To"] = mail.to_address
     message["Date"] = format_datetime(mail.created_at)
     # the mail id in the Message-ID ties a delivered message back to its row
     message["Message-ID"] = make_msgid(idstring=str(mail.id), domain=domain or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
-    message.set_content(mail.text_body)
-    message.add_alternative(mail.html_body, subtype="html")
+    message.set_content(content.text)
+    message.add_alternative(content.html, subtype="html")
     # after the parts: making the message multipart moves Content-* headers into its first part
     message["Content-Language"] = html_lang(mail.locale)
     return message

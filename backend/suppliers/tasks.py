@@ -27,6 +27,7 @@ from backend.models import (
     SupplierRegistration,
     Tenant,
 )
+from backend.notifications.rendering import secret_link
 from backend.notifications.service import queue_mail, recipient_locale
 from backend.settings import get_settings
 from backend.suppliers.changes import NOTIFY_CHANGE
@@ -223,7 +224,7 @@ async def send_invitation(session: AsyncSession, registration_id: str) -> None:
         locale=tenant.locale,
         context={
             "supplier": supplier.name,
-            "link": f"{tenant_origin(settings, tenant.slug)}/supplier/register/invitation/{token}",
+            "link": secret_link(f"{tenant_origin(settings, tenant.slug)}/supplier/register/invitation/{token}", token),
             "days": INVITATION_LIFETIME // 86400,
         },
     )

@@ -1,11 +1,10 @@
 """Outgoing mail, for a workspace's admins: every e-mail queued in this workspace, what became of
-it, and its text and HTML. Without an SMTP server (embedded mode) this page is where e-mails
-end up, so that an invitation or a password reset can still be followed in the demo."""
+it, and its text and HTML as stored — with every one-time link masked. Without an SMTP server
+(development) mail is handed to the server's operator, not to this page: no page shows a
+one-time link to anyone but its recipient."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
 from uuid import UUID
 
 from litestar import get
@@ -19,13 +18,10 @@ from backend.dependencies import Db
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import MailStatus
-from backend.notifications.rendering import redact_links
 from backend.notifications.service import get_mail, search_mail
 
-# Mail can carry one-time links to any account of this workspace: only those who may add users
-# (and so invite anyone anyway) may read it.
+# Mail tells who was invited, reset or warned about what: only those who may add users read it.
 MANAGE = Permission.MANAGE_USERS
-_LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
 def status_labels() -> dict[str, str]:
@@ -51,19 +47,10 @@ async def mail_detail(db: Db, mail_id: FromPath[UUID]) -> Template:
     view = await get_mail(db, mail_id)
     if view is None:
         raise NotFoundException()
-    text, html = view.mail.text_body, view.mail.html_body
-    if not view.link_visible:
-        text, html = redact_links(text), redact_links(html)
-    context: dict[str, Any] = {
-        "view": view,
-        "mail": view.mail,
-        "text": text,
-        "html": html,
-        "labels": status_labels(),
-        # kept mail went nowhere: its links are offered here, outside the sandboxed preview
-        "links": sorted(set(_LINK.findall(text))) if view.link_visible else [],
-    }
-    return Template(template_name="staff/mail_detail.html", context=context)
+    return Template(
+        template_name="staff/mail_detail.html",
+        context={"view": view, "mail": view.mail, "labels": status_labels()},
+    )
 
 
 MAIL_ROUTES = [mail_list, mail_detail]

@@ -101,6 +101,11 @@ class LiveServer:
     def workspace(self, slug: str = "acme") -> str:
         return f"http://{slug}.localhost:{self.port}"
 
+    @property
+    def data_dir(self) -> Path:
+        """The server's MERKATO_DATA_DIR: where its worker keeps the mail it cannot send."""
+        return self.log.parent
+
 
 @contextmanager
 def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[LiveServer]:

@@ -6,8 +6,8 @@ the supplier reads the comment, continues from another browser with e-mail and p
 its trading name and resubmits; the buyer approves the document and the registration; and the
 supplier logs in to its portal and finds its company under "Our company".
 
-The live server's embedded worker sends the e-mails (kept in outgoing_mail, no SMTP here); the
-verification link is read from there and opened as the registrant would open it.
+The live server's embedded worker sends the e-mails (no SMTP here: kept under its data directory
+for the operator); the verification link is read from there and opened as the registrant would.
 """
 
 from __future__ import annotations
@@ -17,48 +17,23 @@ import re
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
-from uuid import UUID
 
 import weasyprint
 from playwright.async_api import Locator, Page, expect
-from sqlalchemy import select
 
 from backend.dev.demo import DEMO_PASSWORD, DemoData
-from backend.models import OutgoingMail
 from backend.suppliers.qualification import create_category, require_document
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tests.browser.conftest import LiveServer, NewPage, OpenedPage
+from tests.fixtures.mail import delivered_link, kept_mail, text_of
 
 PASSWORD = "a-long-enough-password"
 VAT_ID = "DE136695976"
 STORED_VAT_ID = "136695976"  # python-stdnum's compact form, without the country prefix
 IBAN = "DE89370400440532013000"
 BIC = "COBADEFFXXX"
-MAIL_WAIT_MS = 20_000
-VERIFY_LINK = re.compile(r"https?://\S+/account/verify\?token=[\w\-]+")
-
-
-async def _verification_link(page: Page, db: Database, tenant_id: UUID, email: str) -> str:
-    """The link in the verification e-mail the live server's worker queued for `email`."""
-    waited = 0
-    while True:
-        async with db.transaction(TenantContext.system(tenant_id)) as session:
-            bodies = list(
-                await session.scalars(
-                    select(OutgoingMail.text_body).where(
-                        OutgoingMail.to_address == email, OutgoingMail.template == "email_verification"
-                    )
-                )
-            )
-        if bodies:
-            found = VERIFY_LINK.search(bodies[0])
-            assert found, f"no verification link in the e-mail:\n{bodies[0]}"
-            return found.group(0)
-        if waited >= MAIL_WAIT_MS:
-            raise AssertionError(f"no verification e-mail to {email} within {MAIL_WAIT_MS} ms")
-        await page.wait_for_timeout(250)
-        waited += 250
+MAIL_WAIT_SECONDS = 20
 
 
 async def _submit(page: Page, button: Locator) -> None:
@@ -195,9 +170,11 @@ async def test_supplier_registers_is_asked_for_more_and_is_approved(
     await expect(page.locator("#company").get_by_role("button", name="Save")).to_be_disabled()
 
     # the e-mail address is confirmed through the link in the e-mail (login does not wait for it)
-    link = await _verification_link(page, db, acme.id, email)
-    assert link.startswith(f"{base}/account/verify?token=")
-    await page.goto(link)
+    path = await delivered_link(email, data_dir=live_server.data_dir, wait_seconds=MAIL_WAIT_SECONDS)
+    assert path.startswith("/account/verify?token=")
+    [message] = kept_mail(email, live_server.data_dir)
+    assert f"{base}{path}" in text_of(message)  # the link leads to the server that sent it
+    await page.goto(f"{base}{path}")
     await expect(page.locator("#account-message h1")).to_have_text("E-mail address confirmed")
     await expect(page.locator("#account-message")).to_contain_text(f"Thank you: {email} is confirmed.")
     supplier.problems.assert_none()

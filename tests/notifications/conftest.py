@@ -98,7 +98,7 @@ def smtp_login(smtp_server: Inbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 @pytest.fixture
 def no_smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No SMTP_URL (embedded mode): mail is kept for the Outgoing mail page."""
+    """No SMTP_URL (development): mail is kept for the operator, under the worker's data directory."""
     point_smtp_at(monkeypatch, None)
     yield
     get_settings.cache_clear()

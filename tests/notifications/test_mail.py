@@ -1,34 +1,47 @@
 """E-mail: rendered in the recipient's language with the tenant's name, delivered by the actor to
-a real SMTP server as text + HTML alternatives, kept for the Outgoing mail page when no server
-is configured, retried and then failed visibly when the server is down, and never shown to
-another tenant or to anyone but the workspace's admins."""
+a real SMTP server as text + HTML alternatives, handed to the server's operator when no server
+is configured (an .eml file and a console line; the Outgoing mail page lists it, links masked),
+retried and then failed visibly when the server is down, and never shown to another tenant or to
+anyone but the workspace's admins. Its one-time link is stored masked, sealed for the actor
+until delivery, and wiped from the seal once the mail is sent, kept or failed for good."""
 
 from __future__ import annotations
 
+import base64
+import logging
+import stat
 from typing import Any
 from uuid import UUID
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from backend.jobs.broker import load_jobs
 from backend.jobs.consumer import run_job
 from backend.kit.i18n import gettext
+from backend.kit.ids import new_id
 from backend.models import JobStatus, MailStatus, OutboxJob, OutgoingMail
-from backend.notifications.rendering import in_locale
+from backend.notifications.rendering import RenderedMail, Secret, in_locale, secret_link
+from backend.notifications.sealing import BrokenSeal, seal, unseal
 from backend.notifications.service import queue_mail
 from backend.notifications.smtp import SmtpServer
 from backend.notifications.tasks import SEND_MAIL, mail_job_key
-from backend.settings import SettingsError
+from backend.settings import SettingsError, get_settings
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tests.fixtures.jobs import POLICY, drain
+from tests.fixtures.mail import kept_mail, text_of
 from tests.notifications.conftest import USER, Inbox
 
-LINK = "http://acme.localhost/account/set-password?token=SECRET-one-time-token_123"
+SECRET = "SECRET-one-time-token_123"
+LINK = f"http://acme.localhost/account/set-password?token={SECRET}"
 
 
-async def _queue(db: Database, tenant_id: UUID, to: str, *, locale: str = "en", link: str = LINK) -> OutgoingMail:
+async def _queue(
+    db: Database, tenant_id: UUID, to: str, *, locale: str = "en", link: str | Secret | None = None
+) -> OutgoingMail:
+    link = secret_link(LINK, SECRET) if link is None else link
     async with db.transaction(TenantContext.system(tenant_id)) as session:
         return await queue_mail(
             session,
@@ -46,6 +59,14 @@ async def _mail(db: Database, tenant_id: UUID, mail_id: UUID) -> OutgoingMail:
         return mail
 
 
+async def _sealed(db: Database, tenant_id: UUID, mail_id: UUID) -> str | None:
+    async with db.transaction(TenantContext.system(tenant_id)) as session:
+        query = select(OutgoingMail).options(undefer(OutgoingMail.sealed_message)).where(OutgoingMail.id == mail_id)
+        mail = await session.scalar(query)
+        assert mail is not None
+        return mail.sealed_message
+
+
 async def _job(db: Database, tenant_id: UUID, mail_id: UUID) -> OutboxJob:
     async with db.transaction(TenantContext.system(tenant_id)) as session:
         job = await session.scalar(select(OutboxJob).where(OutboxJob.key == mail_job_key(mail_id)))
@@ -61,6 +82,7 @@ async def test_mail_arrives_as_text_and_html_in_the_recipients_language(db: Data
     globex = demo.tenants["globex"]
     mail = await _queue(db, globex.id, "li.wei@zh.example", locale="zh_Hans")
     assert mail.locale == "zh_Hans"
+    assert await _sealed(db, globex.id, mail.id) is not None  # the real message, for the actor
     assert (await drain(db, [globex.id], actor=SEND_MAIL)).get("done", 0) >= 1
 
     [message] = smtp.to("li.wei@zh.example")
@@ -83,9 +105,10 @@ async def test_mail_arrives_as_text_and_html_in_the_recipients_language(db: Data
     stored = await _mail(db, globex.id, mail.id)
     assert stored.status == MailStatus.SENT
     assert stored.sent_at is not None
-    # delivered: the stored copy no longer carries the one-time secret
-    assert "SECRET-one-time-token_123" not in stored.text_body + stored.html_body
+    # what is stored never carried the one-time secret; the sealed real message is gone now
+    assert SECRET not in stored.subject + stored.text_body + stored.html_body
     assert "token=…" in stored.text_body
+    assert await _sealed(db, globex.id, mail.id) is None
 
 
 async def test_english_recipient_and_the_tenants_own_name(db: Database, demo: Any, smtp: Inbox) -> None:
@@ -107,16 +130,32 @@ async def test_smtp_credentials_from_the_url_are_used(db: Database, demo: Any, s
     assert smtp_login.logins[-1] == USER  # the server accepted USER with PASSWORD, decoded from the URL
 
 
-async def test_without_smtp_mail_is_kept_and_shown_to_admins(
-    db: Database, demo: Any, no_smtp: None, browser: Any
+async def test_without_smtp_the_operator_gets_the_mail_and_admins_a_masked_copy(
+    db: Database, demo: Any, no_smtp: None, browser: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     acme = demo.tenants["acme"]
     mail = await _queue(db, acme.id, "kept@en.example")
-    await drain(db, [acme.id], actor=SEND_MAIL)
+    with caplog.at_level(logging.INFO, logger="merkato.mail"):
+        await drain(db, [acme.id], actor=SEND_MAIL)
     stored = await _mail(db, acme.id, mail.id)
     assert stored.status == MailStatus.KEPT
     assert stored.sent_at is None
-    assert LINK in stored.text_body  # kept mail is the demo's only way to the link: left whole
+    assert SECRET not in stored.text_body + stored.html_body
+    assert "token=…" in stored.text_body
+    assert await _sealed(db, acme.id, mail.id) is None
+
+    # the operator's copies: the whole message in the data directory, for the server's user only,
+    # and one console line with the recipient, the subject and the link
+    kept = get_settings().data_dir / "mail" / f"{mail.id}.eml"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    [message] = kept_mail("kept@en.example")
+    assert message["Subject"] == stored.subject
+    assert LINK in text_of(message)
+    [line] = [
+        r.getMessage() for r in caplog.records if r.name == "merkato.mail" and "kept@en.example" in r.getMessage()
+    ]
+    assert stored.subject in line
+    assert LINK in line
 
     admin = browser()
     await admin.login("admin@acme.test")
@@ -131,7 +170,9 @@ async def test_without_smtp_mail_is_kept_and_shown_to_admins(
 
     detail = await admin.get(f"/admin/mail/{mail.id}")
     assert detail.status_code == 200
-    assert f'<a href="{LINK}"' in detail.text  # offered outside the preview
+    assert SECRET not in detail.text
+    assert "token=…" in detail.text
+    assert "given to the operator only and are never shown here" in detail.text
     # the HTML is shown in a sandboxed frame, escaped into srcdoc: no live markup on the page
     assert '<iframe sandbox="" srcdoc="&lt;!doctype html&gt;' in detail.text
     assert '<pre class="mail-text">' in detail.text
@@ -162,7 +203,9 @@ async def test_smtp_down_retries_then_fails_visibly(db: Database, demo: Any, smt
     failed = await _job(db, acme.id, mail.id)
     assert failed.status == JobStatus.FAILED
     assert failed.last_error
-    assert (await _mail(db, acme.id, mail.id)).status == MailStatus.QUEUED  # the attempts rolled back
+    # failed for good: the sealed link is wiped, so the mail is failed too (its recipient asks again)
+    assert (await _mail(db, acme.id, mail.id)).status == MailStatus.FAILED
+    assert await _sealed(db, acme.id, mail.id) is None
 
     admin = browser()
     await admin.login("admin@acme.test")
@@ -170,7 +213,7 @@ async def test_smtp_down_retries_then_fails_visibly(db: Database, demo: Any, smt
     assert 'id="mail-status">Failed<' in detail.text
     assert failed.last_error.split(":")[0] in detail.text
     # never delivered, but meant for the recipient's inbox: its link is not handed to admins
-    assert "SECRET-one-time-token_123" not in detail.text
+    assert SECRET not in detail.text
     listing = await admin.get("/admin/mail", params={"status": "failed"})
     assert f"/admin/mail/{mail.id}" in listing.text
 
@@ -186,7 +229,70 @@ async def test_a_refused_recipient_fails_at_once(db: Database, demo: Any, smtp: 
     assert stored.error
     assert "550" in stored.error
     assert (await _job(db, acme.id, mail.id)).status == JobStatus.DONE  # nothing left to retry
+    assert await _sealed(db, acme.id, mail.id) is None
     assert not smtp.to("nobody@refused.example")
+
+
+async def test_a_mail_without_secrets_waits_for_a_retry_after_its_job_failed(
+    db: Database, demo: Any, smtp_down: str
+) -> None:
+    """Nothing sealed, nothing lost: the mail stays queued behind its failed job, which an admin
+    may retry once the server is back."""
+    acme = demo.tenants["acme"]
+    mail = await _queue(db, acme.id, "plain@en.example", link="http://acme.localhost/login")
+    assert await _sealed(db, acme.id, mail.id) is None
+    job = await _job(db, acme.id, mail.id)
+    for _ in range(POLICY.max_attempts):
+        await run_job(db, POLICY, SEND_MAIL, acme.id, job.id)
+    assert (await _job(db, acme.id, mail.id)).status == JobStatus.FAILED
+    assert (await _mail(db, acme.id, mail.id)).status == MailStatus.QUEUED
+
+
+async def test_a_seal_made_under_another_secret_key_fails_the_mail_plainly(
+    db: Database, demo: Any, smtp: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acme = demo.tenants["acme"]
+    mail = await _queue(db, acme.id, "rotated@en.example")
+    monkeypatch.setenv("MERKATO_SECRET_KEY", "a-new-secret-key-after-rotation-0123456789abcdef")
+    get_settings.cache_clear()
+    outcomes = await drain(db, [acme.id], actor=SEND_MAIL)
+    assert outcomes.get("retry", 0) == 0  # no attempt can open it: none is made again
+    stored = await _mail(db, acme.id, mail.id)
+    assert stored.status == MailStatus.FAILED
+    assert stored.error
+    assert "secret key" in stored.error
+    assert await _sealed(db, acme.id, mail.id) is None
+    assert not smtp.to("rotated@en.example")  # never the masked copy instead
+
+
+def test_a_seal_opens_only_for_its_own_row() -> None:
+    """Copied to another mail, tenant or recipient, the real message does not open: whoever could
+    change a row cannot send its link to themselves."""
+    key = "k" * 48
+    mail = OutgoingMail(tenant_id=new_id(), id=new_id(), to_address="ada@example.test", locale="en")
+    real = RenderedMail(locale="en", subject="Reset", text=LINK, html=f'<a href="{LINK}">')
+    sealed = seal(mail, real, key)
+    assert SECRET.encode() not in base64.b64decode(sealed)
+    assert unseal(mail, sealed, key) == real
+    for other in (
+        OutgoingMail(tenant_id=mail.tenant_id, id=mail.id, to_address="mallory@example.test", locale="en"),
+        OutgoingMail(tenant_id=mail.tenant_id, id=new_id(), to_address=mail.to_address, locale="en"),
+        OutgoingMail(tenant_id=new_id(), id=mail.id, to_address=mail.to_address, locale="en"),
+    ):
+        with pytest.raises(BrokenSeal):
+            unseal(other, sealed, key)
+    with pytest.raises(BrokenSeal):
+        unseal(mail, sealed, "another-key" * 4)
+
+
+def test_a_secret_link_shows_only_its_mask() -> None:
+    token = "abc_DEF-123"
+    link = secret_link(f"http://globex.localhost/supplier/register/invitation/{token}", token)
+    assert link.value.endswith(f"/invitation/{token}")
+    assert link.shown == "http://globex.localhost/supplier/register/invitation/…"
+    assert token not in f"{link} {link!r}"  # as text, in a log line or an f-string: masked
+    with pytest.raises(ValueError, match="part of the link"):
+        secret_link("http://globex.localhost/login", token)
 
 
 async def test_other_tenants_mail_is_invisible(db: Database, demo: Any, no_smtp: None, browser: Any) -> None:
