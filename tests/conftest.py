@@ -24,8 +24,8 @@ from backend.dev.demo import DemoData, seed_demo
 from backend.kit.db import to_async_url
 from tenants.isolation import Database
 from tests.fixtures.database import fresh_database
-from tests.fixtures.services import private_redis
 from tests.fixtures.mail import worker_environment  # noqa: F401  (autouse: where the worker's mail goes)
+from tests.fixtures.services import private_redis
 from tests.fixtures.sessions import SessionRows, create_sessions, remove_sessions
 
 REPO = Path(__file__).resolve().parent.parent
