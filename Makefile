@@ -18,7 +18,7 @@ COMPILED := $(CATALOGS:.po=.mo)
 # Never fetch a Python build: the machine's interpreter is the one to use.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup run test lint fmt bench messages chromium wrk
+.PHONY: setup run test lint fmt bench messages chromium redis wrk
 
 setup: $(VENV_STAMP) $(VENDOR) $(COMPILED) chromium
 
@@ -27,7 +27,7 @@ run: setup
 	.venv/bin/merkato demo
 	.venv/bin/merkato serve $(if $(filter fake,$(STRIPE)),--fake-stripe)
 
-test: setup lint
+test: setup redis lint
 	.venv/bin/pytest
 
 lint: $(VENV_STAMP)
@@ -88,6 +88,17 @@ chromium:
 			$(APT_GET) update && $(APT_GET) install -y chromium fonts-wqy-zenhei; \
 		else \
 			echo "chromium is not installed and cannot be installed here: browser tests will not run"; \
+		fi; \
+	fi
+
+# The broker tests start a Redis of their own on a free port (tests/fixtures/services.py) from
+# Debian's redis-server, installed the same way as Chromium; nothing needs to be running.
+redis:
+	@if ! command -v redis-server >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			$(APT_GET) update && $(APT_GET) install -y redis-server; \
+		else \
+			echo "redis-server is not installed and cannot be installed here: broker tests will not run"; \
 		fi; \
 	fi
 

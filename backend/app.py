@@ -7,6 +7,7 @@ JSON API at /api/v1). Both share one database engine and one set of templates.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Litestar, Request, Router
@@ -39,7 +40,9 @@ from portals.public.signup import SIGNUP_ROUTES
 from portals.shared.documents import DOCUMENT_ROUTES
 from portals.shared.errors import EXCEPTION_HANDLERS, unknown_workspace
 from portals.shared.notifications import NOTIFICATION_ROUTES
+from portals.shared.security_headers import SecurityHeaders, security_headers
 from portals.shared.templating import STATIC_DIR, environment
+from portals.shared.upload_limit import UploadLimit
 from portals.staff.audit import AUDIT_ROUTES
 from portals.staff.billing import BILLING_ROUTES
 from portals.staff.jobs import JOB_ROUTES
@@ -77,14 +80,18 @@ def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
             exclude=["/api/", "/webhooks/"],  # webhooks prove themselves by their signature
         ),
         "exception_handlers": EXCEPTION_HANDLERS,
-        # the request id first, so everything after it (logins included) can name the request
+        # the request id first, so everything after it (logins included) can name the request;
+        # an oversized upload loses its file before anything reads the headers it rewrites
+        # (Litestar keeps them once parsed) and before the CSRF check reads the form
         "middleware": [
             RequestIdMiddleware,
+            partial(UploadLimit, max_body=settings.request_max_body_bytes),
             RateLimitConfig(
                 rate_limit=("minute", PUBLIC_FORMS_PER_MINUTE), check_throttle_handler=_public_form
             ).middleware,
             AuthMiddleware,
         ],
+        "request_max_body_size": settings.request_max_body_bytes,
         "dependencies": {"db": Provide(provide_db)},
         "logging_config": LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},
@@ -183,6 +190,8 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
         directory=directory,
         base_domain=settings.base_domain,
         apps_with_lifespan=(apex, tenant),
+        # every answer of every host, the unknown-workspace page included
+        middleware=[partial(SecurityHeaders, headers=security_headers(settings))],
     )
 
 

@@ -51,6 +51,12 @@ class Settings:
         return self.env == "production"
 
     @property
+    def request_max_body_bytes(self) -> int:
+        """The largest request body: the largest upload and a megabyte for the rest of its form
+        (the multipart envelope, the CSRF token, the document's type and dates)."""
+        return self.upload_max_bytes + 1024 * 1024
+
+    @property
     def billing_enabled(self) -> bool:
         return bool(self.stripe_secret_key)
 

@@ -293,6 +293,15 @@ def trail_rls(table: str) -> list[str]:
     ]
 
 
+def own_kind_rls(table: str, column: str = "actor_kind") -> list[str]:
+    """A RESTRICTIVE policy for a trail a party may add to: the kind of actor a party's row names is
+    its own (a supplier's person cannot record what "staff" did)."""
+    staff = f"{_PARTY_KIND} IN ('staff', 'system')"
+    return [
+        f"CREATE POLICY own_kind ON {table} AS RESTRICTIVE FOR INSERT WITH CHECK ({staff} OR {column} = {_PARTY_KIND})"
+    ]
+
+
 def relay_rls(table: str) -> list[str]:
     """Let the relay role see and update this table's rows in every tenant."""
     return [f"CREATE POLICY relay_sweep ON {table} TO {RELAY_ROLE} USING (true) WITH CHECK (true)"]
@@ -302,3 +311,60 @@ def own_rows_policy(table: str, *, identity_column: str) -> list[str]:
     """Let an identity read its own rows across tenants, only outside any tenant (the apex chooser)."""
     predicate = f"{TENANT} IS NULL AND {identity_column} = {IDENTITY}"
     return [f"CREATE POLICY own_rows ON {table} FOR SELECT USING ({predicate})"]
+
+
+# What a supplier's or customer's people may never decide, even on their own party's rows: one
+# trigger function for every table, told by its trigger's arguments which columns are staff's.
+STAFF_DECISIONS = "keep_staff_decisions"
+
+
+def staff_decisions_function() -> list[str]:
+    """The trigger function behind staff_decided_columns.
+
+    Each argument names a column; "column=value" also names the value a party's new row starts
+    with (a bare name: it starts empty). Outside the staff and system contexts an UPDATE may not
+    change these columns and an INSERT may not set them to anything but their start. Rows are
+    compared as JSON so that one function serves every table and column type.
+    """
+    return [
+        f"""CREATE FUNCTION {STAFF_DECISIONS}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    new_row jsonb := to_jsonb(NEW);
+    old_row jsonb;
+    spec text;
+    name text;
+    start text;
+BEGIN
+    IF coalesce({_PARTY_KIND}, '') IN ('staff', 'system') THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        old_row := to_jsonb(OLD);
+    END IF;
+    FOREACH spec IN ARRAY TG_ARGV LOOP
+        name := split_part(spec, '=', 1);
+        IF NOT new_row ? name THEN
+            RAISE EXCEPTION '{STAFF_DECISIONS}: % has no column %', TG_TABLE_NAME, name;
+        END IF;
+        start := CASE WHEN strpos(spec, '=') > 0 THEN substr(spec, strpos(spec, '=') + 1) END;
+        IF (TG_OP = 'UPDATE' AND new_row -> name IS DISTINCT FROM old_row -> name)
+           OR (TG_OP = 'INSERT' AND new_row ->> name IS DISTINCT FROM start) THEN
+            RAISE EXCEPTION 'permission denied: only staff decide %.%', TG_TABLE_NAME, name
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END LOOP;
+    RETURN NEW;
+END
+$$"""
+    ]
+
+
+def staff_decided_columns(table: str, columns: tuple[str, ...], *, on: tuple[str, ...] = ("UPDATE",)) -> list[str]:
+    """A trigger keeping these columns of the table staff's to decide (see staff_decisions_function):
+    `on` UPDATE where a party may edit its other columns, INSERT where it may add rows that must
+    start in their initial state ("status=pending")."""
+    arguments = ", ".join(_literal(column) for column in columns)
+    return [
+        f"CREATE TRIGGER staff_decisions BEFORE {' OR '.join(on)} ON {table}"
+        f" FOR EACH ROW EXECUTE FUNCTION {STAFF_DECISIONS}({arguments})"
+    ]

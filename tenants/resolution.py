@@ -7,6 +7,7 @@ This wraps the two Litestar apps because Litestar routes by path only, and the s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import Protocol
 
@@ -28,13 +29,20 @@ class HostDispatcher:
         directory: TenantDirectory,
         base_domain: str,
         apps_with_lifespan: tuple[LifespanApp, ...] = (),
+        middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
     ) -> None:
+        """`middleware` wraps every HTTP request whichever app answers it (the first listed is
+        the outermost), so what must hold for all hosts is said once."""
         self.apex = apex
         self.tenant = tenant
         self.unknown_tenant = unknown_tenant
         self.directory = directory
         self.suffix = "." + base_domain.lower()
         self.apps_with_lifespan = apps_with_lifespan
+        handle: ASGIApp = self._dispatch
+        for wrap in reversed(middleware):
+            handle = wrap(handle)
+        self._handle = handle
 
     def slug_of(self, scope: Scope) -> str | None:
         """The workspace slug named by the Host header, or None for the apex / foreign hosts."""
@@ -54,6 +62,9 @@ class HostDispatcher:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        await self._handle(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         slug = self.slug_of(scope)
         state = scope.setdefault("state", {})
         if slug is None:

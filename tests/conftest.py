@@ -25,6 +25,7 @@ from backend.kit.db import to_async_url
 from tenants.isolation import Database
 from tests.fixtures.database import fresh_database
 from tests.fixtures.mail import worker_environment  # noqa: F401  (autouse: where the worker's mail goes)
+from tests.fixtures.services import private_redis
 from tests.fixtures.sessions import SessionRows, create_sessions, remove_sessions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,3 +89,11 @@ async def session_rows(db: Database, demo: DemoData) -> AsyncIterator[SessionRow
     rows = await create_sessions(db, demo)
     yield rows
     await remove_sessions(db, rows)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis of this run's own (redis-server on a free port, stopped at the end): nothing needs
+    to be running beforehand, and no other run or program shares its queues."""
+    with private_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url

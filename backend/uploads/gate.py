@@ -37,9 +37,7 @@ def inspect_upload(data: bytes, filename: str, policy: UploadPolicy) -> Accepted
     if not data:
         raise UploadRejected(Reason.EMPTY, _("The file is empty."))
     if len(data) > policy.max_bytes:  # before any parsing: the size limit also bounds every check below
-        raise UploadRejected(
-            Reason.TOO_LARGE, _("The file is too large (at most %(size)s).") % {"size": _megabytes(policy.max_bytes)}
-        )
+        raise UploadRejected(Reason.TOO_LARGE, too_large(policy.max_bytes))
     kind = _identify(data, policy)
     if kind not in policy.allowed:
         raise UploadRejected(
@@ -83,6 +81,14 @@ def _identify(data: bytes, policy: UploadPolicy) -> AllowedKind:
         Reason.UNSUPPORTED_TYPE,
         _("This type of file is not accepted. Accepted types: %(types)s.") % {"types": policy.allowed_names()},
     )
+
+
+def too_large(max_bytes: int) -> str:
+    """What a person who chose too large a file reads, whether the gate or the request limit
+    caught it."""
+    return _("The file is larger than %(size)s, the most accepted here. Please choose a smaller file.") % {
+        "size": _megabytes(max_bytes)
+    }
 
 
 def _megabytes(size: int) -> str:

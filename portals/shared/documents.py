@@ -33,6 +33,7 @@ from backend.kit.i18n import LOCALE_NAMES, LOCALES, current_locale
 from backend.models import Document, DocumentStatus, MembershipKind
 from backend.parties.repository import CustomerRepository, SupplierRepository
 from portals.shared.navigation import home_of
+from portals.shared.security_headers import CSP, SANDBOXED_FILE_POLICY
 from tenants.context import TenantContext
 
 log = logging.getLogger("merkato.web")
@@ -107,9 +108,14 @@ async def _subject_and_back(session: AsyncSession, principal: Principal, documen
     return (party.name if party else ""), (staff_page if principal.is_staff else home_of(principal))
 
 
-# What a browser may show in a tab rather than save: types it renders without running anything of
-# the file's own (the upload gate re-checked their bytes); office files are always saved.
-SHOWN_INLINE = frozenset({"application/pdf", "image/png", "image/jpeg"})
+# What a browser may show in a tab rather than save: pictures, which run nothing (the upload gate
+# re-checked their bytes). PDFs are always saved: Chromium's viewer runs a PDF's own JavaScript
+# even under `Content-Security-Policy: sandbox` (tried with an app.alert in an OpenAction: the
+# dialog opens), so no header makes a supplier's PDF safe to open inside a reviewer's session.
+SHOWN_INLINE = frozenset({"image/png", "image/jpeg"})
+# Whatever is shown in a tab is a document of its own, in an opaque origin: no script, no form, no
+# plugin, no access to the session's cookies.
+SANDBOX = {CSP: SANDBOXED_FILE_POLICY}
 
 
 def _disposition(filename: str, *, inline: bool = False) -> str:
@@ -124,22 +130,19 @@ def _disposition(filename: str, *, inline: bool = False) -> str:
 async def stored_file(
     request: Req, storage_key: str, *, filename: str, media_type: str, inline: bool = False
 ) -> Response[bytes]:
-    """A stored file as a download that no cache keeps and no browser sniffs into something else
-    (`inline`: shown in the tab, for the SHOWN_INLINE types only); a 404 (and an error in the
-    log) when the storage has lost it."""
+    """A stored file as a download that no cache keeps (`inline`: shown in the tab, sandboxed, for
+    the SHOWN_INLINE types only; every answer is `nosniff`, so none is taken for another type); a
+    404 (and an error in the log) when the storage has lost it."""
     try:
         content = await storage_from(request.app.state.settings).get(storage_key)
     except (FileNotFoundError, StorageKeyError):
         log.error("the file %s of %s cannot be read", storage_key, request.url.path)
         raise NotFoundException() from None
+    shown = inline and media_type in SHOWN_INLINE
     return Response(
         content=content,
         media_type=media_type,
-        headers={
-            **NO_STORE,
-            "content-disposition": _disposition(filename, inline=inline and media_type in SHOWN_INLINE),
-            "x-content-type-options": "nosniff",
-        },
+        headers={**NO_STORE, "content-disposition": _disposition(filename, inline=shown), **(SANDBOX if shown else {})},
     )
 
 

@@ -40,7 +40,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
     if status == HTTP_400_BAD_REQUEST:
         log.info("bad request on %s: %s", request.url.path, exc.detail)
-    template = f"errors/{status}.html" if status in (400, 403, 404, 405, 429) else "errors/500.html"
+    template = f"errors/{status}.html" if status in (400, 403, 404, 405, 413, 429) else "errors/500.html"
     template = getattr(exc, "template", template)  # an error with a page of its own
     return Template(template_name=template, context={"status": status}, status_code=status)
 

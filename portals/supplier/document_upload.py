@@ -16,7 +16,9 @@ from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.suppliers.documents import upload_document
+from backend.uploads.gate import too_large
 from portals.shared.clock import workspace_today
+from portals.shared.upload_limit import dropped_files
 
 
 def _date(value: object) -> date | None:
@@ -31,10 +33,12 @@ async def upload_from_form(
     request: Request[Any, Any, Any], session: AsyncSession, supplier_id: UUID, data: Any, actor: Actor
 ) -> None:
     """Raises InvalidForm (fields "file", "document_type", "issued_on", "expires_on")."""
+    settings = request.app.state.settings
+    if "file" in dropped_files(request.scope):  # the body was over the limit: the file never arrived
+        raise InvalidForm(FieldErrors(file=too_large(settings.upload_max_bytes)))
     file = data.get("file")
     if not isinstance(file, UploadFile):
         raise InvalidForm(FieldErrors(file=_("Choose a file.")))
-    settings = request.app.state.settings
     await upload_document(
         session,
         storage_from(settings),

@@ -1,6 +1,9 @@
 """Read-only mode over the whole route table: a workspace whose subscription is unpaid refuses
 every request that could change something (except the few exempt ones, listed here), changes
-nothing, and says why in a banner fitting the reader; paying opens it again at once."""
+nothing, and says why in a banner fitting the reader; paying opens it again at once.
+
+"Changes nothing" is checked over every tenant table of the catalog, by contents, so a refused
+request that inserted, updated or deleted any row of the workspace anywhere is caught."""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from backend.billing.guards import BILLING_EXEMPT, SAFE_METHODS
 from backend.models import MembershipKind
+from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 from tests.billing.conftest import (
@@ -26,7 +31,9 @@ from tests.billing.conftest import (
     new_supplier,
     new_workspace,
     update_tenant,
+    workspace_rows,
 )
+from tests.fixtures.transactions import rolled_back
 from tests.web.conftest import Browser, api_token
 
 # The handlers that must work in read-only mode: they change a person's session or credentials,
@@ -179,13 +186,13 @@ async def test_every_write_is_refused_and_changes_nothing(
         if route.exempt:
             continue
         path = concrete(route, ro)
-        before = await counts(db, ro.workspace.id)
+        before = await workspace_rows(db, ro.workspace.id)
         response = await call(owner, token, route, path)
-        after = await counts(db, ro.workspace.id)
+        after = await workspace_rows(db, ro.workspace.id)
         if not is_read_only_refusal(response):
             failures.append(f"{route.method} {path}: {response.status_code} {response.text[:200]}")
-        if after != before:
-            failures.append(f"{route.method} {path} changed rows: {before} -> {after}")
+        if changed := sorted(table for table in before if after.get(table) != before[table]):
+            failures.append(f"{route.method} {path} changed rows of {changed}")
         refused += 1
     assert not failures, "\n".join(failures)
     assert refused >= 14  # the table is not empty (users, parties, portal users, jobs, bell, documents, API)
@@ -246,13 +253,13 @@ async def test_banners_in_read_only_mode(
     assert "/admin/billing" not in portal.text
     assert "subscription" not in portal.text.lower()
     # ...and their own writes are refused with the same neutral words
-    before = await counts(db, ro.workspace.id)
+    before = await workspace_rows(db, ro.workspace.id)
     refused = await supplier.post_form("/supplier/documents")
     assert refused.status_code == 403
     assert READ_ONLY_HEADING in refused.text
     assert "You can still view everything; please try again later." in refused.text
     assert "subscription" not in refused.text.lower()
-    assert await counts(db, ro.workspace.id) == before
+    assert await workspace_rows(db, ro.workspace.id) == before
 
 
 async def test_the_api_is_read_only_too_and_paying_opens_the_workspace_again(
@@ -265,7 +272,7 @@ async def test_the_api_is_read_only_too_and_paying_opens_the_workspace_again(
     owner = await logged_in(browsers, ro, ro.workspace.owner_email)
     api = owner.client
 
-    before = await counts(db, ro.workspace.id)
+    before = await workspace_rows(db, ro.workspace.id)
     refused = await api.post("/api/v1/suppliers", json=body, headers=headers)
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/json")
@@ -273,7 +280,7 @@ async def test_the_api_is_read_only_too_and_paying_opens_the_workspace_again(
     assert (await api.get("/api/v1/suppliers", headers=headers)).status_code == 200  # reading works
     page = await owner.post_form("/suppliers/", {"name": "Page Supplier", "country": "DE", "currency": "EUR"})
     assert page.status_code == 403
-    assert await counts(db, ro.workspace.id) == before
+    assert await workspace_rows(db, ro.workspace.id) == before
 
     # paid: Stripe says active, the worker updates the tenant and the directory forgets it
     await set_subscription(db, billing_app, ro, "active")
@@ -283,7 +290,7 @@ async def test_the_api_is_read_only_too_and_paying_opens_the_workspace_again(
     page = await owner.post_form("/suppliers/", {"name": "Page Supplier", "country": "DE", "currency": "EUR"})
     assert page.status_code in (302, 303), page.text[:300]
     after = await counts(db, ro.workspace.id)
-    assert after["suppliers"] == before["suppliers"] + 2
+    assert after["suppliers"] == before["suppliers"][0] + 2
     assert 'id="workspace-notice"' not in (await owner.get("/")).text
 
 
@@ -313,9 +320,32 @@ async def test_past_due_inside_the_grace_period(
 
     # the grace period ends on the clock, with no event: read-only from then on
     await set_subscription(db, billing_app, ro, "past_due", datetime.now(UTC) - grace - timedelta(minutes=1))
-    before = await counts(db, ro.workspace.id)
+    before_refusal = await workspace_rows(db, ro.workspace.id)
     refused = await owner.post_form("/customers/", {"name": "Late Customer", "country": "US", "currency": "USD"})
     assert is_read_only_refusal(refused)
-    assert await counts(db, ro.workspace.id) == before
+    assert await workspace_rows(db, ro.workspace.id) == before_refusal
     assert 'data-kind="read_only"' in (await owner.get("/")).text
     await set_subscription(db, billing_app, ro, "active")
+
+
+async def test_changes_nothing_means_no_row_changed_anywhere(db: Database, ro: Setup) -> None:
+    """The comparison the tests above rely on tells an UPDATE that keeps every count, in any table."""
+    before = await workspace_rows(db, ro.workspace.id)
+    assert set(before) >= {"suppliers", "memberships", "web_sessions", "audit_events", "notifications"}
+    async with rolled_back(db, TenantContext.system(ro.workspace.id)) as session:
+        await session.execute(text("UPDATE suppliers SET city = 'Elsewhere' WHERE id = :id"), {"id": ro.supplier_id})
+        inside = await workspace_rows(db, ro.workspace.id)  # another transaction: sees nothing yet
+        assert inside == before
+    async with db.transaction(TenantContext.system(ro.workspace.id)) as session:
+        city = await session.scalar(text("SELECT city FROM suppliers WHERE id = :id"), {"id": ro.supplier_id})
+        await session.execute(text("UPDATE suppliers SET city = 'Elsewhere' WHERE id = :id"), {"id": ro.supplier_id})
+    try:
+        after = await workspace_rows(db, ro.workspace.id)
+        assert [table for table in before if after[table] != before[table]] == ["suppliers"]
+        assert after["suppliers"][0] == before["suppliers"][0]  # same count, other contents
+    finally:
+        async with db.transaction(TenantContext.system(ro.workspace.id)) as session:
+            await session.execute(
+                text("UPDATE suppliers SET city = :c WHERE id = :id"), {"c": city, "id": ro.supplier_id}
+            )
+    assert await workspace_rows(db, ro.workspace.id) == before

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,8 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.dev.demo import DemoData
+from backend.dev.demo import DEMO_PASSWORD, DemoData
 from backend.kit.i18n import LOCALE_DIR
+from tests.fixtures.services import free_port, stop, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VENDOR_DIR = REPO / "portals" / "shared" / "static" / "vendor"
+STARTUP_SECONDS = 90
 
 
 # --- Chromium -------------------------------------------------------------------------------------
@@ -66,18 +67,11 @@ def _install_chromium() -> str | None:
 def chromium_path() -> str:
     path = _find_chromium() or _install_chromium()
     if path is None:
-        pytest.skip("no chromium binary and it cannot be installed here (root + apt-get needed; `make chromium`)")
+        unavailable("no chromium binary and it cannot be installed here (root + apt-get needed; `make chromium`)")
     return path
 
 
 # --- the server -------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _compile_catalogs() -> None:
@@ -122,7 +116,7 @@ def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] 
     _compile_catalogs()
     log = data_dir / "server.log"
     extra = dict(extra_env or {})
-    port = int(extra.pop("PORT", None) or _free_port())
+    port = int(extra.pop("PORT", None) or free_port())
     env = {
         **os.environ,
         "DATABASE_URL": owner_url,
@@ -148,7 +142,8 @@ def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] 
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        # importing everything takes seconds, and many more on a busy machine (shared CI cores)
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if process.poll() is not None:
                 pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
@@ -158,16 +153,11 @@ def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] 
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /healthz within 30 s:\n{log.read_text()[-3000:]}")
+                pytest.fail(f"no answer from /healthz within {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
         yield LiveServer(port=port, log=log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 # Module scope: the live server runs the embedded worker and relay on the shared test database,
@@ -198,14 +188,21 @@ async def chromium(chromium_path: str) -> AsyncIterator[Any]:
 
 @dataclass
 class PageProblems:
-    """What went wrong under the page's feet: failed assets, script errors."""
+    """What went wrong under the page's feet: failed assets, script errors, anything the
+    Content-Security-Policy refused (which `new_page` also checks after every test)."""
 
     bad_responses: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
 
     def assert_none(self) -> None:
         assert not self.bad_responses, f"assets failed to load: {self.bad_responses}"
         assert not self.page_errors, f"script errors on the page: {self.page_errors}"
+        assert not self.csp_violations, f"refused by the Content-Security-Policy: {self.csp_violations}"
+
+
+# In every document the tests open: reports each securitypolicyviolation event to the test.
+CSP_WATCH = Path(__file__).resolve().parent / "csp_watch.js"
 
 
 @dataclass
@@ -219,27 +216,59 @@ NewPage = Callable[[], Awaitable[OpenedPage]]
 
 @pytest.fixture
 async def new_page(chromium: Any, live_server: LiveServer) -> AsyncIterator[NewPage]:
-    """new_page() -> a page in a fresh browser context (own cookies), English, 1280 px wide."""
+    """new_page() -> a page in a fresh browser context (own cookies), English, 1280 px wide.
+
+    Every Content-Security-Policy violation on any of them fails the test, whether or not it
+    calls `problems.assert_none()`: reported by the page itself (CSP_WATCH) and, for documents
+    where no script runs (sandboxed ones), by the browser's console."""
     contexts: list[Any] = []
+    opened: list[OpenedPage] = []
 
     async def make() -> OpenedPage:
         context = await chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
         context.set_default_timeout(10_000)
         contexts.append(context)
-        page = await context.new_page()
         problems = PageProblems()
+        await context.expose_binding(
+            "reportCspViolation", lambda _source, violation: problems.csp_violations.append(str(violation))
+        )
+        await context.add_init_script(path=CSP_WATCH)
+        page = await context.new_page()
 
         def on_response(response: Any) -> None:
             if "/static/" in response.url and response.status >= 400:
                 problems.bad_responses.append(f"{response.status} {response.url}")
 
+        def on_console(message: Any) -> None:
+            if "Content Security Policy" in message.text:
+                problems.csp_violations.append(f"console: {message.text}")
+
         page.on("response", on_response)
         page.on("pageerror", lambda error: problems.page_errors.append(str(error)))
-        return OpenedPage(page, problems)
+        page.on("console", on_console)
+        opened.append(OpenedPage(page, problems))
+        return opened[-1]
 
     yield make
     for context in contexts:
         await context.close()
+    refused = [violation for page in opened for violation in page.problems.csp_violations]
+    assert not refused, f"refused by the Content-Security-Policy: {refused}"
+
+
+async def log_in(opened: OpenedPage, base: str, email: str, *, lands: str) -> None:
+    """Through the real form with the demo password, as a person would; then wait for the
+    landing page and see who is logged in."""
+    from playwright.async_api import expect
+
+    page = opened.page
+    await page.goto(f"{base}/login")
+    form = page.locator("main form[action='/login']")
+    await form.get_by_label("E-mail").fill(email)
+    await form.get_by_label("Password").fill(DEMO_PASSWORD)
+    await form.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(lands)
+    await expect(page.locator("header .who")).to_have_attribute("title", email)
 
 
 @pytest.fixture(scope="session")

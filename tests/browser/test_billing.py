@@ -23,7 +23,8 @@ from backend.models import OutgoingMail, Tenant
 from backend.settings import load_settings
 from tenants.context import NO_CONTEXT, TenantContext
 from tenants.isolation import Database
-from tests.browser.conftest import LiveServer, NewPage, _free_port, running_server
+from tests.browser.conftest import LiveServer, NewPage, running_server
+from tests.fixtures.services import free_port
 
 SECRET = "whsec_browser_billing"
 DAY = 86_400
@@ -46,7 +47,7 @@ async def live_server(
     fake_stripe: RunningFakeStripe,
 ) -> AsyncIterator[LiveServer]:
     """The live server with billing on, talking to the fake Stripe, which sends it webhooks."""
-    port = _free_port()
+    port = free_port()
     fake_stripe.state.add_endpoint(f"http://127.0.0.1:{port}/webhooks/stripe", SECRET)
     env = {"STRIPE_SECRET_KEY": "sk_test_browser", "STRIPE_API_BASE": fake_stripe.url, "STRIPE_WEBHOOK_SECRET": SECRET}
     await StripeGateway(load_settings({**env, "MERKATO_DATA_DIR": str(tmp_path_factory.mktemp("d"))})).sync_prices()

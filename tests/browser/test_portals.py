@@ -15,12 +15,12 @@ from babel.messages.pofile import read_po
 from playwright.async_api import expect
 from sqlalchemy import func, select
 
-from backend.dev.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoData
+from backend.dev.demo import DEMO_LOGINS, DemoData
 from backend.kit.i18n import LOCALE_DIR
 from backend.models import Customer, Item, Membership, MembershipKind, Supplier
 from tenants.context import TenantContext
 from tenants.isolation import Database
-from tests.browser.conftest import LiveServer, NewPage, OpenedPage
+from tests.browser.conftest import LiveServer, NewPage, OpenedPage, log_in
 
 RAW_TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}")
 # Chart.js animates bars in for a second; wait for the animation to have started and ended.
@@ -49,18 +49,6 @@ async def _looks_right(opened: OpenedPage) -> None:
 async def _shot(opened: OpenedPage, screenshots: Path, name: str) -> None:
     await _looks_right(opened)
     await opened.page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
-
-
-async def _log_in(opened: OpenedPage, base: str, email: str, *, lands: str) -> None:
-    """Through the real form, as a person would; then wait for the landing page."""
-    page = opened.page
-    await page.goto(f"{base}/login")
-    form = page.locator("main form[action='/login']")
-    await form.get_by_label("E-mail").fill(email)
-    await form.get_by_label("Password").fill(DEMO_PASSWORD)
-    await form.get_by_role("button", name="Log in").click()
-    await page.wait_for_url(lands)
-    await expect(page.locator("header .who")).to_have_attribute("title", email)
 
 
 async def _counts(db: Database, demo: DemoData) -> dict[str, int]:
@@ -105,7 +93,7 @@ async def test_staff_dashboard(
     page = opened.page
     base = live_server.workspace("acme")
     expected = await _counts(db, demo)
-    await _log_in(opened, base, "admin@acme.test", lands=f"{base}/")
+    await log_in(opened, base, "admin@acme.test", lands=f"{base}/")
 
     await expect(page.locator("main h1")).to_have_text("Dashboard")
     for heading in ("Suppliers", "Customers", "Items", "Staff users"):
@@ -142,7 +130,7 @@ async def test_party_portal_home(
     opened = await new_page()
     page = opened.page
     base = live_server.workspace("acme")
-    await _log_in(opened, base, email, lands=f"{base}/{portal}")
+    await log_in(opened, base, email, lands=f"{base}/{portal}")
 
     company = _who(email)
     await expect(page.locator("main h1")).to_have_text(heading)
@@ -166,7 +154,7 @@ async def test_admin_manages_suppliers(
     opened = await new_page()
     page = opened.page
     base = live_server.workspace("acme")
-    await _log_in(opened, base, "admin@acme.test", lands=f"{base}/")
+    await log_in(opened, base, "admin@acme.test", lands=f"{base}/")
 
     # the list, then a search that finds exactly one supplier
     await page.locator("header nav").get_by_role("link", name="Suppliers", exact=True).click()
@@ -259,7 +247,7 @@ async def test_switch_to_chinese(new_page: NewPage, live_server: LiveServer, scr
     opened = await new_page()
     page = opened.page
     base = live_server.workspace("acme")
-    await _log_in(opened, base, "admin@acme.test", lands=f"{base}/")
+    await log_in(opened, base, "admin@acme.test", lands=f"{base}/")
     await page.goto(f"{base}/suppliers")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
 
@@ -290,7 +278,7 @@ async def test_switch_to_chinese(new_page: NewPage, live_server: LiveServer, scr
 async def test_apex_login_and_workspace_chooser(new_page: NewPage, live_server: LiveServer, screenshots: Path) -> None:
     opened = await new_page()
     page = opened.page
-    await _log_in(opened, live_server.apex, "supplier@acme.test", lands=f"{live_server.apex}/workspaces")
+    await log_in(opened, live_server.apex, "supplier@acme.test", lands=f"{live_server.apex}/workspaces")
     await expect(page.locator("main h1")).to_have_text("Your workspaces")
     acme = page.locator("main table tbody tr", has_text="Acme Manufacturing")
     await expect(acme).to_have_count(1)
@@ -325,7 +313,7 @@ async def test_supplier_on_staff_page_gets_404_then_logs_out(
     opened = await new_page()
     page = opened.page
     base = live_server.workspace("acme")
-    await _log_in(opened, base, "supplier@acme.test", lands=f"{base}/supplier")
+    await log_in(opened, base, "supplier@acme.test", lands=f"{base}/supplier")
 
     response = await page.goto(f"{base}/suppliers")
     assert response is not None
@@ -351,7 +339,7 @@ async def test_start_page_link_leads_a_supplier_home(new_page: NewPage, live_ser
     opened = await new_page()
     page = opened.page
     base = live_server.workspace("acme")
-    await _log_in(opened, base, "supplier@acme.test", lands=f"{base}/supplier")
+    await log_in(opened, base, "supplier@acme.test", lands=f"{base}/supplier")
     await page.goto(f"{base}/suppliers")
     async with page.expect_navigation() as followed:
         await page.locator("main article.error-page a").click()

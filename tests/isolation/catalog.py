@@ -9,7 +9,11 @@ column: the rules follow the tables as they are added, nobody has to remember to
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
+from pglast import ast, parse_sql
+from pglast.parser import ParseError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,10 +26,6 @@ GLOBAL_TABLES = frozenset(
 )
 # Global tables the app role cannot reach at all; every other one has forced RLS (migration 0009).
 UNREACHABLE_GLOBAL_TABLES = frozenset({"alembic_version"})
-
-# The tenant policy of tenants/isolation.py; a permissive policy that does not look at the
-# tenant setting at all (USING (true), USING (status = 'public'), ...) opens every tenant.
-TENANT_SETTING = "current_setting('app.tenant_id'"
 
 _TABLE_KINDS = "('r', 'p')"  # ordinary and partitioned tables
 
@@ -63,9 +63,141 @@ WITH tt AS (
 """
 
 
+# --- policies, parsed ------------------------------------------------------------------------
+#
+# A policy is read back with pg_get_expr and parsed by PostgreSQL's own parser (pglast), so rules
+# compare expression trees, not text: a setting's name inside a string literal, a quoted column
+# name, or a predicate with `OR true` beside it cannot pass for the predicate itself.
+
+TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
+PARTY_KIND = "(SELECT current_setting('app.party_kind', true))"
+PARTY_ID = "(SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)"
+IDENTITY = "(SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid)"
+# DESIGN.md §2: the one tenant predicate, for USING and WITH CHECK, of every tenant table
+TENANT_PREDICATE = f"tenant_id = {TENANT}"
+
+# Noise of the parser's output that does not change what an expression means.
+_POSITIONS = frozenset({"location", "list_start", "list_end", "rexpr_list_start", "rexpr_list_end"})
+
+
+def expression(sql: str) -> Any:
+    """An SQL boolean expression as a comparable tree: positions dropped, the `'x'::text` casts and
+    `= ANY (ARRAY[...])` that pg_get_expr writes for `'x'` and `IN (...)` undone, nested ANDs and
+    ORs flattened. Raises ValueError for anything but one expression."""
+    try:
+        statements = parse_sql(f"SELECT 1 WHERE {sql}")
+    except ParseError as error:
+        raise ValueError(f"not an expression: {sql!r}") from error
+    if len(statements) != 1 or not isinstance(statements[0].stmt, ast.SelectStmt):
+        raise ValueError(f"not one expression: {sql!r}")
+    return _normal(statements[0].stmt.whereClause(skip_none=True))
+
+
+def _normal(node: Any) -> Any:
+    if isinstance(node, tuple | list):
+        return tuple(_normal(item) for item in node)
+    if not isinstance(node, dict):
+        return node
+    if "#" in node:  # an enum member
+        return node["name"]
+    kind = node.get("@")
+    if kind == "TypeCast" and node["arg"].get("@") == "A_Const" and _names(node["typeName"]) in _TEXT:
+        return _normal(node["arg"])
+    normal = {key: _normal(value) for key, value in node.items() if key not in _POSITIONS}
+    if kind == "ResTarget":  # the column alias pg_get_expr gives a scalar subquery
+        normal.pop("name", None)
+    if kind == "A_Expr" and normal["kind"] == "AEXPR_OP_ANY" and normal["rexpr"].get("@") == "A_ArrayExpr":
+        normal["kind"], normal["rexpr"] = "AEXPR_IN", normal["rexpr"].get("elements", ())
+    if kind == "BoolExpr":
+        normal["args"] = tuple(
+            part
+            for arg in normal["args"]
+            for part in (arg["args"] if arg.get("@") == "BoolExpr" and arg["boolop"] == normal["boolop"] else (arg,))
+        )
+    return normal
+
+
+_TEXT = {("text",), ("pg_catalog", "text")}
+
+
+def _names(type_name: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(name["sval"] for name in type_name["names"])
+
+
+def _terms(tree: Any, boolop: str) -> tuple[Any, ...]:
+    """The top-level operands of an AND_EXPR or OR_EXPR (the tree itself if it is not one)."""
+    if isinstance(tree, dict) and tree.get("@") == "BoolExpr" and tree["boolop"] == boolop:
+        return tuple(tree["args"])
+    return (tree,)
+
+
+@dataclass(frozen=True)
+class Policy:
+    table: str
+    name: str
+    permissive: bool
+    command: str  # r, a, w, d or * (all)
+    roles: tuple[str, ...]  # () = PUBLIC
+    using: str | None
+    check: str | None
+
+    def trees(self) -> list[tuple[str, Any]]:
+        """(clause, parsed tree) of USING and WITH CHECK, where given."""
+        return [(clause, expression(sql)) for clause, sql in (("USING", self.using), ("WITH CHECK", self.check)) if sql]
+
+
+async def policies(connection: AsyncConnection, schema: str = "public") -> list[Policy]:
+    """Every policy on the schema's tenant tables, as PostgreSQL deparses it."""
+    rows = await connection.execute(
+        text(
+            _TENANT_CTE
+            + """
+            SELECT tt.relname, p.polname, p.polpermissive, CAST(p.polcmd AS text),
+                   ARRAY(SELECT rolname FROM pg_roles WHERE oid = ANY(p.polroles) ORDER BY 1),
+                   pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+            FROM tt JOIN pg_policy p ON p.polrelid = tt.oid
+            ORDER BY 1, 2
+            """
+        ),
+        {"schema": schema},
+    )
+    return [
+        Policy(table, name, permissive, command, tuple(roles), using, check)
+        for table, name, permissive, command, roles, using, check in rows
+    ]
+
+
+def _tenant_bound(tree: Any) -> bool:
+    """AND-ed with the tenant predicate, or (the apex chooser) with "no tenant set" and the
+    identity's own rows."""
+    terms = _terms(tree, "AND_EXPR")
+    if expression(TENANT_PREDICATE) in terms:
+        return True
+    no_tenant = expression(f"{TENANT} IS NULL")
+    return no_tenant in terms and any(_is_identity_match(term) for term in terms)
+
+
+def _is_identity_match(term: Any) -> bool:
+    """`<column> = app.identity_id`, for any one column of the row."""
+    if not (isinstance(term, dict) and term.get("@") == "A_Expr" and term["kind"] == "AEXPR_OP"):
+        return False
+    column = term["lexpr"]
+    return (
+        column.get("@") == "ColumnRef"
+        and len(column["fields"]) == 1
+        and term == expression(f"{_identifier(column)} = {IDENTITY}")
+    )
+
+
+def _identifier(column_ref: dict[str, Any]) -> str:
+    name: str = column_ref["fields"][0]["sval"]
+    return '"' + name.replace('"', '""') + '"'
+
+
 async def rls_problems(connection: AsyncConnection, schema: str = "public", relay_role: str = RELAY_ROLE) -> list[str]:
-    """RLS enabled and forced, a permissive tenant policy for all commands, no tenant-blind policy
-    except one that applies to the relay role alone (whose reach relay_role_problems bounds)."""
+    """RLS enabled and forced, a permissive tenant policy for all commands, and no permissive policy
+    that is not bound to the tenant, except one that applies to the relay role alone (whose reach
+    relay_role_problems bounds)."""
     problems = await _lines(
         connection,
         _TENANT_CTE
@@ -76,73 +208,97 @@ async def rls_problems(connection: AsyncConnection, schema: str = "public", rela
             (NOT c.relrowsecurity, 'row level security is not enabled'),
             -- without FORCE the table owner (and so any owner-run code path) bypasses the policies
             (NOT c.relforcerowsecurity, 'row level security is not forced'),
-            (NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tt.oid), 'has no policy'),
-            (NOT EXISTS (
-                SELECT FROM pg_policy p
-                WHERE p.polrelid = tt.oid AND p.polpermissive AND p.polcmd = '*' AND p.polroles = '{0}'
-                  AND pg_get_expr(p.polqual, p.polrelid) LIKE '%tenant_id = %' || :setting || '%'
-                  AND pg_get_expr(p.polwithcheck, p.polrelid) LIKE '%tenant_id = %' || :setting || '%'
-            ), 'has no permissive tenant policy (tenant_id = app.tenant_id in USING and WITH CHECK, all commands)')
+            (NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tt.oid), 'has no policy')
         ) AS checks(failed, problem)
         WHERE failed
         ORDER BY 1
         """,
         schema=schema,
-        setting=TENANT_SETTING,
     )
-    # Permissive policies are OR-ed: one that ignores the tenant setting opens the whole table to
+    found = await policies(connection, schema)
+    tenant = expression(TENANT_PREDICATE)
+    for table in await tenant_tables(connection, schema):
+        if not any(
+            policy.permissive
+            and policy.command == "*"
+            and policy.roles == ()
+            and policy.using is not None
+            and policy.check is not None
+            and expression(policy.using) == tenant
+            and expression(policy.check) == tenant
+            for policy in found
+            if policy.table == table
+        ):
+            problems.append(
+                f"{table}: has no permissive tenant policy ({TENANT_PREDICATE} in USING and WITH CHECK, all commands)"
+            )
+    # Permissive policies are OR-ed: one that is not bound to the tenant opens the whole table to
     # every role it names. The relay's sweep needs exactly that, so a policy whose only role is the
-    # relay is let through; naming any other role beside it, or PUBLIC ({0}), is not.
-    problems += await _lines(
-        connection,
-        _TENANT_CTE
-        + """
-        SELECT tt.relname || ': permissive policy ' || p.polname || ' does not look at app.tenant_id'
-        FROM tt JOIN pg_policy p ON p.polrelid = tt.oid
-        WHERE p.polpermissive
-          AND (coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT LIKE '%' || :setting || '%'
-               OR (p.polwithcheck IS NOT NULL
-                   AND pg_get_expr(p.polwithcheck, p.polrelid) NOT LIKE '%' || :setting || '%'))
-          AND p.polroles IS DISTINCT FROM ARRAY(SELECT oid FROM pg_roles WHERE rolname = CAST(:relay_role AS name))
-        ORDER BY 1
-        """,
-        schema=schema,
-        setting=TENANT_SETTING,
-        relay_role=relay_role,
-    )
-    return problems
+    # relay is let through; naming any other role beside it, or PUBLIC, is not.
+    for policy in found:
+        if not policy.permissive or policy.roles == (relay_role,):
+            continue
+        for clause, tree in policy.trees():
+            if not _tenant_bound(tree):
+                problems.append(
+                    f"{policy.table}: permissive policy {policy.name} is not bound to app.tenant_id ({clause})"
+                )
+    return sorted(problems)
 
 
 # Columns that make a row belong to one supplier or customer of the tenant.
-PARTY_COLUMNS = ("supplier_id", "customer_id")
-PARTY_TABLES = ("suppliers", "customers")  # the parties themselves
-PARTY_SETTING = "current_setting('app.party_kind'"
+PARTY_COLUMNS = {"supplier": "supplier_id", "customer": "customer_id"}
+PARTY_TABLES = {"suppliers": "supplier", "customers": "customer"}  # the parties themselves, keyed by id
+
+
+def _party_arms(table: str, columns: set[str]) -> list[Any]:
+    """The only terms a party policy of this table may OR together: staff and platform code, and
+    each party kind matched on the table's own column for that kind."""
+    arms = [expression(f"{PARTY_KIND} IN ('staff', 'system')"), expression(f"{PARTY_KIND} = 'system'")]
+    for kind, column in PARTY_COLUMNS.items():
+        key = "id" if PARTY_TABLES.get(table) == kind else column if column in columns else None
+        if key:
+            arms.append(expression(f"({PARTY_KIND} = '{kind}' AND {key} = {PARTY_ID})"))
+    return arms
+
+
+def _only(arms: list[Any], policy: Policy) -> bool:
+    """USING and WITH CHECK are both given, and OR together nothing but these terms."""
+    return all(
+        sql is not None and all(term in arms for term in _terms(expression(sql), "OR_EXPR"))
+        for sql in (policy.using, policy.check)
+    )
 
 
 async def party_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:
-    """Party-owned tables (the parties, and rows with a supplier_id or customer_id) carry a RESTRICTIVE
-    party policy: the second wall behind the repositories' party scope (DESIGN.md §2)."""
-    return await _lines(
-        connection,
-        _TENANT_CTE
-        + """
-        SELECT tt.relname || ': party-owned but has no RESTRICTIVE policy on app.party_kind'
-        FROM tt
-        WHERE (tt.relname = ANY(:party_tables)
-               OR EXISTS (SELECT FROM pg_attribute a
-                          WHERE a.attrelid = tt.oid AND a.attname = ANY(:party_columns) AND NOT a.attisdropped))
-          AND NOT EXISTS (
-              SELECT FROM pg_policy p
-              WHERE p.polrelid = tt.oid AND NOT p.polpermissive AND p.polcmd = '*' AND p.polroles = '{0}'
-                AND pg_get_expr(p.polqual, p.polrelid) LIKE '%' || :setting || '%'
-                AND pg_get_expr(p.polwithcheck, p.polrelid) LIKE '%' || :setting || '%')
-        ORDER BY 1
-        """,
-        schema=schema,
-        party_tables=list(PARTY_TABLES),
-        party_columns=list(PARTY_COLUMNS),
-        setting=PARTY_SETTING,
+    """Party-owned tables (the parties, and rows with a supplier_id or customer_id) carry a
+    RESTRICTIVE party policy for all commands, whose USING and WITH CHECK are each an OR of the
+    allowed terms only: the second wall behind the repositories' party scope (DESIGN.md §2)."""
+    rows = await connection.execute(
+        text(
+            _TENANT_CTE + "SELECT tt.relname, a.attname FROM tt JOIN pg_attribute a ON a.attrelid = tt.oid"
+            " WHERE a.attnum > 0 AND NOT a.attisdropped"
+        ),
+        {"schema": schema},
     )
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, set()).add(column)
+    found = await policies(connection, schema)
+    problems = []
+    for table, names in sorted(columns.items()):
+        if table not in PARTY_TABLES and not names & set(PARTY_COLUMNS.values()):
+            continue
+        arms = _party_arms(table, names)
+        restrictive = [p for p in found if p.table == table and not p.permissive and p.command == "*" and p.roles == ()]
+        if not restrictive:
+            problems.append(f"{table}: party-owned but has no RESTRICTIVE policy on app.party_kind")
+        elif not any(_only(arms, policy) for policy in restrictive):
+            named = ", ".join(policy.name for policy in restrictive)
+            problems.append(
+                f"{table}: RESTRICTIVE policy {named} is not the party predicate (staff, system, own party)"
+            )
+    return problems
 
 
 async def key_problems(connection: AsyncConnection, schema: str = "public") -> list[str]:

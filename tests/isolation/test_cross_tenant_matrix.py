@@ -5,6 +5,11 @@ database holds the wall when those filters are wrong or missing. The tables come
 (tests/isolation/catalog.py), so a new tenant table is in the matrix the day it is migrated, and
 the matrix fails until fixtures put rows for both tenants in it.
 
+The attacks run as every kind of context (staff, the platform, each of two suppliers and two
+customers) through both ways the app opens a transaction: the ORM session of Database.transaction
+and the bare asyncpg connection of Database.read; party contexts also aim at the other party's rows
+of their own tenant.
+
 Where the app role lacks a privilege on purpose (UPDATE and DELETE on the append-only audit trail,
 DELETE on the outbox), the database answers "permission denied" instead of reaching zero rows: that
 is the wall holding too. Which privileges the app role has is read from the catalog per table.
@@ -12,7 +17,6 @@ is the wall holding too. Which privileges the app role has is read from the cata
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,7 +25,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import CursorResult, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from backend.dev.demo import DemoData, DemoTenant
 from backend.kit.db import APP_ROLE, RELAY_ROLE, make_engine
@@ -32,6 +36,7 @@ from tests.fixtures.sessions import SessionRows
 from tests.fixtures.transactions import rolled_back
 from tests.fixtures.workflow import WorkflowRows
 from tests.isolation import catalog
+from tests.isolation.probe import PATHS, Prober, copy, insert_copy, probers, row_of
 
 # insufficient_privilege, raised both for "new row violates row-level security policy" and for
 # "permission denied for table": the messages tell the two apart.
@@ -196,21 +201,12 @@ async def test_updates_and_deletes_miss_the_other_tenant(db: Database, matrix: M
     assert not leaks, "\n" + "\n".join(leaks)
 
 
-async def _copy_of_a_row(owner_engine: AsyncEngine, table: str, tenant_id: UUID, columns: set[str]) -> str:
+async def _copy_of_a_row(owner_engine: AsyncEngine, table: str, tenant_id: UUID) -> str:
     """One row of the tenant as JSON (read as the owner), with a fresh id so only RLS can object."""
     async with owner_engine.connect() as owner:
-        row = await owner.scalar(
-            text(f"SELECT row_to_json(t)::text FROM {table} t WHERE tenant_id = :t LIMIT 1"), {"t": tenant_id}
-        )
+        row = await row_of(owner, table, "tenant_id = :t", t=tenant_id)
     assert row is not None, f"{table} has no row for tenant {tenant_id}"
-    record = json.loads(row)
-    if "id" in columns:
-        record["id"] = str(new_id())
-    return json.dumps(record)
-
-
-def _insert_copy(table: str) -> str:
-    return f"INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, CAST(:row AS json))"
+    return copy(row)
 
 
 async def test_inserting_a_copy_of_another_tenants_row_is_rejected(
@@ -220,8 +216,8 @@ async def test_inserting_a_copy_of_another_tenants_row_is_rejected(
     wrong: list[str] = []
     for me, other in _pairs(demo):
         for table in matrix.tables:
-            row = await _copy_of_a_row(owner_engine, table, other.id, matrix.columns[table])
-            state = await rejected_with(db, TenantContext.system(me.id), _insert_copy(table), {"row": row})
+            row = await _copy_of_a_row(owner_engine, table, other.id)
+            state = await rejected_with(db, TenantContext.system(me.id), insert_copy(table), {"row": row})
             if state != RLS_VIOLATION:
                 wrong.append(f"{table}: {me.slug} inserting a {other.slug} row gave {state or 'success'}")
     assert not wrong, "\n" + "\n".join(wrong)
@@ -269,8 +265,8 @@ async def test_without_a_tenant_nothing_is_visible_or_writable(
             held = not (outcome.state or outcome.rows) if verb in matrix.app_may[table] else outcome.denied()
             if not held:
                 leaks.append(f"{table}: {verb} gave {outcome}")
-        row = await _copy_of_a_row(owner_engine, table, demo.acme.id, matrix.columns[table])
-        state = await rejected_with(db, context, _insert_copy(table), {"row": row})
+        row = await _copy_of_a_row(owner_engine, table, demo.acme.id)
+        state = await rejected_with(db, context, insert_copy(table), {"row": row})
         if state != RLS_VIOLATION:
             leaks.append(f"{table}: inserting an acme row gave {state or 'success'}")
     assert not leaks, name + ":\n" + "\n".join(leaks)
@@ -375,10 +371,11 @@ async def test_a_supplier_user_sees_only_its_supplier(
         # writes stay inside the party too
         assert await rowcount(session, "UPDATE suppliers SET name = name") == 1
         assert await rowcount(session, "UPDATE customers SET name = name") == 0
-        assert await rowcount(session, "UPDATE memberships SET active = active") == len(own_memberships)
+        # their own memberships too: roles and access are staff's to give (migration 0007)
+        assert await rowcount(session, "UPDATE memberships SET active = active") == 0
     # another supplier of the same tenant cannot be created or claimed from inside this party
-    row = await _copy_of_a_row(owner_engine, "suppliers", tenant.id, {"id"})
-    assert await rejected_with(db, context, _insert_copy("suppliers"), {"row": row}) == RLS_VIOLATION
+    row = await _copy_of_a_row(owner_engine, "suppliers", tenant.id)
+    assert await rejected_with(db, context, insert_copy("suppliers"), {"row": row}) == RLS_VIOLATION
 
 
 @pytest.mark.parametrize("slug", ["acme", "globex"])
@@ -399,8 +396,8 @@ async def test_a_customer_user_sees_only_its_customer(
         assert await _ids(session, "SELECT id FROM memberships") == own_memberships
         assert await rowcount(session, "UPDATE customers SET name = name") == 1
         assert await rowcount(session, "UPDATE suppliers SET name = name") == 0
-    row = await _copy_of_a_row(owner_engine, "customers", tenant.id, {"id"})
-    assert await rejected_with(db, context, _insert_copy("customers"), {"row": row}) == RLS_VIOLATION
+    row = await _copy_of_a_row(owner_engine, "customers", tenant.id)
+    assert await rejected_with(db, context, insert_copy("customers"), {"row": row}) == RLS_VIOLATION
 
 
 async def test_a_party_id_from_another_tenant_opens_nothing(db: Database, demo: DemoData) -> None:
@@ -446,3 +443,86 @@ async def test_the_apex_sees_only_the_identitys_own_memberships(
     # the identity alone, without the system party kind, opens nothing (party_scope is RESTRICTIVE)
     async with rolled_back(db, TenantContext(tenant_id=None, identity_id=identity_id)) as session:
         assert await _ids(session, "SELECT id FROM memberships") == set()
+
+
+# --- every kind of context, through both ways in ----------------------------------------------------
+
+
+def _other_party(prober: Prober, tenant: DemoTenant) -> UUID | None:
+    """The other one of the two suppliers (or customers) with portal users in the prober's tenant."""
+    kind = prober.context.party_kind
+    parties = tenant.supplier_ids[:2] if kind == PartyKind.SUPPLIER else tenant.customer_ids[:2]
+    if kind not in (PartyKind.SUPPLIER, PartyKind.CUSTOMER):
+        return None
+    return next(party for party in parties if party != prober.context.party_id)
+
+
+async def _attacks(
+    owner: AsyncConnection, matrix: Matrix, prober: Prober, me: DemoTenant, other: DemoTenant
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(table, what, sql, params) of every attack on another tenant's and another party's rows; each
+    must be refused or reach no row (statements that count rows must count none)."""
+    attacks: list[tuple[str, str, str, dict[str, Any]]] = []
+    for table in matrix.tables:
+        theirs = {"other": other.id}
+        row = await row_of(owner, table, "tenant_id = :t", t=other.id)
+        assert row is not None, f"{table} has no row in {other.slug}"
+        attacks += [
+            (table, f"count {other.slug} rows", f"SELECT count(*) FROM {table} WHERE tenant_id = :other", theirs),
+            (
+                table,
+                f"update {other.slug} rows",
+                f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = :other",
+                theirs,
+            ),
+            (table, f"delete {other.slug} rows", f"DELETE FROM {table} WHERE tenant_id = :other", theirs),
+            (table, f"insert a {other.slug} row", insert_copy(table), {"row": copy(row)}),
+            (table, f"move own rows to {other.slug}", f"UPDATE {table} SET tenant_id = :other", theirs),
+        ]
+        column = prober.party_column(table, matrix.columns[table])
+        another = _other_party(prober, me)
+        if column is None or another is None:
+            continue
+        party = {"party": another}
+        # the other party's own row: for the parties themselves its id is the party
+        row = await row_of(owner, table, f"tenant_id = :t AND {column} = :p", t=me.id, p=another)
+        assert row is not None, f"{table} has no row of {another} in {me.slug}"
+        attacks += [
+            (table, "count another party's rows", f"SELECT count(*) FROM {table} WHERE {column} = :party", party),
+            (
+                table,
+                "update another party's rows",
+                f"UPDATE {table} SET tenant_id = tenant_id WHERE {column} = :party",
+                party,
+            ),
+            (table, "delete another party's rows", f"DELETE FROM {table} WHERE {column} = :party", party),
+            (
+                table,
+                "insert another party's row",
+                insert_copy(table),
+                {"row": copy(row, id=row["id"]) if column == "id" else copy(row)},
+            ),
+            (table, "move own rows to another party", f"UPDATE {table} SET {column} = :party", party),
+        ]
+    return attacks
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+async def test_no_kind_of_context_reaches_another_tenant_or_party(
+    path: str, db: Database, owner_engine: AsyncEngine, matrix: Matrix, demo: DemoData
+) -> None:
+    """As staff, the platform and each of two suppliers and customers, in both tenants: select,
+    insert, update and delete aimed at the other tenant's rows and at the other party's."""
+    matrix.require_rows(demo.acme, demo.globex)
+    leaks: list[str] = []
+    for me, other in _pairs(demo):
+        for prober in probers(me):
+            async with owner_engine.connect() as owner:
+                attacks = await _attacks(owner, matrix, prober, me, other)
+            async with PATHS[path](db, prober.context) as runner:
+                for table, what, sql, params in attacks:
+                    counting = sql.startswith("SELECT")
+                    outcome = await (runner.count if counting else runner.execute)(sql, **params)
+                    if not outcome.nothing():
+                        leaks.append(f"{table}: {prober.name} could {what}: {outcome}")
+    assert not leaks, f"through {path}:\n" + "\n".join(leaks)

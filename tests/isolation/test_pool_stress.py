@@ -4,7 +4,9 @@ The tenant context lives in the connection (set_config) while the connection is 
 tenant in turn. If a context ever survived its transaction (a session-level SET, a failure path
 that skipped the reset, a cancelled task returning a half-used connection), some transaction here
 would read another tenant's rows, or rows without any context. Failures are injected on purpose:
-exceptions inside the block, broken SQL, and tasks cancelled at random points.
+exceptions inside the block, broken SQL, and tasks cancelled at random points. Transactions go
+through both ways the app opens one: Database.transaction (the ORM session) and Database.read
+(the bare asyncpg connection of the hottest reads), mixed on the same pool.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ import os
 import random
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,9 +41,13 @@ class InjectedError(Exception):
     """A bug in a request handler, raised inside the transaction block."""
 
 
+PATHS = ("transaction", "read")
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     context: TenantContext
+    path: str  # one of PATHS
     failure: str | None  # None, "python", "sql", "cancel"
     fail_after: int  # how many of the two reads run before a python/sql failure (0..2)
 
@@ -47,6 +57,8 @@ class Tally:
     started: int = 0
     committed: int = 0
     failed: Counter[str] = field(default_factory=Counter)
+    failed_by_path: Counter[tuple[str, str]] = field(default_factory=Counter)
+    paths: Counter[str] = field(default_factory=Counter)
     contexts: Counter[str] = field(default_factory=Counter)
     rows_checked: int = 0
     wrong_tenant: int = 0
@@ -73,7 +85,7 @@ def _plans(demo: DemoData, rng: random.Random) -> list[Plan]:
         failure = None
         if rng.random() < FAILURE_RATE:
             failure = rng.choice(["python", "sql", "cancel"])
-        plans.append(Plan(context=context, failure=failure, fail_after=rng.randint(0, 2)))
+        plans.append(Plan(context=context, path=rng.choice(PATHS), failure=failure, fail_after=rng.randint(0, 2)))
     return plans
 
 
@@ -101,30 +113,49 @@ def _check_memberships(context: TenantContext, rows: list[tuple[UUID, UUID | Non
         tally.wrong_party += sum(1 for _, supplier_id in rows if supplier_id != context.party_id)
 
 
+SUPPLIERS = "SELECT tenant_id, id FROM suppliers"
+MEMBERSHIPS = "SELECT tenant_id, supplier_id FROM memberships"
+BROKEN = "SELECT no_such_column FROM no_such_table"
+
+
+@asynccontextmanager
+async def _opened(db: Database, plan: Plan) -> AsyncIterator[Callable[[str], Awaitable[list[Any]]]]:
+    """The plan's transaction, as a way to run a statement and get its rows."""
+    if plan.path == "read":
+        async with db.read(plan.context) as driver:
+            yield driver.fetch
+        return
+    async with db.transaction(plan.context) as session:
+
+        async def fetch(sql: str) -> list[Any]:
+            return list(await session.execute(text(sql)))
+
+        yield fetch
+
+
 async def _transaction(
     db: Database, plan: Plan, tally: Tally, expected_suppliers: dict[UUID, int], stage: list[str]
 ) -> None:
     context = plan.context
     expected = expected_suppliers.get(context.tenant_id, 0) if context.tenant_id else 0
-    async with db.transaction(context) as session:
+    async with _opened(db, plan) as fetch:
         stage[0] = "in transaction"
         for step in range(3):
             # fail before the first read, between the reads, or after both (then rolled back)
             if step == plan.fail_after and plan.failure == "python":
                 raise InjectedError
             if step == plan.fail_after and plan.failure == "sql":
-                await session.execute(text("SELECT no_such_column FROM no_such_table"))
+                await fetch(BROKEN)
             if step == 0:
-                rows = await session.execute(text("SELECT tenant_id, id FROM suppliers"))
-                _check_suppliers(context, [(row[0], row[1]) for row in rows], tally, expected)
+                _check_suppliers(context, [(row[0], row[1]) for row in await fetch(SUPPLIERS)], tally, expected)
             elif step == 1:
-                rows = await session.execute(text("SELECT tenant_id, supplier_id FROM memberships"))
-                _check_memberships(context, [(row[0], row[1]) for row in rows], tally)
+                _check_memberships(context, [(row[0], row[1]) for row in await fetch(MEMBERSHIPS)], tally)
         stage[0] = "after reads"
 
 
 async def _run(db: Database, plan: Plan, tally: Tally, rng: random.Random, expected: dict[UUID, int]) -> None:
     tally.started += 1
+    tally.paths[plan.path] += 1
     tally.contexts[plan.context.party_kind.value if plan.context.party_kind else "none"] += 1
     if plan.failure == "cancel":
         stage = ["before begin"]
@@ -137,6 +168,7 @@ async def _run(db: Database, plan: Plan, tally: Tally, rng: random.Random, expec
             await task
         except asyncio.CancelledError:
             tally.failed["cancel"] += 1
+            tally.failed_by_path[plan.path, "cancel"] += 1
             tally.cancelled_at[stage[0]] += 1
         else:
             tally.committed += 1  # finished before the cancel arrived
@@ -145,8 +177,10 @@ async def _run(db: Database, plan: Plan, tally: Tally, rng: random.Random, expec
         await _transaction(db, plan, tally, expected, ["before begin"])
     except InjectedError:
         tally.failed["python"] += 1
-    except DBAPIError:
+        tally.failed_by_path[plan.path, "python"] += 1
+    except (DBAPIError, asyncpg.PostgresError):  # the ORM's wrapper, and the bare driver's own
         tally.failed["sql"] += 1
+        tally.failed_by_path[plan.path, "sql"] += 1
     else:
         tally.committed += 1
 
@@ -179,7 +213,8 @@ async def test_contexts_never_leak_across_pooled_connections(
     elapsed = time.monotonic() - started
     print(
         f"\npool stress (seed {seed}): {tally.started} transactions in {elapsed:.1f}s on pool_size={POOL_SIZE},"
-        f" concurrency {CONCURRENCY}; contexts {dict(tally.contexts)}; committed {tally.committed},"
+        f" concurrency {CONCURRENCY}; paths {dict(tally.paths)}; contexts {dict(tally.contexts)};"
+        f" committed {tally.committed},"
         f" failed {dict(tally.failed)} (cancelled at {dict(tally.cancelled_at)});"
         f" rows checked {tally.rows_checked}; wrong tenant {tally.wrong_tenant},"
         f" wrong party {tally.wrong_party}, rows without context {tally.rows_without_context},"
@@ -194,6 +229,9 @@ async def test_contexts_never_leak_across_pooled_connections(
     # the run really exercised what it claims to
     assert tally.rows_checked > TRANSACTIONS
     assert all(tally.failed[kind] > 0 for kind in ("python", "sql", "cancel")), tally.failed
+    # ... on both paths
+    failures = [(path, kind) for path in PATHS for kind in ("python", "sql", "cancel")]
+    assert all(tally.failed_by_path[failure] > 0 for failure in failures), tally.failed_by_path
     assert checked_out == 0
 
 
@@ -215,6 +253,12 @@ async def test_a_session_level_setting_cannot_leak_into_the_next_transaction(own
             assert await session.scalar(text("SELECT pg_backend_pid()")) == poisoned_pid
             tenants = set((await session.execute(text("SELECT tenant_id FROM suppliers"))).scalars())
             assert tenants == {demo.acme.id}
+        # the bare driver path sets its context the same way
+        async with db.read(NO_CONTEXT) as driver:
+            assert await driver.fetchval("SELECT pg_backend_pid()") == poisoned_pid
+            assert await driver.fetchval("SELECT count(*) FROM suppliers") == 0
+        async with db.read(TenantContext.system(demo.acme.id)) as driver:
+            assert {row[0] for row in await driver.fetch("SELECT tenant_id FROM suppliers")} == {demo.acme.id}
         # the poison is still on the connection between transactions: only the per-transaction
         # set_config keeps it out, which is why every transaction must go through Database
         async with db.engine.connect() as connection:

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.kit.db import APP_ROLE, RELAY_ROLE
-from tenants.isolation import relay_rls, tenant_rls
+from tenants.isolation import party_rls, relay_rls, tenant_rls
 from tests.isolation import catalog
 
 # Not the source of truth (the catalog is); a floor proving that discovery finds tables at all.
@@ -107,27 +107,50 @@ async def test_relay_role_reaches_the_outbox_and_nothing_else(owner: AsyncConnec
     assert not problems, "\n" + "\n".join(problems)
 
 
-async def test_only_the_relay_gets_a_tenant_blind_policy(owner: AsyncConnection) -> None:
-    """The lint lets relay_sweep through; this pins down that it exists where the relay needs it and
-    nowhere else, and applies to the relay role alone."""
-    rows = await owner.execute(
-        text(
-            """
-            SELECT c.relname, p.polname, ARRAY(SELECT rolname FROM pg_roles WHERE oid = ANY(p.polroles) ORDER BY 1)
-            FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
-            WHERE p.polpermissive AND coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT LIKE '%app.tenant_id%'
-              AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id')
-            ORDER BY 1, 2
-            """
-        )
+async def test_only_the_relay_and_the_apex_chooser_have_other_permissive_policies(owner: AsyncConnection) -> None:
+    """The lint lets two kinds of permissive policy through besides the tenant predicate itself;
+    this pins down that each exists exactly where it is needed: the relay's sweep of the outbox
+    (for the relay role alone) and the apex chooser's own memberships (only without a tenant)."""
+    tenant = catalog.expression(catalog.TENANT_PREDICATE)
+    others = [
+        (policy.table, policy.name, list(policy.roles))
+        for policy in await catalog.policies(owner)
+        if policy.permissive and any(tree != tenant for _, tree in policy.trees())
+    ]
+    assert others == [("memberships", "own_rows", []), ("outbox", "relay_sweep", [RELAY_ROLE])]
+
+
+def test_policy_expressions_are_compared_as_trees() -> None:
+    """What pg_get_expr writes back is the same tree as what the migration said; what merely
+    contains the same words is not."""
+    predicate = catalog.expression(catalog.TENANT_PREDICATE)
+    deparsed = (
+        "(tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS \"nullif\"))"
     )
-    blind = [(table, policy, list(roles)) for table, policy, roles in rows]
-    # own_rows (memberships, the apex chooser) reads app.tenant_id: it demands that it be unset
-    assert blind == [("outbox", "relay_sweep", [RELAY_ROLE])]
+    assert catalog.expression(deparsed) == predicate
+    assert catalog.expression("x = ANY (ARRAY['a'::text, 'b'::text])") == catalog.expression("x IN ('a', 'b')")
+    for lookalike in (
+        f"{catalog.TENANT_PREDICATE} OR true",
+        f"tenant_id <> {catalog.TENANT}",
+        "tenant_id = tenant_id AND current_setting('app.tenant_id', true) IS NOT NULL",
+        "tenant_id = (SELECT NULLIF(current_setting('app.tenant', true), '')::uuid)",
+        "'tenant_id = (SELECT NULLIF(current_setting(''app.tenant_id'', true), '''')::uuid)' <> ''",
+    ):
+        assert catalog.expression(lookalike) != predicate, lookalike
+    with pytest.raises(ValueError, match="not an expression"):
+        catalog.expression("true) OR (true")
+    with pytest.raises(ValueError, match="not one expression"):
+        catalog.expression("true; SELECT 1")
 
 
 # --- the lint itself --------------------------------------------------------------------------
+
+
+def _tenant_table(name: str, columns: str) -> list[str]:
+    return [
+        f"CREATE TABLE lint_probe.{name} (tenant_id uuid NOT NULL, id uuid NOT NULL, {columns},"
+        " PRIMARY KEY (tenant_id, id))"
+    ]
 
 
 def _has(problems: list[str], *fragments: str) -> bool:
@@ -156,6 +179,32 @@ async def test_the_lint_catches_mistakes(owner_engine: AsyncEngine) -> None:
                 "CREATE TABLE lint_probe.good (tenant_id uuid NOT NULL, id uuid NOT NULL, code text,"
                 " PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, code))",
                 *tenant_rls("lint_probe.good"),
+                # policies that read like the tenant predicate to a text search, and are not it
+                *_tenant_table("sneaky", "code text"),
+                "ALTER TABLE lint_probe.sneaky ENABLE ROW LEVEL SECURITY",
+                "ALTER TABLE lint_probe.sneaky FORCE ROW LEVEL SECURITY",
+                "CREATE POLICY tenant_isolation ON lint_probe.sneaky"
+                " USING (tenant_id = tenant_id AND current_setting('app.tenant_id', true) IS NOT NULL)"
+                " WITH CHECK (tenant_id = tenant_id AND current_setting('app.tenant_id', true) IS NOT NULL)",
+                *_tenant_table("loose", "code text"),
+                *tenant_rls("lint_probe.loose"),
+                f"CREATE POLICY also_true ON lint_probe.loose USING ({catalog.TENANT_PREDICATE} OR true)",
+                *_tenant_table("quoted", "code text"),
+                *tenant_rls("lint_probe.quoted"),
+                "CREATE POLICY by_code ON lint_probe.quoted USING (code <> 'current_setting(''app.tenant_id'', true)')",
+                # party walls: one done right, one opened by `OR true`, one matching the wrong column
+                *_tenant_table("walled", "supplier_id uuid, customer_id uuid"),
+                *tenant_rls("lint_probe.walled"),
+                *party_rls("lint_probe.walled", supplier_column="supplier_id", customer_column="customer_id"),
+                *_tenant_table("opened", "supplier_id uuid"),
+                *tenant_rls("lint_probe.opened"),
+                *[
+                    statement.replace(" USING (", " USING (true OR ").replace(" WITH CHECK (", " WITH CHECK (true OR ")
+                    for statement in party_rls("lint_probe.opened", supplier_column="supplier_id", customer_column=None)
+                ],
+                *_tenant_table("crossed", "supplier_id uuid, customer_id uuid"),
+                *tenant_rls("lint_probe.crossed"),
+                *party_rls("lint_probe.crossed", supplier_column="customer_id", customer_column=None),
                 # a table without tenant_id nobody allow-listed, and the other leaks
                 "CREATE TABLE lint_probe.stray (id uuid PRIMARY KEY)",
                 "CREATE MATERIALIZED VIEW lint_probe.totals AS SELECT count(*) FROM lint_probe.good",
@@ -191,7 +240,18 @@ async def test_the_lint_catches_mistakes(owner_engine: AsyncEngine) -> None:
                 await connection.execute(text(statement))
 
             schema = "lint_probe"
-            assert await catalog.tenant_tables(connection, schema) == ["bare", "good", "half", "shared"]
+            assert await catalog.tenant_tables(connection, schema) == [
+                "bare",
+                "crossed",
+                "good",
+                "half",
+                "loose",
+                "opened",
+                "quoted",
+                "shared",
+                "sneaky",
+                "walled",
+            ]
 
             rls = await catalog.rls_problems(connection, schema)
             assert _has(rls, "bare", "not enabled")
@@ -199,16 +259,28 @@ async def test_the_lint_catches_mistakes(owner_engine: AsyncEngine) -> None:
             assert _has(rls, "bare", "no policy")
             assert _has(rls, "half", "not forced")
             assert _has(rls, "half", "no permissive tenant policy")
-            assert _has(rls, "half", "open_all", "does not look at app.tenant_id")
+            assert _has(rls, "half", "open_all", "is not bound to app.tenant_id")
             assert not _has(rls, "good")
             assert [problem for problem in rls if problem.startswith("shared")] == [
-                "shared: permissive policy relay_and_app does not look at app.tenant_id"
+                "shared: permissive policy relay_and_app is not bound to app.tenant_id (USING)"
             ]
+            # what text matching let through: the words of the predicate, but not the predicate
+            assert [problem for problem in rls if problem.startswith(("sneaky", "loose", "quoted"))] == [
+                "loose: permissive policy also_true is not bound to app.tenant_id (USING)",
+                "quoted: permissive policy by_code is not bound to app.tenant_id (USING)",
+                "sneaky: has no permissive tenant policy"
+                f" ({catalog.TENANT_PREDICATE} in USING and WITH CHECK, all commands)",
+                "sneaky: permissive policy tenant_isolation is not bound to app.tenant_id (USING)",
+                "sneaky: permissive policy tenant_isolation is not bound to app.tenant_id (WITH CHECK)",
+            ]
+            assert not _has(rls, "walled")
             # the exemption is for the relay role only: linted for another relay name, good is caught
             assert _has(await catalog.rls_problems(connection, schema, relay_role=role), "good", "relay_sweep")
 
             assert await catalog.party_problems(connection, schema) == [
-                "half: party-owned but has no RESTRICTIVE policy on app.party_kind"
+                "crossed: RESTRICTIVE policy party_scope is not the party predicate (staff, system, own party)",
+                "half: party-owned but has no RESTRICTIVE policy on app.party_kind",
+                "opened: RESTRICTIVE policy party_scope is not the party predicate (staff, system, own party)",
             ]
 
             keys = await catalog.key_problems(connection, schema)

@@ -1,7 +1,11 @@
-"""Fixtures of the delivery tests: a database of their own, a claimed Redis database, the chaos
-schema the test jobs write their effects to, a Database that publishes to that Redis after commit
+"""Fixtures of the delivery tests: a database of their own, the broker under test, the chaos
+schema the test jobs write their effects to, a Database that publishes to that broker after commit
 (the app's own path), and worker process groups that are always killed at the end of the test
 that started them.
+
+The broker is the run's private Redis (tests/conftest.py starts it); a test marked
+`@pytest.mark.brokers("redis", "rabbitmq")` runs once on each, RabbitMQ being the server at
+RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672), reported as skipped where none answers.
 
 The database is not the suite's shared one: `owner_url`, `owner_engine`, `db` and `demo` are
 overridden here with the same recipe (migrations, then the demo seed) on a second fresh database.
@@ -13,12 +17,10 @@ are not registered, and the workers started here would run other modules' leftov
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -28,9 +30,25 @@ from backend.jobs.broker import broker_for, publisher
 from backend.kit.db import to_async_url
 from tenants.isolation import Database
 from tests.fixtures.database import fresh_database
-from tests.jobs.harness import ClaimedRedis, Workers, claim_redis, release_redis, worker_env
+from tests.fixtures.services import unavailable
+from tests.jobs.harness import (
+    BrokerUnderTest,
+    RedisUnderTest,
+    Workers,
+    connect_rabbitmq,
+    lock_rabbitmq,
+    worker_env,
+)
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test here runs on Redis; one marked `brokers(...)` once on each broker it names."""
+    if "broker" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("brokers")
+        kinds = marker.args if marker else ("redis",)
+        metafunc.parametrize("broker", kinds, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -61,17 +79,29 @@ async def demo(db: Database) -> DemoData:
 
 
 @pytest.fixture(scope="session")
-def test_redis() -> Iterator[ClaimedRedis]:
+def broker(request: pytest.FixtureRequest) -> Iterator[BrokerUnderTest]:
+    """The broker of the test's parameter; a RabbitMQ one is held only while its tests run."""
+    if request.param == "redis":
+        redis_broker = RedisUnderTest(request.getfixturevalue("redis_url"))
+        yield redis_broker
+        redis_broker.close()
+        return
+    assert request.param == "rabbitmq", request.param
+    connection = connect_rabbitmq(RABBITMQ_URL)
+    if connection is None:
+        # the one suite CI may run without: the issue asks for it to be reported as skipped
+        unavailable(f"no AMQP server answers at {RABBITMQ_URL} (RABBITMQ_URL)", even_in_ci=True)
+    rabbitmq = lock_rabbitmq(RABBITMQ_URL, connection)
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"the delivery tests need a real Redis and none answers at {REDIS_URL}: {error}")
-    claimed = claim_redis(REDIS_URL, secrets.token_hex(8))
-    if claimed is None:
-        pytest.fail(f"Redis databases 7..15 at {REDIS_URL} are all in use by other test runs or programs")
-    claimed.clear()
-    yield claimed
-    release_redis(claimed)
+        if consumers := rabbitmq.consumers():
+            unavailable(
+                f"{consumers} consumer(s) outside this run take jobs from the queue at {RABBITMQ_URL}"
+                " (a merkato worker?): the delivery tests need it to themselves",
+                even_in_ci=True,
+            )
+        yield rabbitmq
+    finally:
+        rabbitmq.close()
 
 
 @pytest.fixture(scope="session")
@@ -85,8 +115,8 @@ async def chaos_schema(owner_engine: AsyncEngine) -> AsyncIterator[None]:
         await owner.execute(text(tests.jobs.effects.DROP))
 
 
-async def _clean(owner_engine: AsyncEngine, test_redis: ClaimedRedis) -> None:
-    test_redis.clear()
+async def _clean(owner_engine: AsyncEngine, broker: BrokerUnderTest) -> None:
+    broker.clear()
     # Each statement in its own transaction: locks held from one while waiting in the next could
     # close a cycle with a running worker's transaction.
     async with owner_engine.connect() as owner:
@@ -98,16 +128,16 @@ async def _clean(owner_engine: AsyncEngine, test_redis: ClaimedRedis) -> None:
 
 
 @pytest.fixture(autouse=True)
-async def clean(owner_engine: AsyncEngine, test_redis: ClaimedRedis, chaos_schema: None) -> AsyncIterator[None]:
+async def clean(owner_engine: AsyncEngine, broker: BrokerUnderTest, chaos_schema: None) -> AsyncIterator[None]:
     """Every test starts with no test jobs, no effects and empty queues, and leaves none behind."""
-    await _clean(owner_engine, test_redis)
+    await _clean(owner_engine, broker)
     yield
-    await _clean(owner_engine, test_redis)
+    await _clean(owner_engine, broker)
 
 
 @pytest.fixture
-def workers(owner_url: str, test_redis: ClaimedRedis, tmp_path: Path) -> Iterator[Workers]:
-    started = Workers(env=worker_env(owner_url, test_redis.url, tmp_path), logs=tmp_path)
+def workers(owner_url: str, broker: BrokerUnderTest, tmp_path: Path) -> Iterator[Workers]:
+    started = Workers(env=worker_env(owner_url, broker.url, tmp_path), logs=tmp_path)
     try:
         yield started
     finally:
@@ -115,10 +145,10 @@ def workers(owner_url: str, test_redis: ClaimedRedis, tmp_path: Path) -> Iterato
 
 
 @pytest.fixture(scope="session")
-async def publishing_db(owner_url: str, test_redis: ClaimedRedis) -> AsyncIterator[Database]:
-    """As the app role, publishing committed jobs to the test Redis right after commit."""
-    broker = broker_for(test_redis.url)
-    database = Database.connect(owner_url, pool_size=2, publish=publisher(broker))
+async def publishing_db(owner_url: str, broker: BrokerUnderTest) -> AsyncIterator[Database]:
+    """As the app role, publishing committed jobs to the broker under test right after commit."""
+    client = broker_for(broker.url)
+    database = Database.connect(owner_url, pool_size=2, publish=publisher(client))
     yield database
     await database.dispose()
-    broker.close()
+    client.close()

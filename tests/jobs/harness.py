@@ -1,4 +1,5 @@
-"""Real worker processes, a real Redis and bounded waits, for the delivery tests of tests/jobs.
+"""Real worker processes, a real broker (Redis, or RabbitMQ) and bounded waits, for the delivery
+tests of tests/jobs.
 
 Workers run dramatiq's own command line with the worker entry tests.jobs.worker_entry:setup, the
 way `merkato worker` runs it (started through tests/jobs/launch.py, which only imports the backend
@@ -19,10 +20,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
+import pika
 import redis
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -209,56 +212,129 @@ MAX_ATTEMPTS = 3
 RETRY_SECONDS = 1
 
 
-# --- redis --------------------------------------------------------------------------------------
+# --- the brokers ----------------------------------------------------------------------------------
+
+
+class BrokerUnderTest(Protocol):
+    """What a delivery test asks of the broker it runs on, whichever that is."""
+
+    url: str  # BROKER_URL for the workers and the publisher
+    # RabbitMQ hands a dead consumer's unacknowledged messages to the others as soon as its
+    # connection drops; dramatiq's Redis broker only after a heartbeat timeout far longer than the
+    # relay's republish delay, so there the relay is what delivers them again.
+    requeues_at_once: bool
+
+    def clear(self) -> None:
+        """Drop every queued message of the job queue."""
+
+    def queued(self) -> int:
+        """Messages waiting in the job queue."""
+
+    def in_flight(self) -> int | None:
+        """Messages fetched by some worker and not acked yet (what a dead worker takes down with
+        it), or None where the broker does not tell (AMQP has no such count)."""
 
 
 @dataclass
-class ClaimedRedis:
-    """A Redis database claimed for this run, so two test runs on one machine never share a queue."""
+class RedisUnderTest:
+    """The run's private Redis (tests/fixtures/services.py): nobody else's queues live in it."""
 
     url: str
-    client: redis.Redis
-    claim: str
+    client: redis.Redis = field(init=False)
+    requeues_at_once: bool = False
+
+    def __post_init__(self) -> None:
+        self.client = redis.Redis.from_url(self.url)
 
     def clear(self) -> None:
-        """Drop every dramatiq key (queues, messages, acks, heartbeats); the claim stays."""
-        keys = list(self.client.scan_iter(match="dramatiq*"))
-        if keys:
-            self.client.delete(*keys)
+        self.client.flushdb()
 
     def queued(self) -> int:
         return int(self.client.llen(f"dramatiq:{QUEUE}"))
 
     def in_flight(self) -> int:
-        """Messages fetched by some worker and not acked yet: what a dead worker takes down with it."""
         keys = self.client.scan_iter(match=f"dramatiq:__acks__.*.{QUEUE}")
         return sum(int(self.client.scard(key)) for key in keys)
 
-
-CLAIM_KEY = "merkato:tests-jobs-claim"
-CLAIM_SECONDS = 900
-REDIS_DATABASES = range(7, 16)
+    def close(self) -> None:
+        self.client.close()
 
 
-def claim_redis(base_url: str, token: str) -> ClaimedRedis | None:
-    """The first Redis database of 7..15 that no other test run holds and nobody else uses (None if
-    there is none): clearing it between tests must not delete anyone else's queues."""
-    for number in REDIS_DATABASES:
-        url = f"{base_url.rstrip('/')}/{number}"
-        client = redis.Redis.from_url(url)
-        if client.set(CLAIM_KEY, token, nx=True, ex=CLAIM_SECONDS):
-            if client.dbsize() == 1:  # our claim alone
-                return ClaimedRedis(url=url, client=client, claim=token)
-            client.delete(CLAIM_KEY)
-        client.close()
-    return None
+# Held, exclusively, by the one test run that uses the RabbitMQ server's job queue right now.
+RABBITMQ_LOCK = "merkato-tests-lock"
+RABBITMQ_LOCK_WAIT = 600.0
 
 
-def release_redis(broker: ClaimedRedis) -> None:
-    broker.clear()
-    if broker.client.get(CLAIM_KEY) == broker.claim.encode():
-        broker.client.delete(CLAIM_KEY)
-    broker.client.close()
+@dataclass
+class RabbitmqUnderTest:
+    """A RabbitMQ server that others may use too: its job queue is this run's only while the run
+    holds the lock queue (an exclusive queue, which RabbitMQ gives one connection at a time) and
+    no worker of anyone else consumes from it."""
+
+    url: str
+    lock: pika.BlockingConnection
+    broker: RabbitmqBroker
+    requeues_at_once: bool = True
+
+    def clear(self) -> None:
+        # Workers killed a moment ago: RabbitMQ puts back what they held once it sees their
+        # connections gone, which may be after the kill returned; purge after that, not before.
+        deadline = time.monotonic() + 30
+        while self.consumers() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.broker.flush(QUEUE)
+
+    def queued(self) -> int:
+        return self.broker.get_queue_message_counts(QUEUE)[0]
+
+    def in_flight(self) -> None:
+        return None
+
+    def consumers(self) -> int:
+        """Workers consuming the job queue now (0 if it does not exist yet)."""
+        channel = self.lock.channel()
+        try:
+            return int(channel.queue_declare(QUEUE, passive=True).method.consumer_count)
+        except pika.exceptions.ChannelClosedByBroker as error:
+            if error.reply_code == 404:
+                return 0
+            raise
+        finally:
+            if channel.is_open:
+                channel.close()
+
+    def close(self) -> None:
+        self.broker.close()
+        self.lock.close()  # and with it the lock queue
+
+
+def connect_rabbitmq(url: str) -> pika.BlockingConnection | None:
+    """A connection to the AMQP server at `url`, or None if none answers there."""
+    parameters = pika.URLParameters(url)
+    parameters.connection_attempts = 1
+    parameters.socket_timeout = 3
+    # Held idle for the whole test, so no heartbeat may time it out (which would drop the lock).
+    parameters.heartbeat = 0
+    try:
+        return pika.BlockingConnection(parameters)
+    except pika.exceptions.AMQPConnectionError:
+        return None
+
+
+def lock_rabbitmq(url: str, connection: pika.BlockingConnection) -> RabbitmqUnderTest:
+    """Wait until no other test run holds the lock queue, then hold it on `connection`."""
+    deadline = time.monotonic() + RABBITMQ_LOCK_WAIT
+    while True:
+        channel = connection.channel()
+        try:
+            channel.queue_declare(RABBITMQ_LOCK, exclusive=True, auto_delete=True)
+            return RabbitmqUnderTest(url=url, lock=connection, broker=RabbitmqBroker(url=url))
+        except pika.exceptions.ChannelClosedByBroker as error:
+            if error.reply_code != 405:  # RESOURCE_LOCKED: another run holds it
+                raise
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"another test run held {RABBITMQ_LOCK} at {url} for {RABBITMQ_LOCK_WAIT:.0f} s")
+        time.sleep(1)
 
 
 # --- the database, as the owner sees it -----------------------------------------------------------

@@ -21,7 +21,7 @@ from backend.dev.demo import DemoData
 from backend.models import JobStatus
 from tenants.isolation import Database
 from tests.jobs.harness import (
-    ClaimedRedis,
+    BrokerUnderTest,
     WorkerGroup,
     Workers,
     deliveries,
@@ -47,7 +47,7 @@ class Kill:
 
 
 async def test_kill_9_chaos_loses_nothing_and_duplicates_nothing(
-    publishing_db: Database, owner_engine: AsyncEngine, demo: DemoData, workers: Workers, test_redis: ClaimedRedis
+    publishing_db: Database, owner_engine: AsyncEngine, demo: DemoData, workers: Workers, broker: BrokerUnderTest
 ) -> None:
     rng = random.Random(20261122)  # the kill schedule varies with timing anyway; the choices need not
     names = {t.id: [f"chaos-{t.slug}-{i:04d}" for i in range(JOBS_PER_TENANT)] for t in (demo.acme, demo.globex)}
@@ -93,7 +93,7 @@ async def test_kill_9_chaos_loses_nothing_and_duplicates_nothing(
     # Every job has its effect, so none can add another (the primary key); let the redeliveries
     # still queued be handled, so that they are counted, then stop.
     async def drained() -> bool:
-        return test_redis.queued() == 0
+        return broker.queued() == 0
 
     await wait_for("the queue to drain", drained, within=60, interval=0.5)
     await asyncio.sleep(0.5)  # the last fetched messages
@@ -106,7 +106,7 @@ async def test_kill_9_chaos_loses_nothing_and_duplicates_nothing(
     lost = expected - set(keys)
     duplicated = len(keys) - len(set(keys))
     outcomes = await deliveries(owner_engine)
-    stranded = test_redis.in_flight()
+    stranded = broker.in_flight()
     print(
         f"\nchaos: {total} jobs, {len(kills)} kills in {chaos_over:.1f} s, all done after {done_after:.1f} s"
         f" ({', '.join(f'{k.how} at {k.at:.1f}s/{k.effects_before} done' for k in kills)});"

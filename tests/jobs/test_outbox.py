@@ -17,11 +17,11 @@ from backend.kit.pagination import PageRequest
 from backend.models import JobStatus
 from tenants.context import TenantContext
 from tenants.isolation import Database
-from tests.jobs.harness import ClaimedRedis, effects, outbox_rows
+from tests.jobs.harness import BrokerUnderTest, effects, outbox_rows
 
 
 async def test_the_same_key_twice_is_one_job(
-    publishing_db: Database, owner_engine: AsyncEngine, demo: DemoData, test_redis: ClaimedRedis
+    publishing_db: Database, owner_engine: AsyncEngine, demo: DemoData, broker: BrokerUnderTest
 ) -> None:
     acme, globex = TenantContext.system(demo.acme.id), TenantContext.system(demo.globex.id)
     async with publishing_db.transaction(acme) as session:
@@ -43,7 +43,7 @@ async def test_the_same_key_twice_is_one_job(
         [(demo.acme.id, first, "first"), (demo.globex.id, theirs, "globex")]
     )
     # and one message per job, not one per call
-    assert test_redis.queued() == 2
+    assert broker.queued() == 2
 
 
 POLICY = RetryPolicy(max_attempts=5, base_seconds=60)

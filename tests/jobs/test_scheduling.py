@@ -26,7 +26,7 @@ from tenants.isolation import Database
 from tests.jobs.harness import (
     MAX_ATTEMPTS,
     RETRY_SECONDS,
-    ClaimedRedis,
+    BrokerUnderTest,
     Effect,
     Row,
     WorkerGroup,
@@ -46,10 +46,10 @@ FIRES_WITHIN = 6.0
 
 @pytest.fixture(scope="module")
 async def steady(
-    owner_url: str, test_redis: ClaimedRedis, chaos_schema: None, tmp_path_factory: pytest.TempPathFactory
+    owner_url: str, broker: BrokerUnderTest, chaos_schema: None, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[WorkerGroup]:
     logs = tmp_path_factory.mktemp("steady-workers")
-    workers = Workers(env=worker_env(owner_url, test_redis.url, logs), logs=logs)
+    workers = Workers(env=worker_env(owner_url, broker.url, logs), logs=logs)
     try:
         yield await workers.started(env={"CHAOS_PERIODIC": f"{TICK}|* * * * * */{TICK_SECONDS}"})
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,22 +14,28 @@ import pytest
 
 from backend.app import create_app
 from backend.dev.demo import DEMO_PASSWORD
-from backend.settings import load_settings
+from backend.settings import Settings, load_settings
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture(scope="session")
-def app(db: Database, demo: Any, tmp_path_factory: pytest.TempPathFactory) -> HostDispatcher:
-    settings = load_settings(
+def web_settings(data_dir: Path, **environment: str) -> Settings:
+    """Settings of an in-process app for these tests; `environment` adds or overrides variables."""
+    return load_settings(
         {
             "MERKATO_ENV": "test",
             "MERKATO_SECRET_KEY": "test-secret-key-with-enough-entropy-0123456789",
-            "MERKATO_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+            "MERKATO_DATA_DIR": str(data_dir),
+            **environment,
         }
     )
+
+
+@pytest.fixture(scope="session")
+def app(db: Database, demo: Any, tmp_path_factory: pytest.TempPathFactory) -> HostDispatcher:
+    settings = web_settings(tmp_path_factory.mktemp("data"))
     # No lifespan: pytest-asyncio finalises session fixtures in another task, which anyio's
     # cancel scopes inside Litestar's lifespan refuse; nothing here needs start-up hooks.
     return create_app(settings, database=db)

@@ -132,19 +132,32 @@ async def test_a_colleague_without_the_admin_role_cannot_invite(browser: Any, db
 
 
 async def test_supplier_b_sees_only_its_own_company(browser: Any, db: Database, demo: DemoData) -> None:
+    acme = demo.tenants["acme"]
     page = browser("acme.localhost")
     await page.login("supplier2@acme.test")
     shown = await page.get("/supplier/company")
     assert "Müller" in shown.text  # acme's second supplier
     assert "华强" not in shown.text
-    documents_before = await _count(db, demo, SupplierDocument, 0)
+    # B tries to put a document on supplier A: the company is the login's, never the form's, and
+    # the buyer asks B for no business licence (only what its own categories require is taken)
+    before = (await _count(db, demo, SupplierDocument, 0), await _count(db, demo, SupplierDocument, 1))
     pdf = weasyprint.HTML(string="<p>x</p>").write_pdf()
-    await page.client.post(
+    refused = await page.client.post(
         "/supplier/company/documents",
-        data={"document_type": "anything", "_csrf_token": await page.csrf_token()},
+        data={
+            "document_type": "business_licence",
+            "supplier_id": str(acme.supplier_ids[0]),
+            "issued_on": "2026-01-05",
+            "expires_on": "2031-01-05",
+            "_csrf_token": await page.csrf_token(),
+        },
         files={"file": ("x.pdf", io.BytesIO(pdf), "application/pdf")},
     )
-    assert await _count(db, demo, SupplierDocument, 0) == documents_before
+    assert refused.status_code == 400
+    assert 'id="document-type-error"' in refused.text
+    assert "Choose which document this is." in refused.text
+    assert "Müller" in refused.text  # the form came back on B's own page
+    assert (await _count(db, demo, SupplierDocument, 0), await _count(db, demo, SupplierDocument, 1)) == before
 
 
 async def test_only_documents_its_categories_ask_for(browser: Any, db: Database, demo: DemoData) -> None:

@@ -49,10 +49,12 @@ from backend.suppliers.qualification import (
     supply_category,
 )
 from backend.suppliers.registration import CompanyForm, start
+from portals.shared.security_headers import SANDBOXED_FILE_POLICY
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 from tests.fixtures.logins import give_login
+from tests.uploads.samples import png
 
 TODAY = date.today()  # acme's clock is behind UTC by hours at most: every date below keeps days of margin
 PASSWORD = "a-long-enough-password"
@@ -664,11 +666,33 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
         assert f"filename*=UTF-8''{quote('营业执照 2026.pdf', safe='')}" in disposition
 
     admin = await _staff(browser)
-    # the reviewer's "View": the same bytes, shown in the tab (a PDF or an image, never an office file)
-    shown = await admin.get(url, params={"inline": "true"})
-    assert shown.content == PDF
-    assert shown.headers["content-disposition"].startswith('inline; filename="')
-    assert f'href="{url}?inline=true"' in (await admin.get(f"/suppliers/{world.alpha}")).text
+    # asked for in the tab, a PDF is saved all the same (Chromium's viewer would run its JavaScript,
+    # sandbox or not), and the page offers no "View" for it but says why
+    kept = await admin.get(url, params={"inline": "true"})
+    assert kept.content == PDF
+    assert kept.headers["content-disposition"].startswith('attachment; filename="')
+    supplier_page = (await admin.get(f"/suppliers/{world.alpha}")).text
+    assert f'href="{url}?inline=true"' not in supplier_page
+    assert 'id="downloads-only"' in supplier_page
+    # a picture is shown in the tab, in a sandboxed document of its own
+    picture_key = f"{world.tenant_id}/{new_id().hex}.png"
+    await storage_from(app.tenant.state.settings).put(picture_key, png())
+    async with db.transaction(world.system) as session:
+        picture = await add_document(
+            session,
+            world.alpha,
+            NewDocument(
+                f"{world.document_type}_photo", "plant.png", picture_key, "image/png", len(png()), "0" * 64, None, None
+            ),
+            uploaded_by=None,
+        )
+    picture_url = f"/suppliers/{world.alpha}/documents/{picture.id}/file"
+    shown = await admin.get(picture_url, params={"inline": "true"})
+    assert shown.content == png()
+    assert shown.headers["content-disposition"].startswith('inline; filename="plant.png"')
+    assert shown.headers.get_list("content-security-policy") == [SANDBOXED_FILE_POLICY]
+    assert shown.headers["x-content-type-options"] == "nosniff"
+    assert f'src="{picture_url}?inline=true"' in (await admin.get(f"/suppliers/{world.alpha}")).text
     office_key = f"{world.tenant_id}/{new_id().hex}.docx"
     await storage_from(app.tenant.state.settings).put(office_key, b"PK office")
     async with db.transaction(world.system) as session:
