@@ -296,9 +296,9 @@ def trail_rls(table: str) -> list[str]:
 def own_kind_rls(table: str, column: str = "actor_kind") -> list[str]:
     """A RESTRICTIVE policy for a trail a party may add to: the kind of actor a party's row names is
     its own (a supplier's person cannot record what "staff" did)."""
-    staff = f"{_PARTY_KIND} IN ('staff', 'system')"
+    staff = f"{PARTY_KIND} IN ('staff', 'system')"
     return [
-        f"CREATE POLICY own_kind ON {table} AS RESTRICTIVE FOR INSERT WITH CHECK ({staff} OR {column} = {_PARTY_KIND})"
+        f"CREATE POLICY own_kind ON {table} AS RESTRICTIVE FOR INSERT WITH CHECK ({staff} OR {column} = {PARTY_KIND})"
     ]
 
 
@@ -335,7 +335,7 @@ DECLARE
     name text;
     start text;
 BEGIN
-    IF coalesce({_PARTY_KIND}, '') IN ('staff', 'system') THEN
+    IF coalesce({PARTY_KIND}, '') IN ('staff', 'system') THEN
         RETURN NEW;
     END IF;
     IF TG_OP = 'UPDATE' THEN

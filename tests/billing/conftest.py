@@ -32,7 +32,7 @@ from tenants.context import TenantContext
 from tenants.directory import create_tenant
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
-from tests.fixtures.logins import give_login
+from tests.fixtures.people import give_login
 from tests.isolation import catalog
 from tests.web.conftest import Browser
 

@@ -21,7 +21,7 @@ from tenants.context import TenantContext
 from tenants.isolation import Database
 from tests.documents.pdfs import pdf_text
 from tests.fixtures.jobs import drain
-from tests.fixtures.logins import give_login
+from tests.fixtures.people import give_login
 from tests.web.conftest import Browser
 
 WEB_ROOT = Path(__file__).resolve().parents[2] / "portals"

@@ -9,11 +9,17 @@ DELETE of everything, each in a savepoint rolled back at once. A table in the ca
 entry below fails, and so does an entry for a table that no longer exists: adding a table is
 adding its line here, after deciding what each kind may do with it.
 
-A cell reads "<rows seen> <commands>": rows seen are `all` (every row of the tenant; of the table,
-for a global table), `own` (the rows of the context's own supplier or customer) or `-` (none); the
-commands I, U and D say that INSERT gets through and that UPDATE and DELETE reach exactly the rows
-seen. Which columns a party may change in a row it may update is the business of
+A cell reads "<rows seen> <commands>": rows seen are `all` (every row of the tenant), `own` (the
+rows of the context's own supplier or customer), `some` (for a global table: the rows GLOBAL_ROWS
+counts for the context) or `-` (none); the commands I, U and D say that INSERT gets through and
+that UPDATE and DELETE reach exactly the rows seen (for a global table: the rows GLOBAL_ROWS says
+it may write). Which columns a party may change in a row it may update is the business of
 test_party_walls.py.
+
+Global tables carry no tenant_id: each is readable only where the code path needs it (migration
+0009), and no request context reads any of them wholesale. The probe's INSERT into one is a row
+that is someone else's (another identity, another mailbox, another client, another tenant): it
+must be refused everywhere.
 """
 
 from __future__ import annotations
@@ -46,7 +52,6 @@ class Expect(NamedTuple):
 
 EXPECTED: dict[str, Expect] = {
     # tenant tables                       staff       system      supplier    customer    no context
-    "account_tokens": Expect(              "-",        "all IUD",  "-",        "-",        "-"),
     "audit_events": Expect(                "all I",    "all I",    "- I",      "- I",      "-"),
     "counters": Expect(                    "all IUD",  "all IUD",  "-",        "-",        "-"),
     "customers": Expect(                   "all IUD",  "all IUD",  "-",        "own U",    "-"),
@@ -69,26 +74,65 @@ EXPECTED: dict[str, Expect] = {
     "supplier_terms": Expect(              "all I",    "all I",    "all",      "all",      "-"),
     "suppliers": Expect(                   "all IUD",  "all IUD",  "own U",    "-",        "-"),
     "web_sessions": Expect(                "-",        "all IUD",  "-",        "-",        "-"),
-    # global tables, as they are until the global tables get walls of their own
+    # global tables                       staff       system      supplier    customer    no context
+    "account_links": Expect(               "-",        "-",        "-",        "-",        "-"),
     "alembic_version": Expect(             "-",        "-",        "-",        "-",        "-"),
-    "apex_sessions": Expect(               "all IUD",  "all IUD",  "all IUD",  "all IUD",  "all IUD"),
-    "identities": Expect(                  "all IU",   "all IU",   "all IU",   "all IU",   "all IU"),
-    "login_failures": Expect(              "all ID",   "all ID",   "all ID",   "all ID",   "all ID"),
-    "tenants": Expect(                     "all IU",   "all IU",   "all IU",   "all IU",   "all IU"),
+    "apex_sessions": Expect(               "-",        "-",        "-",        "-",        "-"),
+    "credentials": Expect(                 "-",        "-",        "-",        "-",        "-"),
+    "identities": Expect(                  "some U",   "some U",   "some U",   "some U",   "-"),
+    "login_failures": Expect(              "-",        "-",        "-",        "-",        "-"),
+    "tenants": Expect(                     "some U",   "some U",   "some",     "some",     "-"),
 }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Cell:
-    seen: str  # all, own, -
+    seen: str  # all, own, some, -
     commands: frozenset[str]
 
     @classmethod
     def of(cls, spec: str) -> Cell:
         seen, _, commands = spec.partition(" ")
-        assert seen in ("all", "own", "-"), spec
+        assert seen in ("all", "own", "some", "-"), spec
         assert set(commands) <= set("IUD"), spec
         return cls(seen, frozenset(commands))
+
+
+class GlobalRows(NamedTuple):
+    """How the owner counts the rows of a global table a context sees, and those it may update
+    (parameters: :tenant, :kind, :party, :identity of the context)."""
+
+    seen: str
+    writable: str
+
+
+_MEMBER_HERE = (
+    "m.tenant_id = :tenant AND (:kind IN ('staff', 'system')"
+    " OR (:kind = 'supplier' AND m.supplier_id = :party) OR (:kind = 'customer' AND m.customer_id = :party))"
+)
+GLOBAL_ROWS: dict[str, GlobalRows] = {
+    # itself, and the people of its workspace it may see (a party: its colleagues); only itself to change
+    "identities": GlobalRows(
+        f"SELECT count(*) FROM identities i WHERE i.id = :identity"
+        f" OR EXISTS (SELECT FROM memberships m WHERE m.identity_id = i.id AND {_MEMBER_HERE})",
+        "SELECT count(*) FROM identities WHERE id = :identity",
+    ),
+    # its own tenant; staff and the platform change it (billing, settings), a party does not
+    "tenants": GlobalRows(
+        "SELECT count(*) FROM tenants WHERE id = :tenant",
+        "SELECT count(*) FROM tenants WHERE id = :tenant AND :kind IN ('staff', 'system')",
+    ),
+}
+# The row a context tries to insert into a global table: someone else's (the walls must refuse it).
+_SOMEONE_ELSE = "00000000-0000-7000-8000-000000000001"
+GLOBAL_INSERTS: dict[str, dict[str, Any]] = {
+    "identities": {"email": "someone.else@probe.example", "verified_at": "2026-01-01T00:00:00+00:00"},
+    "credentials": {"identity_id": None},  # filled in: another person than the context's
+    "apex_sessions": {"identity_id": None},
+    "account_links": {"email": "someone.else@probe.example"},
+    "login_failures": {"client_address": "192.0.2.1"},
+    "tenants": {"slug": "probe-someone-else"},
+}
 
 
 @dataclass
@@ -101,6 +145,7 @@ class World:
     all_rows: dict[tuple[str, str], int]
     own_rows: dict[tuple[str, str], int]
     insert: dict[tuple[str, str], str]
+    writable: dict[tuple[str, str], int]
 
     @property
     def tables(self) -> list[str]:
@@ -109,8 +154,9 @@ class World:
 
 @pytest.fixture(scope="module")
 async def global_rows(owner_engine: AsyncEngine, demo: DemoData) -> AsyncIterator[None]:
-    """An apex session and a failed login, so that every global table has a row to see."""
-    session_id, failure_id = new_id(), new_id()
+    """An apex session, a failed login and a one-time link, so that every global table has a row
+    to see."""
+    session_id, failure_id, link_id = new_id(), new_id(), new_id()
     async with owner_engine.begin() as owner:
         await owner.execute(
             text(
@@ -120,12 +166,23 @@ async def global_rows(owner_engine: AsyncEngine, demo: DemoData) -> AsyncIterato
             {"id": session_id, "hash": new_id().bytes * 2, "identity": demo.acme.identity("buyer")},
         )
         await owner.execute(
-            text("INSERT INTO login_failures (id, email) VALUES (:id, 'probe@example.com')"), {"id": failure_id}
+            text(
+                "INSERT INTO login_failures (id, email, client_address) VALUES (:id, 'probe@example.com', '192.0.2.9')"
+            ),
+            {"id": failure_id},
+        )
+        await owner.execute(
+            text(
+                "INSERT INTO account_links (id, email, purpose, token_hash, expires_at)"
+                " VALUES (:id, 'probe@example.com', 'password_reset', :hash, now() + interval '1 hour')"
+            ),
+            {"id": link_id, "hash": new_id().bytes * 2},
         )
     yield
     async with owner_engine.begin() as owner:
         await owner.execute(text("DELETE FROM apex_sessions WHERE id = :id"), {"id": session_id})
         await owner.execute(text("DELETE FROM login_failures WHERE id = :id"), {"id": failure_id})
+        await owner.execute(text("DELETE FROM account_links WHERE id = :id"), {"id": link_id})
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +219,7 @@ async def world(
             columns.setdefault(table, set()).add(column)
             if key_position == 0:
                 first_key[table] = column
-        world = World(tenant_tables, global_tables, columns, first_key, {}, {}, {})
+        world = World(tenant_tables, global_tables, columns, first_key, {}, {}, {}, {})
         for tenant in demo.tenants.values():
             for prober in [*probers(tenant), Prober("no context", "nobody", NO_CONTEXT)]:
                 for table in world.tables:
@@ -176,8 +233,24 @@ async def _prepare(owner: Any, world: World, tenant: DemoTenant, prober: Prober,
     context = prober.context
     if table in world.global_tables:
         world.all_rows[key] = int(await owner.scalar(text(f"SELECT count(*) FROM {table}")))
+        if table in GLOBAL_ROWS:
+            params = {
+                "tenant": context.tenant_id,
+                "kind": context.party_kind.value if context.party_kind else "",
+                "party": context.party_id,
+                "identity": context.identity_id,
+            }
+            world.own_rows[key] = int(await owner.scalar(text(GLOBAL_ROWS[table].seen), params))
+            world.writable[key] = int(await owner.scalar(text(GLOBAL_ROWS[table].writable), params))
         row = await row_of(owner, table)
-        world.insert[key] = copy(row) if row else "{}"
+        changes = dict(GLOBAL_INSERTS.get(table, {}))
+        if "identity_id" in changes:  # a person other than the context's own
+            other = await owner.scalar(
+                text("SELECT id FROM identities WHERE id IS DISTINCT FROM :me ORDER BY id LIMIT 1"),
+                {"me": context.identity_id},
+            )
+            changes["identity_id"] = other
+        world.insert[key] = copy(row, **changes) if row else "{}"
         return
     world.all_rows[key] = int(
         await owner.scalar(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant.id})
@@ -214,9 +287,12 @@ async def probe(runner: Runner, world: World, prober: Prober, table: str) -> lis
     """Each way the table's cell for this prober is not what it sees and does."""
     key = (table, prober.name)
     cell = Cell.of(getattr(EXPECTED[table], prober.kind))
-    if cell.seen == "own" and key not in world.own_rows:
-        return [f"{table}: `own` for {prober.name}, but the table has no column for its party"]
-    rows = {"all": world.all_rows[key], "own": world.own_rows.get(key, 0), "-": 0}[cell.seen]
+    if cell.seen in ("own", "some") and key not in world.own_rows:
+        return [f"{table}: `{cell.seen}` for {prober.name}, but the probe cannot count its rows"]
+    rows = {"all": world.all_rows[key], "own": world.own_rows.get(key, 0), "some": world.own_rows.get(key, 0), "-": 0}[
+        cell.seen
+    ]
+    reach = world.writable.get(key, rows)
     wrong = []
     seen = await runner.count(f"SELECT count(*) FROM {table}")
     if not (seen.rows == rows and not seen.state if rows else seen.nothing()):
@@ -227,9 +303,9 @@ async def probe(runner: Runner, world: World, prober: Prober, table: str) -> lis
     column = world.first_key[table]
     for command, sql in (("UPDATE", f"UPDATE {table} SET {column} = {column}"), ("DELETE", f"DELETE FROM {table}")):
         outcome = await runner.execute(sql)
-        allowed = command[0] in cell.commands and rows > 0
-        if not (outcome.reached(rows) if allowed else outcome.nothing()):
-            wrong.append(f"{command} gave {outcome}, expected {rows if allowed else 'no'} rows reached")
+        allowed = command[0] in cell.commands and reach > 0
+        if not (outcome.reached(reach) if allowed else outcome.nothing()):
+            wrong.append(f"{command} gave {outcome}, expected {reach if allowed else 'no'} rows reached")
     return [f"{table}: {prober.name} {problem}" for problem in wrong]
 
 

@@ -54,7 +54,7 @@ from tenants.context import TenantContext
 from tenants.directory import create_tenant
 from tenants.isolation import Database
 from tests.fixtures.jobs import drain
-from tests.fixtures.logins import give_login
+from tests.fixtures.people import give_login
 
 TODAY = date(2027, 3, 1)
 TAX_ID = "DE 136 695 976"

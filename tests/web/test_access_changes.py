@@ -21,7 +21,7 @@ from backend.models import MembershipKind
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
-from tests.fixtures.logins import give_login
+from tests.fixtures.people import give_login
 from tests.web.conftest import api_token
 
 PASSWORD = "twin-password-1234"

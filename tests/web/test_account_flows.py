@@ -22,8 +22,8 @@ from backend.settings import get_settings
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tests.fixtures.accounts import expire_link, link_row, send_mail, token_of
-from tests.fixtures.logins import give_login
 from tests.fixtures.mail import delivered_link, kept_mail, mails_to, point_smtp_at, text_of
+from tests.fixtures.people import give_login
 
 NEW_PASSWORD = "a-brand-new-password"
 MESSAGE = re.compile(r'<article class="narrow" id="account-message">.*?</article>', re.DOTALL)

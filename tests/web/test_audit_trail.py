@@ -17,7 +17,7 @@ from backend.dev.demo import DemoData
 from backend.models import AuditEvent, Identity, Membership, Supplier
 from tenants.context import TenantContext
 from tenants.isolation import Database
-from tests.fixtures.logins import give_login
+from tests.fixtures.people import give_login
 from tests.web.conftest import Browser, enter_from_apex
 
 PASSWORD = "audit-password-1"

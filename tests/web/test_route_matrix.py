@@ -163,7 +163,11 @@ TENANT_ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/account/set-password"): public(),
     ("GET", "/account/forgot-password"): public(),
     ("POST", "/account/forgot-password"): public(),
-    ("GET", "/account/verify"): public(),
+    # finishing a login that was shielded by an e-mailed link
+    ("GET", "/account/unlock"): public(),
+    ("POST", "/account/unlock"): public(),
+    # step 1 of entering from the apex: this host's binding cookie, then to the apex
+    ("GET", "/auth/enter"): public(),
     # the bell: every member's own notifications; MATRIX_NOTIFICATION is the owner's
     ("GET", "/notifications"): members(),
     ("GET", "/notifications/bell"): members(),
@@ -228,6 +232,7 @@ TENANT_ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/users/{membership_id:uuid}/roles"): staff(Permission.MANAGE_USERS),
     ("POST", "/admin/users/{membership_id:uuid}/deactivate"): staff(Permission.MANAGE_USERS),
     ("POST", "/admin/users/{membership_id:uuid}/reactivate"): staff(Permission.MANAGE_USERS),
+    ("POST", "/admin/users/{membership_id:uuid}/invitation"): staff(Permission.MANAGE_USERS),
     ("POST", "/admin/jobs/{job_id:str}/retry"): staff(Permission.MANAGE_USERS, found=NOT_FOUND),  # no such job
     # billing is the owner's; it is off in these tests, so the changes answer 404 past the guard
     ("GET", "/admin/billing"): staff(Permission.MANAGE_BILLING),
@@ -260,7 +265,10 @@ TENANT_ROUTES: dict[tuple[str, str], Rule] = {
     # here has, so every step sends them back to the start (or refuses the empty form)
     ("GET", "/supplier/register"): public(),
     ("POST", "/supplier/register"): public(),
+    # the e-mailed link that continues a registration, and e-mail and password from another browser
+    ("GET", "/supplier/register/continue"): public(),
     ("POST", "/supplier/register/continue"): public(),
+    ("POST", "/supplier/register/sign-in"): public(),
     ("GET", "/supplier/register/draft"): public(),
     ("POST", "/supplier/register/company"): public(),
     ("POST", "/supplier/register/contacts"): public(),
@@ -305,11 +313,21 @@ APEX_ROUTES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/static/{file_path:path}"): {"anonymous": OK, "identity": OK},
     ("HEAD", "/static/{file_path:path}"): {"anonymous": OK, "identity": OK},
     ("GET", "/workspaces"): {"anonymous": LOGIN, "identity": OK},
-    ("POST", "/workspaces/{slug:str}"): {"anonymous": LOGIN, "identity": OK},
+    # step 2 of entering a workspace: a ticket for the browser's binding (404 without one)
+    ("GET", "/workspaces/{slug:str}/ticket"): {"anonymous": LOGIN, "identity": NOT_FOUND},
+    ("GET", "/account/set-password"): {"anonymous": OK, "identity": OK},
+    ("POST", "/account/set-password"): {"anonymous": OK, "identity": OK},
+    ("GET", "/account/forgot-password"): {"anonymous": OK, "identity": OK},
+    ("POST", "/account/forgot-password"): {"anonymous": OK, "identity": OK},
+    ("GET", "/account/unlock"): {"anonymous": OK, "identity": OK},
+    ("POST", "/account/unlock"): {"anonymous": OK, "identity": OK},
     ("GET", "/pricing"): {"anonymous": OK, "identity": OK},
     ("GET", "/signup"): {"anonymous": OK, "identity": OK},
     ("GET", "/signup/slug"): {"anonymous": OK, "identity": OK},
     ("POST", "/signup"): {"anonymous": OK, "identity": OK},  # an empty form: 400 with field messages
+    # the owner's e-mailed link (an unknown one: 400, the page saying so)
+    ("GET", "/signup/confirm"): {"anonymous": OK, "identity": OK},
+    ("POST", "/signup/confirm"): {"anonymous": OK, "identity": OK},
     # a workspace being set up is its owner's alone: for anyone else it does not exist
     ("GET", "/signup/{tenant_id:uuid}/ready"): {"anonymous": LOGIN, "identity": NOT_FOUND},
     ("GET", "/signup/{tenant_id:uuid}/enter"): {"anonymous": LOGIN, "identity": NOT_FOUND},

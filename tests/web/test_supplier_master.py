@@ -53,7 +53,7 @@ from portals.shared.security_headers import SANDBOXED_FILE_POLICY
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
-from tests.fixtures.logins import give_login
+from tests.fixtures.people import give_login
 from tests.uploads.samples import png
 
 TODAY = date.today()  # acme's clock is behind UTC by hours at most: every date below keeps days of margin

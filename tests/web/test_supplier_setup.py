@@ -26,7 +26,7 @@ from backend.models import (
 from backend.suppliers.qualification import create_category, require_document, supply_category
 from tenants.context import TenantContext
 from tenants.isolation import Database
-from tests.fixtures.logins import give_login
+from tests.fixtures.people import give_login
 from tests.uploads import samples
 
 

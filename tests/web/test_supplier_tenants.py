@@ -37,7 +37,7 @@ from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 from tests.documents.pdfs import pdf_text
 from tests.fixtures.jobs import drain
-from tests.fixtures.logins import give_login
+from tests.fixtures.people import give_login
 from tests.web.conftest import Browser, enter_from_apex
 
 CODE = secrets.token_hex(3)
