@@ -26,6 +26,7 @@ from portals.shared.upload_limit import READ_FACTOR
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
+from tests.fixtures.accounts import register_supplier
 from tests.web.conftest import Browser, web_settings
 
 MB = 1024 * 1024
@@ -97,20 +98,17 @@ async def _registration_draft(db: Database, demo: DemoData, browser: Browser) ->
     category, document_type = await _category(db, demo)
     code = document_type.rsplit("_", 1)[1]
     name = f"Schrauben {code} GmbH"
-    started = await browser.post_form(
-        "/supplier/register",
-        {
-            "legal_name": name,
-            "country": "DE",
-            "currency": "EUR",
-            "tax_id": "DE136695976",
-            "street": "Werkstraße 5",
-            "city": "Essen",
-            "full_name": "Greta Gießer",
-            "login_email": f"upload-{code}@example.test",
-            "password": "a-long-enough-password",
-        },
-    )
+    company = {
+        "legal_name": name,
+        "country": "DE",
+        "currency": "EUR",
+        "tax_id": "DE136695976",
+        "street": "Werkstraße 5",
+        "city": "Essen",
+        "full_name": "Greta Gießer",
+        "login_email": f"upload-{code}@example.test",
+    }
+    started = await register_supplier(db, browser, demo.tenants["acme"].id, company, "a-long-enough-password")
     assert started.headers["location"] == "/supplier/register/draft", started.text
     chosen = await browser.post_form("/supplier/register/categories", {"category": str(category.id)})
     assert chosen.status_code == 302
