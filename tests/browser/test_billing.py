@@ -22,14 +22,16 @@ from backend.dev.fake_stripe.server import RunningFakeStripe, start_in_thread
 from backend.models import OutgoingMail, Tenant
 from backend.settings import load_settings
 from tenants.context import NO_CONTEXT, TenantContext
-from tenants.isolation import Database
+from tenants.isolation import Database, allow_lookup
 from tests.browser.conftest import LiveServer, NewPage, running_server
+from tests.fixtures.mail import delivered_link
 from tests.fixtures.services import free_port
 
 SECRET = "whsec_browser_billing"
 DAY = 86_400
 # the page reads the tenant through a directory cached for 10 s per process
 CACHE_WAIT_MS = 25_000
+MAIL_WAIT_SECONDS = 30  # the live server's own worker delivers the owner's link
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,7 @@ async def live_server(
 
 async def _tenant(db: Database, slug: str) -> Tenant:
     async with db.transaction(NO_CONTEXT) as session:
+        await allow_lookup(session, slug=slug)  # a tenant is visible to the lookup of its slug
         tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
         assert tenant is not None
         session.expunge(tenant)
@@ -85,9 +88,17 @@ async def test_signup_pay_fail_read_only_and_restore(
     await expect(page.locator("#slug-check")).to_contain_text("is available")
     await page.fill("#f-full_name", "Olive Owner")
     await page.fill("#f-email", email)
-    await page.fill("#f-password", "a-long-enough-password")
     await page.screenshot(path=str(screenshots / "billing-signup.png"), full_page=True)
     await page.click("#signup-submit")
+
+    # the owner's address proves itself: the e-mailed link, where the owner chooses a password
+    await expect(page.locator("#account-message")).to_contain_text("Check your e-mail")
+    link = await delivered_link(email, data_dir=live_server.data_dir, wait_seconds=MAIL_WAIT_SECONDS)
+    await page.goto(f"{live_server.apex}{link}")
+    await page.fill("#f-password", "a-long-enough-password")
+    await page.fill("#f-confirm", "a-long-enough-password")
+    await page.screenshot(path=str(screenshots / "billing-signup-confirm.png"), full_page=True)
+    await page.click("#signup-confirm-form button[type=submit]")
 
     # the fake Checkout: a card that pays now (the trial) and is declined at the first renewal
     await expect(page.locator("#pay")).to_be_visible()

@@ -1,5 +1,6 @@
 """Supplier onboarding in a real browser, through the pages only: a company registers itself on
-acme's supplier portal (a wrong VAT number first), fills every section of its draft (contact,
+acme's supplier portal (a wrong VAT number first), follows the link e-mailed to its person, who
+chooses a password there, fills every section of its draft (contact,
 category, bank account, the category's required document as a real PDF, the terms) and submits;
 acme's buyer finds it in the review queue, downloads the document and asks for more information;
 the supplier reads the comment, continues from another browser with e-mail and password, fixes
@@ -7,7 +8,7 @@ its trading name and resubmits; the buyer approves the document and the registra
 supplier logs in to its portal and finds its company under "Our company".
 
 The live server's embedded worker sends the e-mails (no SMTP here: kept under its data directory
-for the operator); the verification link is read from there and opened as the registrant would.
+for the operator); the registration link is read from there and opened as the registrant would.
 """
 
 from __future__ import annotations
@@ -94,16 +95,25 @@ async def test_supplier_registers_is_asked_for_more_and_is_approved(
     await form.get_by_label("City").fill("Essen")
     await form.get_by_label("Your name").fill("Greta Gießer")
     await form.get_by_label("Your e-mail").fill(email)
-    await form.get_by_label("Password").fill(PASSWORD)
     async with page.expect_navigation() as rejected:
-        await form.get_by_role("button", name="Save and continue").click()
+        await form.get_by_role("button", name="Continue").click()
     assert (await rejected.value).status == 400
     await expect(page.locator("#register-form #e-tax_id")).to_contain_text("Not a valid VAT number for Germany")
     await expect(form.get_by_label("Legal name")).to_have_value(name)  # the rest is kept
-    await expect(form.get_by_label("Password")).to_have_value("")  # but never the password
     await form.get_by_label("Tax id / VAT number").fill(VAT_ID)
-    await form.get_by_label("Password").fill(PASSWORD)
-    await _submit(page, form.get_by_role("button", name="Save and continue"))
+    await _submit(page, form.get_by_role("button", name="Continue"))
+    await expect(page.locator("#account-message")).to_contain_text("Check your e-mail")
+
+    # the link in the e-mail proves the address; a new login chooses its password there
+    path = await delivered_link(email, data_dir=live_server.data_dir, wait_seconds=MAIL_WAIT_SECONDS)
+    assert path.startswith("/supplier/register/continue?token=")
+    [message] = kept_mail(email, live_server.data_dir)
+    assert f"{base}{path}" in text_of(message)  # the link leads to the server that sent it
+    await page.goto(f"{base}{path}")
+    await expect(page.locator("#register-continue h1")).to_contain_text(name)
+    await page.locator("#f-password").fill(PASSWORD)
+    await page.locator("#f-confirm").fill(PASSWORD)
+    await _submit(page, page.get_by_role("button", name="Continue the registration"))
     assert page.url == f"{base}/supplier/register/draft"
 
     # --- 2. the draft, section by section ---------------------------------------------------------
@@ -169,14 +179,6 @@ async def test_supplier_registers_is_asked_for_more_and_is_approved(
     await expect(page.locator("#contact-form")).to_have_count(0)  # read-only while in review
     await expect(page.locator("#company").get_by_role("button", name="Save")).to_be_disabled()
 
-    # the e-mail address is confirmed through the link in the e-mail (login does not wait for it)
-    path = await delivered_link(email, data_dir=live_server.data_dir, wait_seconds=MAIL_WAIT_SECONDS)
-    assert path.startswith("/account/verify?token=")
-    [message] = kept_mail(email, live_server.data_dir)
-    assert f"{base}{path}" in text_of(message)  # the link leads to the server that sent it
-    await page.goto(f"{base}{path}")
-    await expect(page.locator("#account-message h1")).to_have_text("E-mail address confirmed")
-    await expect(page.locator("#account-message")).to_contain_text(f"Thank you: {email} is confirmed.")
     supplier.problems.assert_none()
 
     # --- 3. acme's buyer asks for more information ---------------------------------------------
