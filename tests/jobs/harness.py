@@ -404,6 +404,20 @@ async def deliveries(owner: AsyncEngine, actor_prefix: str = "testjobs.") -> dic
         return {outcome: int(count) for outcome, count in result}
 
 
+async def done_twice(owner: AsyncEngine, actor_prefix: str = "testjobs.") -> list[UUID]:
+    """Jobs whose effect two deliveries each recorded as done: a job that ran twice. (Counting
+    effects cannot tell: their key is a primary key, a second insert would merely fail.)"""
+    async with owner.connect() as connection:
+        result = await connection.execute(
+            text(
+                "SELECT outbox_id FROM chaos.deliveries WHERE actor LIKE :prefix || '%' AND outcome = 'done'"
+                " GROUP BY outbox_id HAVING count(*) > 1"
+            ),
+            {"prefix": actor_prefix},
+        )
+        return list(result.scalars())
+
+
 async def db_now(owner: AsyncEngine) -> float:
     async with owner.connect() as connection:
         return float(await connection.scalar(text("SELECT extract(epoch FROM clock_timestamp())")) or 0)
