@@ -89,6 +89,10 @@ async def ask(
     )
 
 
+def _leads_to(workspace_id: UUID | None) -> Any:
+    return AccountLink.workspace_id.is_(None) if workspace_id is None else AccountLink.workspace_id == workspace_id
+
+
 async def create(
     session: AsyncSession, purpose: LinkPurpose, email: str, *, workspace_id: UUID | None, payload: dict[str, Any]
 ) -> str:
@@ -166,10 +170,6 @@ class LinkHolder:
         return self.identity.full_name if self.identity else str(self.payload.get("full_name", ""))
 
 
-def _leads_to(workspace_id: UUID | None) -> Any:
-    return AccountLink.workspace_id.is_(None) if workspace_id is None else AccountLink.workspace_id == workspace_id
-
-
 async def _usable(
     session: AsyncSession, token: str, purposes: tuple[str, ...], workspace_id: UUID | None, *, use: bool
 ) -> AccountLink:
@@ -198,20 +198,16 @@ async def inspect(
 ) -> LinkHolder:
     """What a link is for, without using it up (the page that asks for the password); LinkRefused
     if it cannot be used here."""
-    link = await _usable(session, token, purposes, workspace_id, use=False)
-    return LinkHolder(
-        purpose=link.purpose,
-        email=link.email,
-        workspace_id=link.workspace_id,
-        payload=dict(link.payload),
-        identity=await identities.find(session, link.email),
-    )
+    return await _holder(session, await _usable(session, token, purposes, workspace_id, use=False))
 
 
 async def use(session: AsyncSession, token: str, purposes: tuple[str, ...], *, workspace_id: UUID | None) -> LinkHolder:
     """Use the link up; LinkRefused if it cannot be used here. Raise anything after this and the
     transaction rolls back, leaving the link unused."""
-    link = await _usable(session, token, purposes, workspace_id, use=True)
+    return await _holder(session, await _usable(session, token, purposes, workspace_id, use=True))
+
+
+async def _holder(session: AsyncSession, link: AccountLink) -> LinkHolder:
     return LinkHolder(
         purpose=link.purpose,
         email=link.email,

@@ -40,14 +40,15 @@ def _workspace(request: Req) -> UUID | None:
     return tenant.id if tenant else None
 
 
-def _refused(refusal: LinkRefused) -> Template:
-    """A link that cannot be used: say why, and where a fresh one comes from."""
+def link_refused(refusal: LinkRefused, offer: str = "reset") -> Template:
+    """A link that cannot be used: say why, and where to go instead (`offer`: reset, register or
+    login: a fresh link, the registration's start, the login page)."""
     return Template(
         template_name="public/account_message.html",
         context={
             "heading": _("This link cannot be used"),
             "message": refusal.problem.message(),
-            "offer_reset": True,
+            f"offer_{offer}": True,
         },
         status_code=HTTP_400_BAD_REQUEST,
     )
@@ -107,7 +108,7 @@ async def set_password_form(request: Req, token: FromQuery[str] = "") -> Templat
     try:
         holder = await _holder(request, token, PASSWORD_PURPOSES)
     except LinkRefused as refusal:
-        return _refused(refusal)
+        return link_refused(refusal)
     return _password_page(holder, token)
 
 
@@ -125,9 +126,9 @@ async def set_password(request: Req) -> Response[Any]:
         try:
             return _password_page(await _holder(request, token, PASSWORD_PURPOSES), token, rejected.errors)
         except LinkRefused as refusal:
-            return _refused(refusal)
+            return link_refused(refusal)
     except LinkRefused as refusal:
-        return _refused(refusal)
+        return link_refused(refusal)
 
 
 # --- asking for a reset -----------------------------------------------------------------------
@@ -181,7 +182,7 @@ async def unlock_form(request: Req, token: FromQuery[str] = "") -> Template:
     try:
         holder = await _holder(request, token, UNLOCK_LINKS)
     except LinkRefused as refusal:
-        return _refused(refusal)
+        return link_refused(refusal)
     return Template(template_name="public/unlock.html", context={"holder": holder, "token": token})
 
 
@@ -196,7 +197,7 @@ async def unlock(request: Req) -> Response[Any]:
                 raise LinkRefused(links.LinkProblem.UNKNOWN)
             return await _log_in(request, session, holder.identity, "auth.login", "unlock link")
     except LinkRefused as refusal:
-        return _refused(refusal)
+        return link_refused(refusal)
 
 
 ACCOUNT_ROUTES = [set_password_form, set_password, forgot_password_form, forgot_password, unlock_form, unlock]

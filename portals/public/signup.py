@@ -33,6 +33,7 @@ from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
 from backend.models import Identity, Membership, MembershipKind, Tenant, TenantStatus
+from portals.public.account import link_refused
 from portals.shared.forms import FormRejected
 from portals.shared.session_cookies import session_cookie
 from tenants.billing.plans import PLANS, Interval, Limit, Module, limit_label, module_label
@@ -155,14 +156,6 @@ def _confirm_page(holder: links.LinkHolder, token: str, errors: FieldErrors | No
     )
 
 
-def _link_refused(refusal: LinkRefused) -> Template:
-    return Template(
-        template_name="public/account_message.html",
-        context={"heading": _("This link cannot be used"), "message": refusal.problem.message(), "offer_login": True},
-        status_code=400,
-    )
-
-
 @get("/signup/confirm", name="signup_confirm_form")
 async def signup_confirm_form(request: Req, token: FromQuery[str] = "") -> Template:
     """The page the signup e-mail's link opens: a password to choose for an owner who has no
@@ -171,7 +164,7 @@ async def signup_confirm_form(request: Req, token: FromQuery[str] = "") -> Templ
         try:
             holder = await links.inspect(session, token, billing.SIGNUP_LINKS, workspace_id=None)
         except LinkRefused as refusal:
-            return _link_refused(refusal)
+            return link_refused(refusal, "login")
     return _confirm_page(holder, token)
 
 
@@ -188,13 +181,13 @@ async def signup_confirm(request: Req) -> Response[Any]:
                 session, owner, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
             )
     except LinkRefused as refusal:
-        return _link_refused(refusal)
+        return link_refused(refusal, "login")
     except InvalidForm as rejected:
         async with state.db.transaction(TenantContext.system(None)) as session:
             try:
                 holder = await links.inspect(session, token, billing.SIGNUP_LINKS, workspace_id=None)
             except LinkRefused as refusal:
-                return _link_refused(refusal)
+                return link_refused(refusal, "login")
         return _confirm_page(holder, token, rejected.errors)
     response = await _continue(request, tenant_id)
     response.set_cookie(session_cookie(request, new))

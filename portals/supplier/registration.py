@@ -52,6 +52,7 @@ from backend.suppliers.qualification import supply_category
 from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition, RegistrationRequest
 from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import BankAccountForm
+from portals.public.account import link_refused
 from portals.shared.clock import workspace_today
 from portals.shared.forms import FormRejected
 from portals.supplier.document_upload import upload_from_form
@@ -136,18 +137,6 @@ async def register(request: Req) -> Response[Any]:
     return _check_mail(identities.normalize_email(form.login_email))
 
 
-def _link_refused(refusal: LinkRefused) -> Template:
-    return Template(
-        template_name="public/account_message.html",
-        context={
-            "heading": _("This link cannot be used"),
-            "message": refusal.problem.message(),
-            "offer_register": True,
-        },
-        status_code=HTTP_400_BAD_REQUEST,
-    )
-
-
 def _continue_page(holder: links.LinkHolder, token: str, errors: FieldErrors | None = None) -> Template:
     return Template(
         template_name="supplier/register_continue.html",
@@ -170,7 +159,7 @@ async def continue_form(request: Req, token: FromQuery[str] = "") -> Template:
         try:
             holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=_tenant_id(request))
         except LinkRefused as refusal:
-            return _link_refused(refusal)
+            return link_refused(refusal, "register")
     return _continue_page(holder, token)
 
 
@@ -185,13 +174,13 @@ async def continue_from_link(request: Req) -> Response[Any]:
             registration, identity = await service.start_from_link(session, token, password=password, confirm=confirm)
             cookie = registration_cookie(request, registration.id, identity)
     except LinkRefused as refusal:
-        return _link_refused(refusal)
+        return link_refused(refusal, "register")
     except InvalidForm as rejected:
         async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
             try:
                 holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=tenant_id)
             except LinkRefused as refusal:
-                return _link_refused(refusal)
+                return link_refused(refusal, "register")
         return _continue_page(holder, token, rejected.errors)
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 

@@ -17,14 +17,17 @@ from __future__ import annotations
 import re
 import secrets
 from typing import Any
+from uuid import UUID
 
 import httpx
 
 from backend.dev.demo import DEMO_PASSWORD, DemoData
+from backend.models import MembershipKind
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 from tests.fixtures.accounts import send_mail, token_of
 from tests.fixtures.mail import delivered_link, kept_mail, mails_to, text_of
+from tests.fixtures.people import Login, add_login
 from tests.web.conftest import enter_from_apex
 
 ATTACKER_PASSWORD = "attacker-chose-this-1"
@@ -52,6 +55,20 @@ async def _choose_password(browser: Any, host: str, email: str, password: str) -
         "/account/set-password", {"token": token_of(link), "password": password, "confirm": password}
     )
     return response
+
+
+async def _login_of(
+    db: Database,
+    tenant_id: UUID,
+    who: str,
+    *,
+    kind: MembershipKind = MembershipKind.STAFF,
+    roles: tuple[str, ...] = (),
+    customer: UUID | None = None,
+) -> Login:
+    """A fresh person with a login (the demo password) in one workspace, this test's own."""
+    email = f"{who}-{secrets.token_hex(3)}@takeover.example"
+    return await add_login(db, tenant_id, email, kind, roles=roles, customer_id=customer)
 
 
 def _registration(email: str, **extra: str) -> dict[str, str]:
@@ -119,19 +136,18 @@ async def test_3_kept_mail_shows_no_reset_link_of_another_workspaces_owner(
     """acme's admin adds globex's owner to acme, asks for a reset in their name and reads the
     Outgoing mail page: the link went to the owner's mailbox only; and globex's owner keeps their
     password and sessions."""
+    owner = (await _login_of(db, demo.globex.id, "owner", roles=("owner",))).email
     owner_session = browser("globex.localhost")
-    assert (await owner_session.login("admin@globex.test")).headers["location"] == "/"
+    assert (await owner_session.login(owner)).headers["location"] == "/"
     admin = browser("acme.localhost")
     await admin.login("admin@acme.test")
-    added = await admin.post_form(
-        "/admin/users", {"email": "admin@globex.test", "full_name": "Globex Owner", "roles": "viewer"}
-    )
+    added = await admin.post_form("/admin/users", {"email": owner, "full_name": "Globex Owner", "roles": "viewer"})
     assert added.status_code in (302, 303)
-    assert (await admin.post_form("/account/forgot-password", {"email": "admin@globex.test"})).status_code == 200
+    assert (await admin.post_form("/account/forgot-password", {"email": owner})).status_code == 200
     await send_mail(db, [demo.acme.id])
-    reset = [m for m in await mails_to(db, demo.acme.id, "admin@globex.test") if m.template == "password_reset"]
+    reset = [m for m in await mails_to(db, demo.acme.id, owner) if m.template == "password_reset"]
     assert len(reset) == 1
-    delivered = [text_of(m) for m in kept_mail("admin@globex.test") if "set-password?token=" in text_of(m)]
+    delivered = [text_of(m) for m in kept_mail(owner) if "set-password?token=" in text_of(m)]
     secret = token_of(re.findall(r"\S+set-password\?token=\S+", delivered[-1])[0])
     shown = await admin.get(f"/admin/mail/{reset[0].id}")
     assert shown.status_code == 200
@@ -139,7 +155,7 @@ async def test_3_kept_mail_shows_no_reset_link_of_another_workspaces_owner(
     assert "token=…" in shown.text
     # nothing about globex's owner changed: the password works, the session goes on
     assert (await owner_session.get("/")).status_code == 200
-    assert (await browser("globex.localhost").login("admin@globex.test")).headers["location"] == "/"
+    assert (await browser("globex.localhost").login(owner)).headers["location"] == "/"
 
 
 async def test_4_failures_on_a_workspace_where_the_victim_is_no_member_do_not_hold_them_back(
@@ -193,25 +209,29 @@ async def test_5_a_reset_ends_every_session_and_token_everywhere(
 async def test_6_no_workspace_wipes_a_login_and_a_squatted_address_blocks_nothing(
     browser: Any, db: Database, demo: DemoData
 ) -> None:
-    # a staff admin and a supplier admin of other workspaces add an existing login: it keeps its
-    # password, and its sessions go on
+    # a staff admin and a supplier admin of another workspace add existing logins of acme: they
+    # keep their passwords, and their sessions go on
+    first = await _login_of(db, demo.acme.id, "first", kind=MembershipKind.CUSTOMER, customer=demo.acme.customer_ids[0])
+    second = await _login_of(
+        db, demo.acme.id, "second", kind=MembershipKind.CUSTOMER, customer=demo.acme.customer_ids[0]
+    )
     customer = browser("acme.localhost")
-    assert (await customer.login("customer@acme.test")).headers["location"] == "/customer"
+    assert (await customer.login(first.email)).headers["location"] == "/customer"
     globex_admin = browser("globex.localhost")
     await globex_admin.login("admin@globex.test")
     added = await globex_admin.post_form(
-        f"/suppliers/{demo.globex.supplier_ids[2]}/users", {"email": "customer@acme.test", "full_name": "Someone"}
+        f"/suppliers/{demo.globex.supplier_ids[2]}/users", {"email": first.email, "full_name": "Someone"}
     )
     assert added.status_code in (302, 303)
     supplier_admin = browser("globex.localhost")
     await supplier_admin.login("supplier@globex.test")
     colleague = await supplier_admin.post_form(
-        "/supplier/company/colleagues", {"email": "customer2@acme.test", "full_name": "Someone", "role": "sales"}
+        "/supplier/company/colleagues", {"email": second.email, "full_name": "Someone", "role": "sales"}
     )
     assert colleague.status_code in (302, 303)
     assert (await customer.get("/customer")).status_code == 200
-    for email in ("customer@acme.test", "customer2@acme.test"):
-        assert (await browser("acme.localhost").login(email, DEMO_PASSWORD)).headers["location"] == "/customer"
+    for login in (first, second):
+        assert (await browser("acme.localhost").login(login.email, DEMO_PASSWORD)).headers["location"] == "/customer"
 
     # a stranger squats an address through the public forms: its invitation and its reset still work
     squatted = f"squatted-{secrets.token_hex(3)}@example.test"
