@@ -1,7 +1,8 @@
 """Upgrading masks the one-time links earlier versions left readable in outgoing_mail — a `token=`
 parameter in kept mail, a supplier invitation's secret in the path — in every tenant's rows, also
 when the owner running the migration is no superuser (row-level security is forced on the table,
-for its owner too), and leaves that security forced."""
+for its owner too), and leaves that security forced. The database is built to the revision before
+(0007) as the test server's superuser; 0008 then runs as a role that owns outgoing_mail only."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ async def test_upgrading_masks_the_links_earlier_versions_stored(server_url: str
     async with _engine(server_url) as cluster, cluster.connect() as connection:
         await connection.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS'))
     try:
-        async with fresh_database(server_url, "merkato_migration", revision="0006") as url, _engine(url) as owner:
+        async with fresh_database(server_url, "merkato_migration", revision="0007") as url, _engine(url) as owner:
             async with owner.connect() as connection:
                 for n, tenant_id in enumerate(tenants):
                     await connection.execute(
