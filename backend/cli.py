@@ -449,3 +449,6 @@ def demo(settings: Settings) -> None:
     for login in DEMO_LOGINS:
         url = f"http://{login.slug}.{settings.base_domain}:{DEFAULT_PORT}{login.path}"
         click.echo(f"  {url:<40}  {login.email:<24}  {login.who}")
+    if not settings.smtp_url:
+        # one-time links (invitations, resets, registrations, signups) reach the operator only
+        click.echo(f"No SMTP_URL: e-mails (with their links) go to {settings.data_dir / 'mail'} and the console.")

@@ -47,12 +47,6 @@ async def find_or_create(session: AsyncSession, email: str, full_name: str) -> I
         identity = Identity(email=normalize_email(email), full_name=full_name.strip()[:200])
         session.add(identity)
         await session.flush()
-    elif identity.verified_at is None and full_name.strip():
-        # nobody has proved this address yet, so nobody chose this name: the latest word wins
-        # (only the identity itself may change its row once it is proved)
-        await act_as(session, identity.id)
-        identity.full_name = full_name.strip()[:200]
-        await session.flush()
     return identity
 
 

@@ -8,12 +8,14 @@ One person, `twin`, works for acme and globex; each test restores what it change
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.service import PersonForm, add_person
 from backend.dev.demo import DemoData
@@ -21,10 +23,17 @@ from backend.models import MembershipKind
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
-from tests.fixtures.people import give_login
+from tests.fixtures.people import give_login, taking_away_memberships_made
 from tests.web.conftest import api_token
 
 PASSWORD = "twin-password-1234"
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _people_leave_with_the_module(owner_engine: AsyncEngine) -> AsyncIterator[None]:
+    """The people these tests add leave with them: the demo workspaces keep their plan's seats."""
+    async with taking_away_memberships_made(owner_engine):
+        yield
 
 
 @dataclass(frozen=True)

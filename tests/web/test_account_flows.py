@@ -7,13 +7,14 @@ Every link works once and expires."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.service import PersonForm, add_person
 from backend.auth.tokens import digest
@@ -23,11 +24,18 @@ from tenants.context import TenantContext
 from tenants.isolation import Database
 from tests.fixtures.accounts import expire_link, link_row, send_mail, token_of
 from tests.fixtures.mail import delivered_link, kept_mail, mails_to, point_smtp_at, text_of
-from tests.fixtures.people import give_login
+from tests.fixtures.people import give_login, taking_away_memberships_made
 
 NEW_PASSWORD = "a-brand-new-password"
 MESSAGE = re.compile(r'<article class="narrow" id="account-message">.*?</article>', re.DOTALL)
 INVITED = '<span class="muted">Invited</span>'  # the users list's note for an invitation not yet accepted
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _people_leave_with_the_module(owner_engine: AsyncEngine) -> AsyncIterator[None]:
+    """The people these tests add leave with them: the demo workspaces keep their plan's seats."""
+    async with taking_away_memberships_made(owner_engine):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.dev.demo import DEMO_PASSWORD, DemoData
 from backend.models import MembershipKind
@@ -27,11 +30,18 @@ from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 from tests.fixtures.accounts import send_mail, token_of
 from tests.fixtures.mail import delivered_link, kept_mail, mails_to, text_of
-from tests.fixtures.people import Login, add_login
+from tests.fixtures.people import Login, add_login, taking_away_memberships_made
 from tests.web.conftest import enter_from_apex
 
 ATTACKER_PASSWORD = "attacker-chose-this-1"
 NEW_PASSWORD = "the-victim-chose-this"
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _people_leave_with_the_module(owner_engine: AsyncEngine) -> AsyncIterator[None]:
+    """The people these tests add leave with them: the demo workspaces keep their plan's seats."""
+    async with taking_away_memberships_made(owner_engine):
+        yield
 
 
 def _api(app: HostDispatcher, host: str, token: str | None = None) -> httpx.AsyncClient:
