@@ -257,8 +257,16 @@ async def _access_giver(session: AsyncSession, request: SupplierChangeRequest) -
 
 
 async def _proposed_account(session: AsyncSession, request: SupplierChangeRequest) -> SupplierBankAccount:
-    account = await session.get(
-        SupplierBankAccount, (request.tenant_id, UUID(request.proposed["bank_account_id"])), with_for_update=True
+    """The account a bank change proposes — the request's own supplier's, or none at all: a request
+    naming another supplier's account must never put that account in force."""
+    account: SupplierBankAccount | None = await session.scalar(
+        select(SupplierBankAccount)
+        .where(
+            SupplierBankAccount.id == UUID(request.proposed["bank_account_id"]),
+            SupplierBankAccount.supplier_id == request.supplier_id,
+        )
+        .with_for_update()
     )
-    assert account is not None
+    if account is None:
+        raise InvalidForm(FieldErrors(decision=_("This change names no bank account of this supplier.")))
     return account

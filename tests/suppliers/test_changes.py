@@ -18,6 +18,7 @@ from backend.kit.forms import InvalidForm
 from backend.kit.ids import new_id
 from backend.models import (
     AuditEvent,
+    BankAccountStatus,
     ChangeKind,
     MembershipKind,
     OutgoingMail,
@@ -267,3 +268,20 @@ async def test_a_stale_bank_request_cannot_replace_a_newer_one(db: Database, peo
         )
         assert stale_account is not None
         assert stale_account.status == "rejected"
+
+
+async def test_a_request_naming_another_suppliers_account_puts_nothing_in_force(db: Database, people: People) -> None:
+    """A change request is the supplier's own (its people may add one): one that names another
+    supplier's proposed account is refused, and that account stays where it was."""
+    async with db.transaction(people.system) as session:
+        in_force = await account_in_force(session, people.other_supplier_id)
+        theirs = await propose_bank_account(session, people.other_supplier_id, NEW, actor=people.actors["other"])
+        forged = await propose_bank_account(session, people.supplier_id, DE, actor=people.actors["supplier"])
+        forged.proposed = dict(theirs.proposed)  # as a supplier writing its own request row would
+    assert "no bank account of this supplier" in await _refusal(db, people, forged.id, "finance1")
+    async with db.transaction(people.system) as session:
+        account = await session.get(SupplierBankAccount, (people.tenant_id, UUID(theirs.proposed["bank_account_id"])))
+        assert account is not None
+        assert account.status == BankAccountStatus.PENDING
+        after = await account_in_force(session, people.other_supplier_id)
+        assert (after.id if after else None) == (in_force.id if in_force else None)
