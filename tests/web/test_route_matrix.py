@@ -43,7 +43,7 @@ from backend.models import (
     Tenant,
 )
 from backend.suppliers.profile import SupplierRole
-from tenants.context import NO_CONTEXT, TenantContext
+from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 from tests.fixtures.people import Login, add_login, remove_people
@@ -408,10 +408,11 @@ async def restore_office_formats(db: Database, demo: DemoData) -> AsyncIterator[
     """A POST to /suppliers/setup/uploads without formats is a valid choice (no office formats):
     acme gets its formats back afterwards."""
     yield
-    async with db.transaction(NO_CONTEXT) as session:
-        await session.execute(
+    async with db.transaction(TenantContext.system(demo.acme.id)) as session:  # RLS: a tenant's own row only
+        restored = await session.execute(
             update(Tenant).where(Tenant.id == demo.acme.id).values(supplier_office_formats=["docx", "xlsx"])
         )
+        assert restored.rowcount == 1
 
 
 @pytest.fixture(scope="module")
