@@ -14,11 +14,11 @@ from backend.auth import links, service
 from backend.auth.middleware import tenant_of
 from backend.auth.origins import client_address, link_origin
 from backend.auth.schemas import Me, TokenRequest, TokenResponse
+from backend.auth.steps import elevated_step
 from backend.authz.guards import any_member, principal_of
 from backend.billing.guards import AUTH
 from backend.dependencies import Db
 from backend.models import Identity, LinkPurpose, Membership
-from tenants.context import TenantContext
 
 
 class AuthController(Controller):
@@ -34,7 +34,7 @@ class AuthController(Controller):
             raise NotAuthorizedException()
         max_failures = state.settings.login_max_failures_per_hour
         refused: service.LoginRefused | None = None
-        async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+        async with elevated_step(state.db, tenant.id) as session:
             try:
                 principal = await service.authenticate_member(
                     session,

@@ -28,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import identities, throttle
 from backend.auth.passwords import MIN_LENGTH
+from backend.auth.steps import elevated_step
 from backend.auth.tokens import digest, new_secret
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import AccountLink, Identity, LinkPurpose, Membership, Tenant, TenantStatus
-from tenants.context import TenantContext
 from tenants.isolation import Database, act_as, allow_lookup
 
 SEND_LINK = "auth.send_link"
@@ -296,9 +296,9 @@ async def ask_on_apex(db: Database, purpose: LinkPurpose, email: str, *, origin:
     """A link that leads to the apex (a password reset there, an unlock), mailed through one of
     the person's workspaces; nothing for an address without a login. The named anonymous step of
     the apex's forms: two short transactions, neither elevated beyond the one identity."""
-    async with db.transaction(TenantContext.system(None)) as session:
+    async with elevated_step(db, None) as session:
         host = await host_of(session, email)
     if host is None:
         return
-    async with db.transaction(TenantContext.system(host)) as session:
+    async with elevated_step(db, host) as session:
         await ask(session, purpose, email, workspace_id=None, origin=origin)

@@ -13,9 +13,9 @@ from litestar.connection import ASGIConnection
 
 from backend.auth import service
 from backend.auth.principal import ApexUser, Principal
+from backend.auth.steps import elevated_step
 from backend.kit.asgi import ASGIApp, Receive, Scope, Send
 from backend.kit.i18n import negotiate, set_locale
-from tenants.context import TenantContext
 from tenants.directory import TenantInfo
 
 SESSION_COOKIE = "merkato_session"
@@ -51,11 +51,11 @@ class AuthMiddleware:
                 user = principal if principal and principal.tenant_id == tenant.id else None
         elif cookie := connection.cookies.get(SESSION_COOKIE):
             if tenant is not None:
-                async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+                async with elevated_step(state.db, tenant.id) as session:
                     user = await service.resolve_session(session, cookie)
             else:
                 # the login code's own context: RLS shows it the one apex session presented
-                async with state.db.transaction(TenantContext.system(None)) as session:
+                async with elevated_step(state.db, None) as session:
                     user = await service.resolve_apex_session(session, cookie)
         scope["user"] = user
         set_locale(

@@ -9,8 +9,9 @@ from typing import Any
 from litestar import MediaType, Request, Response, post
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_400_BAD_REQUEST
 
+from backend.auth.steps import elevated_step
 from backend.billing.service import BadWebhook, customer_of, store_event, tenant_of_customer, verified_event
-from tenants.context import NO_CONTEXT, TenantContext
+from tenants.context import NO_CONTEXT
 
 log = logging.getLogger("merkato.billing")
 
@@ -33,7 +34,7 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, 
         # not one of our workspaces' customers (another product on the same Stripe account, say)
         log.info("Stripe event %s (%s) names no workspace: ignored", event.get("id"), event.get("type"))
         return Response({"status": "ignored"}, status_code=HTTP_202_ACCEPTED, media_type=MediaType.JSON)
-    async with state.db.transaction(TenantContext.system(tenant_id)) as session:
+    async with elevated_step(state.db, tenant_id) as session:
         stored = await store_event(session, event)
     return Response(
         {"status": "accepted" if stored else "duplicate"}, status_code=HTTP_202_ACCEPTED, media_type=MediaType.JSON

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.service import PersonForm, add_person
 from backend.audit.service import record
 from backend.auth import links
+from backend.auth.steps import elevated_step
 from backend.authz.roles import StaffRole
 from backend.billing.gateway import StripeGateway, Subscription
 from backend.jobs.outbox import enqueue
@@ -411,8 +412,9 @@ async def portal_url(db: Database, context: TenantContext, settings: Settings, *
 async def checkout_url(db: Database, settings: Settings, tenant_id: UUID, *, success_url: str, cancel_url: str) -> str:
     """Stripe Checkout for a pending workspace's plan: its customer is made first (once), then a
     session per attempt; the customer id is kept so the webhooks can find the workspace."""
-    context = TenantContext.system(tenant_id)
-    async with db.transaction(context) as session:
+    # an elevated step: whoever signed up may not be logged in yet; no connection is held while
+    # Stripe answers, so the customer is kept in a second short transaction
+    async with elevated_step(db, tenant_id) as session:
         tenant = await session.get(Tenant, tenant_id)
         if tenant is None or tenant.status != TenantStatus.PENDING:
             raise BillingRefused(_("This workspace is not waiting for a subscription."))
@@ -431,7 +433,7 @@ async def checkout_url(db: Database, settings: Settings, tenant_id: UUID, *, suc
     url = await stripe_gateway.checkout_url(
         tenant_id, customer, plan, interval, success_url=success_url, cancel_url=cancel_url, attempt=attempt
     )
-    async with db.transaction(context) as session:
+    async with elevated_step(db, tenant_id) as session:
         tenant = await lock_tenant(session)
         tenant.stripe_customer_id = customer
         tenant.billing_version = max(tenant.billing_version, attempt + 1)

@@ -57,8 +57,8 @@ _INSERT = (
         status=JobStatus.PENDING,
         attempts=0,
     )
+    # no RETURNING: a party's people may add jobs but not read them (RLS), and RETURNING reads
     .on_conflict_do_nothing(index_elements=[_OUTBOX.c.tenant_id, _OUTBOX.c.key])
-    .returning(_OUTBOX.c.id)
 )
 # Every write that asks for work runs this, so it goes straight to the driver, compiled once;
 # the assert pins the order of the parameters passed in enqueue.
@@ -69,8 +69,9 @@ assert _COMPILED.positiontup == ["tenant_id", "id", "actor", "args", "key", "run
 
 async def enqueue(
     session: AsyncSession, actor: str, *, run_at: datetime | None = None, key: str | None = None, **args: Any
-) -> UUID:
-    """Add a job to this transaction; returns its outbox id (the existing one for a repeated key)."""
+) -> UUID | None:
+    """Add a job to this transaction; returns its outbox id: the existing one for a repeated key,
+    or None for a repeated key in a context that may add jobs but not read them (a party's)."""
     if actor not in REGISTRY:
         raise ValueError(f"no job named {actor!r}")
     tenant_id = context_of(session).tenant_id
@@ -82,10 +83,11 @@ async def enqueue(
     # before republishing. Rows nobody will publish at commit are the relay's at its next sweep.
     will_publish = due_now and bool(session.info.get(PUBLISHER_KEY))
     driver = await driver_of(session)
-    job_id: UUID | None = await driver.fetchval(
+    job_id = new_id()
+    status: str = await driver.execute(
         _INSERT_SQL,
         tenant_id,
-        new_id(),
+        job_id,
         actor,
         json.dumps({name: _json_ready(value) for name, value in args.items()}),
         key,
@@ -94,12 +96,11 @@ async def enqueue(
         0,
         will_publish,
     )
-    if job_id is None:  # the key exists: that job is this job
+    if status == "INSERT 0 0":  # the key exists: that job is this job
         # the tenant filter too, not RLS alone: keys are unique per tenant only
-        existing = await session.scalar(
+        existing: UUID | None = await session.scalar(
             select(OutboxJob.id).where(OutboxJob.tenant_id == tenant_id, OutboxJob.key == key)
         )
-        assert existing is not None
         return existing
     if will_publish:
         session.info.setdefault(PUBLISH_KEY, []).append(Dispatch(actor, tenant_id, job_id))

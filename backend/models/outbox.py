@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -39,3 +40,9 @@ class OutboxJob(TenantOwned, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
+    # who asked, filled in by the database from the transaction's context: a supplier's or
+    # customer's person may add jobs and read back only their own (INSERT ... ON CONFLICT checks
+    # the new row against the read policy), never the tenant's other work (0010)
+    requested_by: Mapped[UUID | None] = mapped_column(
+        server_default=text("NULLIF(current_setting('app.identity_id', true), '')::uuid")
+    )

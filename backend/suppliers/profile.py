@@ -15,6 +15,7 @@ from uuid import UUID
 
 import msgspec
 from sqlalchemy import any_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
@@ -127,14 +128,21 @@ async def invite_colleague(
             else _("This address cannot be invited. Please use another one.")
         )
         raise InvalidForm(FieldErrors(email=message))
-    membership = await add_person(
-        session,
-        PersonForm(email=email, full_name=full_name),
-        kind=MembershipKind.SUPPLIER,
-        supplier_id=supplier_id,
-        origin=origin,
-        created_by=invited_by,
-    )
+    try:
+        # In the supplier's own context only its own people are visible; someone the workspace
+        # knows otherwise (its staff, another supplier) shows as the membership that cannot be
+        # added. The savepoint keeps the rest of the request's transaction usable.
+        async with session.begin_nested():
+            membership = await add_person(
+                session,
+                PersonForm(email=email, full_name=full_name),
+                kind=MembershipKind.SUPPLIER,
+                supplier_id=supplier_id,
+                origin=origin,
+                created_by=invited_by,
+            )
+    except IntegrityError as taken:
+        raise InvalidForm(FieldErrors(email=_("This address cannot be invited. Please use another one."))) from taken
     membership.roles = [role]
     await session.flush()
     return membership

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
+from backend.jobs.outbox import enqueue
 from backend.kit.db import lock_for_transaction
 from backend.models import (
     DocumentRequirement,
@@ -26,12 +27,16 @@ from backend.models import (
     SupplierDocumentStatus,
     SupplierQualification,
 )
+from tenants.context import PartyKind
 from tenants.isolation import context_of
 
 # The daily job reminds 30 and 7 days before a document expires; from the first reminder on, the
 # pages call the document "expiring".
 REMINDER_DAYS = (30, 7)
 EXPIRING_DAYS = max(REMINDER_DAYS)
+
+# the job that computes a supplier's standing after its own people chose a category
+RECOMPUTE_STANDING = "suppliers.recompute_standing"
 
 
 def expiry(expires_on: date | None, today: date) -> str:
@@ -67,12 +72,23 @@ async def require_document(
 
 
 async def supply_category(session: AsyncSession, supplier_id: UUID, category_id: UUID, *, today: date) -> None:
-    """The supplier supplies this category: it has a standing there from now on."""
+    """The supplier supplies this category: it has a standing there from now on. Its row starts
+    pending; staff's context computes the standing at once, a supplier's own context (which may
+    not decide it) leaves that to a job in the buyer's context."""
     session.add(
         SupplierQualification(tenant_id=context_of(session).tenant_id, supplier_id=supplier_id, category_id=category_id)
     )
     await session.flush()
-    await recompute(session, supplier_id, today=today)
+    if context_of(session).party_kind in (PartyKind.STAFF, PartyKind.SYSTEM):
+        await recompute(session, supplier_id, today=today)
+    else:
+        await enqueue(
+            session,
+            RECOMPUTE_STANDING,
+            key=f"{RECOMPUTE_STANDING}:{supplier_id}:{category_id}",
+            supplier_id=supplier_id,
+            today=today.isoformat(),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ is used (`start_from_link`), so nobody can register someone else's address, or s
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from uuid import UUID
 
@@ -53,7 +54,8 @@ from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import tax_id
 from tenants.billing.entitlements import ensure_room
 from tenants.billing.plans import Limit
-from tenants.isolation import context_of
+from tenants.context import PartyKind, TenantContext
+from tenants.isolation import Database, context_of
 from tenants.numbering import next_number
 
 NOTIFY_REGISTRATION = "suppliers.notify_registration"
@@ -486,8 +488,9 @@ async def missing(session: AsyncSession, registration: SupplierRegistration) -> 
 async def submit(session: AsyncSession, registration: SupplierRegistration, *, actor: Actor) -> None:
     if gaps := await missing(session, registration):
         raise InvalidForm(FieldErrors(registration=" ".join(gaps)))
-    await _move(session, registration, "submit", actor=actor)
+    # stamped before the move, so both go in one UPDATE: a registrant may change nothing else
     registration.submitted_at = datetime.now(UTC)
+    await _move(session, registration, "submit", actor=actor)
 
 
 async def review(
@@ -525,6 +528,15 @@ async def duplicates(session: AsyncSession, supplier: Supplier) -> list[Supplier
     mine = "".join(ch for ch in supplier.tax_id if ch.isalnum()).upper().removeprefix(supplier.country)
     found = await session.scalars(select(Supplier).where(Supplier.id != supplier.id, bare == mine))
     return list(found)
+
+
+def as_registrant(
+    db: Database, tenant_id: UUID, supplier_id: UUID, registrant_id: UUID
+) -> AbstractAsyncContextManager[AsyncSession]:
+    """A transaction of the draft in the registrant's own context: their supplier's party, as
+    them (the registrant has no session until approval; a signed cookie names them). RLS then
+    lets them save their draft (0010), and nothing of any other supplier."""
+    return db.transaction(TenantContext(tenant_id, PartyKind.SUPPLIER, party_id=supplier_id, identity_id=registrant_id))
 
 
 def ensure_editable(registration: SupplierRegistration, action: str) -> None:

@@ -31,7 +31,7 @@ from backend.notifications.rendering import secret_link
 from backend.notifications.service import queue_mail, recipient_locale
 from backend.settings import get_settings
 from backend.suppliers.changes import NOTIFY_CHANGE
-from backend.suppliers.qualification import recompute
+from backend.suppliers.qualification import RECOMPUTE_STANDING, recompute
 from backend.suppliers.registration import (
     INVITATION_LIFETIME,
     NOTIFY_INVITATION,
@@ -69,6 +69,13 @@ async def check_documents(session: AsyncSession, today: str | None = None) -> No
             document.reminded_30_at = now
     for supplier_id in set(await session.scalars(select(SupplierQualification.supplier_id))):
         await recompute(session, supplier_id, today=day)
+
+
+@job(RECOMPUTE_STANDING)
+async def recompute_standing(session: AsyncSession, supplier_id: str, today: str) -> None:
+    """A supplier's standing in its categories, after its own people added one (`today` is the
+    day in the tenant's zone when they did, so the job decides as the request would have)."""
+    await recompute(session, UUID(supplier_id), today=date.fromisoformat(today))
 
 
 async def _remind(session: AsyncSession, tenant: Tenant, document: SupplierDocument, days: int) -> None:

@@ -22,13 +22,13 @@ from backend.auth.links import PASSWORD_PURPOSES, LinkHolder, LinkRefused
 from backend.auth.middleware import SESSION_COOKIE, tenant_of
 from backend.auth.origins import apex_link_origin, link_origin
 from backend.auth.passwords import MIN_LENGTH
+from backend.auth.steps import elevated_step
 from backend.billing.guards import AUTH
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, LinkPurpose
 from portals.shared.navigation import home_of
 from portals.shared.session_cookies import session_cookie, start_session
-from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
 UNLOCK_LINKS = (LinkPurpose.UNLOCK.value,)
@@ -56,7 +56,7 @@ def link_refused(refusal: LinkRefused, offer: str = "reset") -> Template:
 
 async def _holder(request: Req, token: str, purposes: tuple[str, ...]) -> LinkHolder:
     workspace = _workspace(request)
-    async with request.app.state.db.transaction(TenantContext.system(workspace)) as session:
+    async with elevated_step(request.app.state.db, workspace) as session:
         return await links.inspect(session, token, purposes, workspace_id=workspace)
 
 
@@ -119,7 +119,7 @@ async def set_password(request: Req) -> Response[Any]:
     token, password, confirm = (str(form.get(name, "")) for name in ("token", "password", "confirm"))
     workspace = _workspace(request)
     try:
-        async with request.app.state.db.transaction(TenantContext.system(workspace)) as session:
+        async with elevated_step(request.app.state.db, workspace) as session:
             identity = await links.choose_password(session, token, password, confirm, workspace_id=workspace)
             return await _log_in(request, session, identity, "auth.password_set", "link")
     except InvalidForm as rejected:
@@ -156,7 +156,7 @@ async def forgot_password(request: Req) -> Template:
     if workspace is None:
         await links.ask_on_apex(db, LinkPurpose.PASSWORD_RESET, email, origin=apex_link_origin(request))
     else:
-        async with db.transaction(TenantContext.system(workspace)) as session:
+        async with elevated_step(db, workspace) as session:
             await links.ask(
                 session, LinkPurpose.PASSWORD_RESET, email, workspace_id=workspace, origin=link_origin(request)
             )
@@ -191,7 +191,7 @@ async def unlock(request: Req) -> Response[Any]:
     token = str((await request.form()).get("token", ""))
     workspace = _workspace(request)
     try:
-        async with request.app.state.db.transaction(TenantContext.system(workspace)) as session:
+        async with elevated_step(request.app.state.db, workspace) as session:
             holder = await links.use(session, token, UNLOCK_LINKS, workspace_id=workspace)
             if holder.identity is None:
                 raise LinkRefused(links.LinkProblem.UNKNOWN)

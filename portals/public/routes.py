@@ -25,6 +25,7 @@ from backend.auth.middleware import SESSION_COOKIE, tenant_of
 from backend.auth.origins import apex_link_origin, client_address, link_origin
 from backend.auth.principal import ApexUser, Principal
 from backend.auth.service import LoginRefused, Refusal, refusal_message
+from backend.auth.steps import elevated_step
 from backend.auth.tasks import apex_origin, tenant_origin
 from backend.auth.tokens import digest
 from backend.authz.guards import apex_user
@@ -41,7 +42,6 @@ from portals.shared.session_cookies import (
     session_cookie,
     start_session,
 )
-from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
 BINDING_COOKIE = "merkato_ticket_binding"
@@ -89,7 +89,7 @@ async def login(request: Req) -> Response[Any]:
     client = client_address(request)
     if tenant is None:
         refused = None
-        async with state.db.transaction(TenantContext.system(None)) as session:
+        async with elevated_step(state.db, None) as session:
             try:
                 identity = await service.check_credentials(
                     session, email, password, client=client, max_failures=max_failures
@@ -105,7 +105,7 @@ async def login(request: Req) -> Response[Any]:
                 await links.ask_on_apex(state.db, LinkPurpose.UNLOCK, email, origin=apex_link_origin(request))
             return _refused(request, refused, email, next_path)
         return Redirect(path=safe_next(next_path, "/workspaces"), cookies=[session_cookie(request, new)])
-    async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+    async with elevated_step(state.db, tenant.id) as session:
         try:
             principal = await service.authenticate_member(
                 session, tenant.id, email, password, client=client, max_failures=max_failures
@@ -125,7 +125,7 @@ async def logout(request: Req) -> Response[Any]:
     state = request.app.state
     tenant = tenant_of(request.scope)
     if token:
-        async with state.db.transaction(TenantContext.system(tenant.id if tenant else None)) as session:
+        async with elevated_step(state.db, tenant.id if tenant else None) as session:
             if tenant is None:
                 await service.end_apex_session(session, token)
             else:
@@ -156,8 +156,7 @@ async def landing() -> Template:
 async def workspaces(request: Req) -> Template:
     user: ApexUser = request.scope["user"]
     # no tenant, only this identity: RLS shows its own memberships in every tenant, nothing else
-    context = TenantContext.system(None, identity_id=user.identity_id)
-    async with request.app.state.db.transaction(context) as session:
+    async with elevated_step(request.app.state.db, None, acting_for=user.identity_id) as session:
         found = await service.workspaces(session)
     kind_labels = {
         MembershipKind.STAFF: _("Staff"),
@@ -195,7 +194,7 @@ async def ticket_redirect(request: Req, slug: str, identity_id: UUID, binding_ha
     tenant = await state.directory.find(slug)
     if tenant is None:
         raise NotFoundException()
-    async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+    async with elevated_step(state.db, tenant.id) as session:
         identity = await session.get(Identity, identity_id)
         principal = await service.membership_principal(session, tenant.id, identity) if identity else None
         if principal is None:
@@ -239,7 +238,7 @@ async def redeem_ticket(request: Req, token: FromQuery[str] = "") -> Response[An
         raise NotFoundException()
     state = request.app.state
     forget = Cookie(key=BINDING_COOKIE, value="", max_age=0, path="/auth", httponly=True, samesite="lax")
-    async with state.db.transaction(TenantContext.system(tenant.id)) as session:
+    async with elevated_step(state.db, tenant.id) as session:
         principal = await service.redeem_ticket(session, token, request.cookies.get(BINDING_COOKIE, ""))
         if principal is None:
             page = _login_page(

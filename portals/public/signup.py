@@ -25,6 +25,7 @@ from backend.auth.middleware import SESSION_COOKIE
 from backend.auth.origins import apex_link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.principal import ApexUser
+from backend.auth.steps import elevated_step
 from backend.auth.tasks import tenant_origin
 from backend.authz.guards import apex_user
 from backend.authz.roles import StaffRole
@@ -37,7 +38,7 @@ from portals.public.account import link_refused
 from portals.shared.forms import FormRejected
 from portals.shared.session_cookies import session_cookie
 from tenants.billing.plans import PLANS, Interval, Limit, Module, limit_label, module_label
-from tenants.context import NO_CONTEXT, TenantContext
+from tenants.context import NO_CONTEXT
 
 Req = Request[Any, Any, Any]
 
@@ -116,7 +117,7 @@ async def signup(request: Req) -> Response[Any]:
     tenant_id = new_id()
     # the new tenant's context, acting for the apex user if one signs up (RLS shows them their own identity)
     acting = user.identity_id if isinstance(user, ApexUser) else None
-    async with state.db.transaction(TenantContext.system(tenant_id, identity_id=acting)) as session:
+    async with elevated_step(state.db, tenant_id, acting_for=acting) as session:
         identity = await session.get(Identity, acting) if acting else None
         origin = tenant_origin(state.settings, form.slug, scheme=request.url.scheme, host=request.headers.get("host"))
         try:
@@ -160,7 +161,7 @@ def _confirm_page(holder: links.LinkHolder, token: str, errors: FieldErrors | No
 async def signup_confirm_form(request: Req, token: FromQuery[str] = "") -> Template:
     """The page the signup e-mail's link opens: a password to choose for an owner who has no
     Merkato login yet; one who has logs in (their password, not the link, opens their login)."""
-    async with request.app.state.db.transaction(TenantContext.system(None)) as session:
+    async with elevated_step(request.app.state.db, None) as session:
         try:
             holder = await links.inspect(session, token, billing.SIGNUP_LINKS, workspace_id=None)
         except LinkRefused as refusal:
@@ -175,7 +176,7 @@ async def signup_confirm(request: Req) -> Response[Any]:
     data = await request.form()
     token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
     try:
-        async with state.db.transaction(TenantContext.system(None)) as session:
+        async with elevated_step(state.db, None) as session:
             owner, tenant_id = await billing.confirm_owner(session, token, password=password, confirm=confirm)
             new = await auth.start_apex_session(
                 session, owner, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
@@ -183,7 +184,7 @@ async def signup_confirm(request: Req) -> Response[Any]:
     except LinkRefused as refusal:
         return link_refused(refusal, "login")
     except InvalidForm as rejected:
-        async with state.db.transaction(TenantContext.system(None)) as session:
+        async with elevated_step(state.db, None) as session:
             try:
                 holder = await links.inspect(session, token, billing.SIGNUP_LINKS, workspace_id=None)
             except LinkRefused as refusal:
@@ -197,7 +198,7 @@ async def signup_confirm(request: Req) -> Response[Any]:
 async def _owned_tenant(request: Req, tenant_id: UUID) -> Tenant:
     """The workspace, if the apex user is its owner; 404 for anyone else, as for a missing one."""
     user: ApexUser = request.scope["user"]
-    async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
+    async with elevated_step(request.app.state.db, tenant_id) as session:
         owner = await session.scalar(
             select(Membership.id).where(
                 Membership.tenant_id == tenant_id,

@@ -34,7 +34,6 @@ from backend.models import Document, DocumentStatus, MembershipKind
 from backend.parties.repository import CustomerRepository, SupplierRepository
 from portals.shared.navigation import home_of
 from portals.shared.security_headers import CSP, SANDBOXED_FILE_POLICY
-from tenants.context import TenantContext
 
 log = logging.getLogger("merkato.web")
 
@@ -179,20 +178,14 @@ async def staff_supplier_summary(request: Req, db: Db, party_id: FromPath[UUID])
 
 
 @post("/supplier/documents", guards=[supplier_user], name="own_supplier_summary")
-async def own_supplier_summary(request: Req) -> Redirect:
-    """A supplier's user asks for their own company's account summary.
-
-    The render job is an outbox row, which only staff and system contexts may write (RLS), so
-    the request is written in a system transaction of this tenant; which supplier it is about
-    comes from the caller's session (their own party), never from the form.
-    """
+async def own_supplier_summary(request: Req, db: Db) -> Redirect:
+    """A supplier's user asks for their own company's account summary, in their own context;
+    which supplier it is about comes from their session (their own party), never from the form."""
     principal: Principal = request.scope["user"]
     locale = _locale(await request.form())
     if principal.party_id is None:
         raise NotFoundException()
-    context = TenantContext.system(principal.tenant_id, identity_id=principal.identity_id)
-    async with request.app.state.db.transaction(context) as system:
-        requested = await request_supplier_summary(system, principal.party_id, locale)
+    requested = await request_supplier_summary(db, principal.party_id, locale)
     if requested is None:
         raise NotFoundException()
     return Redirect(path=f"/documents/{requested.id}", status_code=303)

@@ -50,7 +50,6 @@ from portals.shared.clock import workspace_today
 from portals.shared.documents import stored_file
 from portals.shared.forms import FormRejected
 from portals.supplier.document_upload import upload_from_form
-from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
 PAGE = "/supplier/company"
@@ -101,22 +100,21 @@ async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> d
     }
 
 
-async def _in_system(request: Req, section: str, change: Change | None = None) -> Response[Any]:
-    """Run a change (or just show the page) on the person's own supplier, in the tenant's system
-    context naming them; a refusal shows the page again with its messages (400)."""
+async def _on_own_supplier(request: Req, db: AsyncSession, section: str, change: Change | None = None) -> Response[Any]:
+    """Run a change (or just show the page) on the person's own supplier, in their own context
+    (RLS lets a supplier's people write only what is theirs to write); a refusal shows the page
+    again with its messages (400) and the request's transaction rolls back."""
     user = _me(request)
-    actor = Actor.of(user)
-    async with request.app.state.db.transaction(TenantContext.system(user.tenant_id)) as session:
-        supplier = await session.get(Supplier, (user.tenant_id, user.party_id))
-        assert supplier is not None  # the membership's foreign key says so
-        if change is None:
-            return Template(template_name="supplier/company.html", context=await _context(session, request, supplier))
-        try:
-            await change(session, supplier, actor)
-        except InvalidForm as rejected:
-            context = await _context(session, request, supplier)
-            context.update(errors=rejected.errors, section=section)
-            raise FormRejected("supplier/company.html", context) from rejected
+    supplier = await db.get(Supplier, (user.tenant_id, user.party_id))
+    assert supplier is not None  # the membership's foreign key says so
+    if change is None:
+        return Template(template_name="supplier/company.html", context=await _context(db, request, supplier))
+    try:
+        await change(db, supplier, Actor.of(user))
+    except InvalidForm as rejected:
+        context = await _context(db, request, supplier)
+        context.update(errors=rejected.errors, section=section)
+        raise FormRejected("supplier/company.html", context) from rejected
     return Redirect(path=f"{PAGE}#{section}")
 
 
@@ -126,23 +124,23 @@ def _admin_only(request: Req) -> None:
 
 
 @get(PAGE, name="supplier_company")
-async def company(request: Req) -> Response[Any]:
-    return await _in_system(request, "")
+async def company(request: Req, db: Db) -> Response[Any]:
+    return await _on_own_supplier(request, db, "")
 
 
 @post(PAGE, name="supplier_company_update")
-async def update(request: Req) -> Response[Any]:
+async def update(request: Req, db: Db) -> Response[Any]:
     _admin_only(request)
     form = bind(ProfileForm, await request.form())
 
     async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
         await update_profile(session, supplier, form, actor=actor)
 
-    return await _in_system(request, "profile", change)
+    return await _on_own_supplier(request, db, "profile", change)
 
 
 @post(f"{PAGE}/changes", name="supplier_company_change")
-async def request_change(request: Req) -> Response[Any]:
+async def request_change(request: Req, db: Db) -> Response[Any]:
     """A new legal name or tax id: a change request for the buyer's finance to approve."""
     _admin_only(request)
     data = await request.form()
@@ -162,11 +160,11 @@ async def request_change(request: Req) -> Response[Any]:
         assert value_checked is not None
         await propose_value(session, supplier.id, ChangeKind(kind), value_checked, actor=actor)
 
-    return await _in_system(request, "sensitive", change)
+    return await _on_own_supplier(request, db, "sensitive", change)
 
 
 @post(f"{PAGE}/bank", name="supplier_company_bank")
-async def request_bank_change(request: Req) -> Response[Any]:
+async def request_bank_change(request: Req, db: Db) -> Response[Any]:
     """Admins and accounting: the people who answer for where the money goes."""
     if not {SupplierRole.ADMIN.value, SupplierRole.ACCOUNTING.value} & set(_me(request).roles):
         raise PermissionDeniedException()
@@ -175,17 +173,17 @@ async def request_bank_change(request: Req) -> Response[Any]:
     async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
         await propose_bank_account(session, supplier.id, BankDetails.of(form), actor=actor)
 
-    return await _in_system(request, "bank", change)
+    return await _on_own_supplier(request, db, "bank", change)
 
 
 @post(f"{PAGE}/documents", name="supplier_company_document")
-async def upload(request: Req) -> Response[Any]:
+async def upload(request: Req, db: Db) -> Response[Any]:
     data = await request.form()
 
     async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
         await upload_from_form(request, session, supplier.id, data, actor)
 
-    return await _in_system(request, "documents", change)
+    return await _on_own_supplier(request, db, "documents", change)
 
 
 @get(f"{PAGE}/documents/{{document_id:uuid}}/file", name="supplier_company_document_file")
@@ -203,7 +201,7 @@ async def document_file(request: Req, db: Db, document_id: FromPath[UUID]) -> Re
 
 
 @post(f"{PAGE}/colleagues", name="supplier_company_colleague")
-async def invite(request: Req) -> Response[Any]:
+async def invite(request: Req, db: Db) -> Response[Any]:
     _admin_only(request)
     data = await request.form()
     origin = link_origin(request)
@@ -219,11 +217,11 @@ async def invite(request: Req) -> Response[Any]:
             invited_by=actor.identity_id,
         )
 
-    return await _in_system(request, "colleagues", change)
+    return await _on_own_supplier(request, db, "colleagues", change)
 
 
 @post(f"{PAGE}/colleagues/{{membership_id:uuid}}", name="supplier_company_colleague_change")
-async def change_colleague(request: Req, membership_id: FromPath[UUID]) -> Response[Any]:
+async def change_colleague(request: Req, db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
     """A colleague's role, or their access taken away or given back (`access`: off / on)."""
     _admin_only(request)
     data = await request.form()
@@ -239,7 +237,7 @@ async def change_colleague(request: Req, membership_id: FromPath[UUID]) -> Respo
         else:
             await set_colleague_role(session, membership, role, actor=actor)
 
-    return await _in_system(request, "colleagues", change)
+    return await _on_own_supplier(request, db, "colleagues", change)
 
 
 COMPANY_ROUTES = [company, update, request_change, request_bank_change, upload, document_file, invite, change_colleague]

@@ -6,12 +6,16 @@ person without a Merkato password choose one, and opens the draft. The registran
 yet (their membership waits, inactive, for approval), so the draft is reached through a
 registration cookie: the registration and identity ids and the identity's credential epoch with an
 expiry, signed with the server's secret key (a new password ends it). From another browser the
-registrant continues with their e-mail and password. Every change goes through backend/suppliers/
-in the tenant's system context, naming the registrant as the actor.
+registrant continues with their e-mail and password. Every change of the draft goes through
+backend/suppliers/ in the registrant's own context (their supplier's party, as them); only the
+steps before anyone is known (the link, the invitation, signing in) are elevated steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -24,12 +28,13 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import Actor
+from backend.audit.service import acting
 from backend.auth import identities, links
 from backend.auth import service as auth
 from backend.auth.links import LinkRefused
 from backend.auth.origins import client_address, link_origin
 from backend.auth.passwords import MIN_LENGTH
+from backend.auth.steps import elevated_step
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.signing import sign, unsign
@@ -56,7 +61,6 @@ from portals.public.account import link_refused
 from portals.shared.clock import workspace_today
 from portals.shared.forms import FormRejected
 from portals.supplier.document_upload import upload_from_form
-from tenants.context import TenantContext
 
 Req = Request[Any, Any, Any]
 COOKIE = "merkato_registration"
@@ -67,9 +71,20 @@ LIFETIME = 30 * 86400
 # --- the registration cookie ----------------------------------------------------------------------
 
 
-def registration_cookie(request: Req, registration_id: UUID, identity: Identity) -> Cookie:
+@dataclass(frozen=True, slots=True)
+class DraftCookie:
+    """What the registration cookie names: the draft, its supplier, its registrant, and the
+    registrant's credential epoch when it was set (a newer password ends it)."""
+
+    registration_id: UUID
+    supplier_id: UUID
+    identity_id: UUID
+    epoch: int
+
+
+def registration_cookie(request: Req, registration: SupplierRegistration, identity: Identity) -> Cookie:
     settings = request.app.state.settings
-    value = f"{registration_id}.{identity.id}.{identity.credential_epoch}"
+    value = f"{registration.id}.{registration.supplier_id}.{identity.id}.{identity.credential_epoch}"
     return Cookie(
         key=COOKIE,
         value=sign(settings.secret_key, COOKIE, value, LIFETIME),
@@ -81,11 +96,13 @@ def registration_cookie(request: Req, registration_id: UUID, identity: Identity)
     )
 
 
-def _from_cookie(request: Req) -> tuple[UUID, UUID, int] | None:
+def _from_cookie(request: Req) -> DraftCookie | None:
+    """The cookie's draft; None without one, or for one this server did not sign or that is older
+    than the current shape (the start page then leads to signing in again)."""
     payload = unsign(request.app.state.settings.secret_key, COOKIE, request.cookies.get(COOKIE, ""))
     try:
-        registration_id, identity_id, epoch = (payload or "").split(".")
-        return UUID(registration_id), UUID(identity_id), int(epoch)
+        registration_id, supplier_id, identity_id, epoch = (payload or "").split(".")
+        return DraftCookie(UUID(registration_id), UUID(supplier_id), UUID(identity_id), int(epoch))
     except ValueError:
         return None
 
@@ -128,7 +145,7 @@ async def register(request: Req) -> Response[Any]:
     """Step 1: the company and the person registering it; the link that continues it goes to the
     person's address. The answer is the same for any address."""
     form = bind(RegistrationRequest, await request.form())
-    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+    async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
         try:
             await service.request(session, form, origin=link_origin(request))
         except InvalidForm as rejected:
@@ -155,7 +172,7 @@ def _continue_page(holder: links.LinkHolder, token: str, errors: FieldErrors | N
 async def continue_form(request: Req, token: FromQuery[str] = "") -> Template:
     """The page the e-mailed link opens: whom it is for, and a password to choose for a person who
     has none yet. Looking does not use the link up."""
-    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+    async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
         try:
             holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=_tenant_id(request))
         except LinkRefused as refusal:
@@ -170,13 +187,13 @@ async def continue_from_link(request: Req) -> Response[Any]:
     token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
     tenant_id = _tenant_id(request)
     try:
-        async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
+        async with elevated_step(request.app.state.db, tenant_id) as session:
             registration, identity = await service.start_from_link(session, token, password=password, confirm=confirm)
-            cookie = registration_cookie(request, registration.id, identity)
+            cookie = registration_cookie(request, registration, identity)
     except LinkRefused as refusal:
         return link_refused(refusal, "register")
     except InvalidForm as rejected:
-        async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
+        async with elevated_step(request.app.state.db, tenant_id) as session:
             try:
                 holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=tenant_id)
             except LinkRefused as refusal:
@@ -193,7 +210,7 @@ async def continue_registration(request: Req) -> Response[Any]:
     email, password = str(data.get("email", "")), str(data.get("password", ""))
     tenant_id = _tenant_id(request)
     refusal = None
-    async with state.db.transaction(TenantContext.system(tenant_id)) as session:
+    async with elevated_step(state.db, tenant_id) as session:
         registration = None
         try:
             identity = await auth.check_credentials(
@@ -217,7 +234,7 @@ async def continue_registration(request: Req) -> Response[Any]:
         status = HTTP_429_TOO_MANY_REQUESTS if refusal is not None and refusal.throttled else HTTP_400_BAD_REQUEST
         context = _start_page(request, continue_error=message)
         return Template(template_name="supplier/register_start.html", context=context, status_code=status)
-    return Redirect(path=f"{PATH}/draft", cookies=[registration_cookie(request, registration.id, identity)])
+    return Redirect(path=f"{PATH}/draft", cookies=[registration_cookie(request, registration, identity)])
 
 
 # --- taking up an invitation from staff -------------------------------------------------------------
@@ -271,7 +288,7 @@ async def _invitation_page(
 
 @get(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invitation")
 async def invitation_form(request: Req, token: FromPath[str]) -> Response[Any]:
-    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+    async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
         registration = await _invitation(session, token)
         if registration.registrant_id is not None:
             return _taken()
@@ -285,7 +302,7 @@ async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]
     form = bind(RegistrationRequest, data)  # what was typed, to show again
     company = bind(CompanyForm, data)
     password, confirm = str(data.get("password", "")), str(data.get("confirm", ""))
-    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
+    async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
         registration = await _invitation(session, token)
         if registration.registrant_id is not None:  # checked on the locked row, before anyone is created
             return _taken()
@@ -297,7 +314,7 @@ async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]
             context = await _invitation_page(session, request, registration, form)
             context["errors"] = rejected.errors
             raise FormRejected("supplier/register_start.html", context) from rejected
-        cookie = registration_cookie(request, registration.id, identity)
+        cookie = registration_cookie(request, registration, identity)
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 
 
@@ -368,66 +385,71 @@ async def _bank_entered(session: AsyncSession, supplier_id: UUID) -> SupplierBan
     return account
 
 
-async def _open(request: Req) -> tuple[UUID, Actor, UUID, int] | None:
-    found = _from_cookie(request)
-    if found is None:
-        return None
-    registration_id, identity_id, epoch = found
-    return registration_id, Actor(kind="supplier", identity_id=identity_id), identity_id, epoch
+def _as_registrant(request: Req, opened: DraftCookie) -> AbstractAsyncContextManager[AsyncSession]:
+    return service.as_registrant(request.app.state.db, _tenant_id(request), opened.supplier_id, opened.identity_id)
 
 
-async def _still_theirs(
-    session: AsyncSession, registration: SupplierRegistration | None, identity_id: UUID, epoch: int
-) -> bool:
-    """The cookie's registration is still this person's: theirs, not approved (from then on the
-    company is the portal's, behind the login, where access can be taken away), and made before no
-    newer password (whoever knew the old one must not keep the draft)."""
+async def _open_draft(
+    session: AsyncSession, request: Req, opened: DraftCookie, *, lock: bool = False
+) -> SupplierRegistration | None:
+    """The cookie's registration while it is still this person's: theirs, not approved (from then
+    on the company is the portal's, behind the login, where access can be taken away), and made
+    before no newer password (whoever knew the old one must not keep the draft); else None."""
+    registration = await session.get(
+        SupplierRegistration, (_tenant_id(request), opened.registration_id), with_for_update=lock
+    )
     if (
         registration is None
-        or registration.registrant_id != identity_id
+        or registration.registrant_id != opened.identity_id
         or registration.status == RegistrationStatus.APPROVED
     ):
-        return False
-    identity = await session.get(Identity, identity_id)
-    return identity is not None and identity.credential_epoch == epoch
+        return None
+    identity = await session.get(Identity, opened.identity_id)
+    return registration if identity is not None and identity.credential_epoch == opened.epoch else None
 
 
-def _elsewhere(registration: SupplierRegistration | None) -> Response[Any]:
+def _elsewhere(approved: bool) -> Response[Any]:
     """Where a cookie that no longer opens the draft leads, forgetting it (else the start page
     would send the browser back to the draft): an approved supplier logs in, anyone else starts."""
     forget = Cookie(key=COOKIE, value="", path=PATH, max_age=0, httponly=True, samesite="lax")
-    if registration is not None and registration.status == RegistrationStatus.APPROVED:
+    if approved:
         return Redirect(path="/login?next=/supplier", cookies=[forget])
     return Redirect(path=PATH, cookies=[forget])
 
 
+async def _approved(session: AsyncSession, request: Req, opened: DraftCookie) -> bool:
+    registration = await session.get(SupplierRegistration, (_tenant_id(request), opened.registration_id))
+    return registration is not None and registration.status == RegistrationStatus.APPROVED
+
+
 @get(f"{PATH}/draft", name="supplier_register_draft")
 async def draft(request: Req) -> Response[Any]:
-    opened = await _open(request)
+    opened = _from_cookie(request)
     if opened is None:
         return Redirect(path=PATH)
-    registration_id, _actor, identity_id, epoch = opened
-    async with request.app.state.db.transaction(TenantContext.system(_tenant_id(request))) as session:
-        registration = await session.get(SupplierRegistration, (_tenant_id(request), registration_id))
-        if not await _still_theirs(session, registration, identity_id, epoch):
-            return _elsewhere(registration)
+    async with _as_registrant(request, opened) as session:
+        registration = await _open_draft(session, request, opened)
+        if registration is None:
+            return _elsewhere(await _approved(session, request, opened))
         context = await _draft_context(session, registration)
     return Template(template_name="supplier/register_draft.html", context=context)
 
 
-async def _step(request: Req, section: str, change: Any) -> Response[Any]:
-    """Run one section's change on the registration; its errors come back on the draft page (400)."""
-    opened = await _open(request)
+Change = Callable[[AsyncSession, SupplierRegistration], Awaitable[None]]
+
+
+async def _step(request: Req, section: str, change: Change) -> Response[Any]:
+    """Run one section's change on the registration, as the registrant; its errors come back on
+    the draft page (400) and nothing of the step is kept."""
+    opened = _from_cookie(request)
     if opened is None:
         return Redirect(path=PATH)
-    registration_id, actor, identity_id, epoch = opened
-    tenant_id = _tenant_id(request)
-    async with request.app.state.db.transaction(TenantContext.system(tenant_id)) as session:
-        registration = await session.get(SupplierRegistration, (tenant_id, registration_id), with_for_update=True)
-        if not await _still_theirs(session, registration, identity_id, epoch):
-            return _elsewhere(registration)
+    async with _as_registrant(request, opened) as session:
+        registration = await _open_draft(session, request, opened, lock=True)
+        if registration is None:
+            return _elsewhere(await _approved(session, request, opened))
         try:
-            await change(session, registration, actor, identity_id)
+            await change(session, registration)
         except (InvalidForm, IllegalTransition) as rejected:
             errors = rejected.errors if isinstance(rejected, InvalidForm) else {"registration": str(rejected)}
             context = await _draft_context(session, registration)
@@ -440,7 +462,7 @@ async def _step(request: Req, section: str, change: Any) -> Response[Any]:
 async def save_company(request: Req) -> Response[Any]:
     form = bind(CompanyForm, await request.form())
 
-    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
         await service.update_company(session, registration, form)
 
     return await _step(request, "company", change)
@@ -450,7 +472,7 @@ async def save_company(request: Req) -> Response[Any]:
 async def add_contact(request: Req) -> Response[Any]:
     data = await request.form()
 
-    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
         await service.add_contact(
             session,
             registration,
@@ -468,7 +490,7 @@ async def choose_categories(request: Req) -> Response[Any]:
     data = await request.form()
     wanted = {str(value) for value in data.getall("category", [])} if hasattr(data, "getall") else set()
 
-    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
         known = {str(c) for c in await session.scalars(select(SupplierCategory.id))}
         if not wanted or not wanted <= known:
@@ -491,9 +513,9 @@ async def choose_categories(request: Req) -> Response[Any]:
 async def bank_account(request: Req) -> Response[Any]:
     form = bind(BankAccountForm, await request.form())
 
-    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
-        await propose_bank_account(session, registration.supplier_id, BankDetails.of(form), actor=actor)
+        await propose_bank_account(session, registration.supplier_id, BankDetails.of(form), actor=await acting(session))
 
     return await _step(request, "bank", change)
 
@@ -502,9 +524,9 @@ async def bank_account(request: Req) -> Response[Any]:
 async def upload(request: Req) -> Response[Any]:
     data = await request.form()
 
-    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
-        await upload_from_form(request, session, registration.supplier_id, data, actor)
+        await upload_from_form(request, session, registration.supplier_id, data, await acting(session))
 
     return await _step(request, "documents", change)
 
@@ -513,7 +535,7 @@ async def upload(request: Req) -> Response[Any]:
 async def accept_terms(request: Req) -> Response[Any]:
     data = await request.form()
 
-    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
+    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
         if data.get("accept") != "yes":
             raise InvalidForm(FieldErrors(accept=_("Please accept the supplier terms.")))
         await service.accept_terms(session, registration)
@@ -523,8 +545,8 @@ async def accept_terms(request: Req) -> Response[Any]:
 
 @post(f"{PATH}/submit", name="supplier_register_submit")
 async def submit(request: Req) -> Response[Any]:
-    async def change(session: Any, registration: SupplierRegistration, actor: Actor, identity_id: UUID) -> None:
-        await service.submit(session, registration, actor=actor)
+    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
+        await service.submit(session, registration, actor=await acting(session))
 
     return await _step(request, "submit", change)
 

@@ -371,8 +371,8 @@ async def test_a_supplier_user_sees_only_its_supplier(
         # writes stay inside the party too
         assert await rowcount(session, "UPDATE suppliers SET name = name") == 1
         assert await rowcount(session, "UPDATE customers SET name = name") == 0
-        # their own memberships too: roles and access are staff's to give (migration 0007)
-        assert await rowcount(session, "UPDATE memberships SET active = active") == 0
+    # their own memberships only through an admin of the party (0010), and this context names none
+    assert await rejected_with(db, context, "UPDATE memberships SET active = active", {}) == RLS_VIOLATION
     # another supplier of the same tenant cannot be created or claimed from inside this party
     row = await _copy_of_a_row(owner_engine, "suppliers", tenant.id)
     assert await rejected_with(db, context, insert_copy("suppliers"), {"row": row}) == RLS_VIOLATION
