@@ -147,6 +147,14 @@ async def _propose(
     return request
 
 
+async def change_to_decide(session: AsyncSession, change_id: UUID) -> SupplierChangeRequest | None:
+    """The change request, locked: two deciders at once decide one after the other."""
+    change: SupplierChangeRequest | None = await session.scalar(
+        select(SupplierChangeRequest).where(SupplierChangeRequest.id == change_id).with_for_update()
+    )
+    return change
+
+
 async def decide(
     session: AsyncSession,
     request: SupplierChangeRequest,
