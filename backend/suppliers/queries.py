@@ -279,3 +279,18 @@ async def change_of(session: AsyncSession, supplier_id: UUID, change_id: UUID) -
 async def categories(session: AsyncSession) -> list[SupplierCategory]:
     """The tenant's supplier categories, by code."""
     return list(await session.scalars(select(SupplierCategory).order_by(SupplierCategory.code)))
+
+
+async def category(session: AsyncSession, category_id: UUID) -> SupplierCategory | None:
+    found: SupplierCategory | None = await session.scalar(
+        select(SupplierCategory).where(SupplierCategory.id == category_id)
+    )
+    return found
+
+
+async def requirements_by_category(session: AsyncSession) -> dict[UUID, list[DocumentRequirement]]:
+    """The document checklist of each category, each by document name."""
+    checklists: dict[UUID, list[DocumentRequirement]] = {}
+    for requirement in await session.scalars(select(DocumentRequirement).order_by(DocumentRequirement.name)):
+        checklists.setdefault(requirement.category_id, []).append(requirement)
+    return checklists
