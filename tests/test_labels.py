@@ -1,0 +1,46 @@
+"""Labels live on the enums: every member of every LabelledEnum has one, in English and in
+Simplified Chinese, and a stored value no member has shows as it is stored."""
+
+from __future__ import annotations
+
+import pytest
+
+# every module that declares a labelled enum, so that the check finds them all
+import backend.billing.gateway  # noqa: F401
+import backend.models  # noqa: F401
+import backend.suppliers.profile  # noqa: F401
+import tenants.billing.access  # noqa: F401
+import tenants.billing.plans  # noqa: F401
+from backend.kit import i18n
+from backend.kit.labels import LabelledEnum
+from backend.models.party import RiskTier
+
+
+def _labelled() -> list[type[LabelledEnum]]:
+    found, pending = [], list(LabelledEnum.__subclasses__())
+    while pending:
+        each = pending.pop()
+        found.append(each)
+        pending.extend(each.__subclasses__())
+    return found
+
+
+def test_the_enums_are_found() -> None:
+    names = {each.__name__ for each in _labelled()}
+    assert {"PartyStatus", "RiskTier", "MailStatus", "SubscriptionStatus", "InvoiceStatus", "SupplierRole"} <= names
+
+
+@pytest.mark.parametrize("enum", _labelled(), ids=lambda each: each.__name__)
+def test_every_member_has_a_label_in_every_language(enum: type[LabelledEnum]) -> None:
+    english = {member: member.label for member in enum}
+    assert all(english.values())
+    with i18n.in_locale("zh_Hans"):
+        chinese = {member: member.label for member in enum}
+    untranslated = [member for member in enum if chinese[member] == english[member]]
+    assert not untranslated, f"no Chinese for {untranslated}"
+
+
+def test_a_value_no_member_has_shows_as_stored() -> None:
+    assert RiskTier.label_of("high") == "High"
+    assert RiskTier.label_of("extreme") == "extreme"
+    assert RiskTier.label_of(None) == ""
