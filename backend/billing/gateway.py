@@ -16,6 +16,8 @@ from uuid import UUID
 
 import stripe
 
+from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 from backend.settings import Settings
 from tenants.billing.access import LIVE
 from tenants.billing.plans import CURRENCY, PLANS, Interval, Plan, plan_for_lookup_key
@@ -67,11 +69,31 @@ class Subscription:
         return plan_for_lookup_key(self.lookup_key)
 
 
+class InvoiceStatus(LabelledEnum):
+    """Every status a Stripe invoice can have."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    UNCOLLECTIBLE = "uncollectible"
+    VOID = "void"
+
+    @property
+    def label(self) -> str:
+        return {
+            InvoiceStatus.DRAFT: _("Draft"),
+            InvoiceStatus.OPEN: _("Open (unpaid)"),
+            InvoiceStatus.PAID: _("Paid"),
+            InvoiceStatus.UNCOLLECTIBLE: _("Uncollectible"),
+            InvoiceStatus.VOID: _("Void"),
+        }[self]
+
+
 @dataclass(frozen=True, slots=True)
 class Invoice:
     id: str
     number: str | None
-    status: str
+    status: str  # an InvoiceStatus
     created: datetime | None
     amount_due: Decimal
     currency: str

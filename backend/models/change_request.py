@@ -16,6 +16,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, TenantOwned
+from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 
 
 class BankAccountStatus(enum.StrEnum):
@@ -43,16 +45,32 @@ class SupplierBankAccount(TenantOwned, Base):
     entered_by: Mapped[UUID | None]  # the identity that typed it in
 
 
-class ChangeKind(enum.StrEnum):
+class ChangeKind(LabelledEnum):
     BANK_ACCOUNT = "bank_account"
     LEGAL_NAME = "legal_name"
     TAX_ID = "tax_id"
 
+    @property
+    def label(self) -> str:
+        return {
+            ChangeKind.BANK_ACCOUNT: _("Bank account"),
+            ChangeKind.LEGAL_NAME: _("Legal name"),
+            ChangeKind.TAX_ID: _("Tax / VAT ID"),
+        }[self]
 
-class ChangeStatus(enum.StrEnum):
+
+class ChangeStatus(LabelledEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {
+            ChangeStatus.PENDING: _("Pending"),
+            ChangeStatus.APPROVED: _("Approved"),
+            ChangeStatus.REJECTED: _("Rejected"),
+        }[self]
 
 
 class SupplierChangeRequest(TenantOwned, Base):

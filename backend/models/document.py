@@ -3,23 +3,36 @@ party columns let the database's party wall cover documents a supplier or custom
 
 from __future__ import annotations
 
-import enum
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, TenantOwned
+from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 
 
-class DocumentStatus(enum.StrEnum):
+class DocumentStatus(LabelledEnum):
     PENDING = "pending"
     READY = "ready"
     FAILED = "failed"
 
+    @property
+    def label(self) -> str:
+        return {
+            DocumentStatus.PENDING: _("Being generated"),
+            DocumentStatus.READY: _("Ready"),
+            DocumentStatus.FAILED: _("Failed"),
+        }[self]
 
-class DocumentKind(enum.StrEnum):
+
+class DocumentKind(LabelledEnum):
     SUPPLIER_SUMMARY = "supplier_summary"
+
+    @property
+    def label(self) -> str:
+        return {DocumentKind.SUPPLIER_SUMMARY: _("Supplier account summary")}[self]
 
 
 class Document(TenantOwned, Base):

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import enum
 from uuid import UUID
 
 from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, TenantOwned
+from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 
 
-class MembershipKind(enum.StrEnum):
+class MembershipKind(LabelledEnum):
     STAFF = "staff"
     SUPPLIER = "supplier"
     CUSTOMER = "customer"
+
+    @property
+    def label(self) -> str:
+        return {
+            MembershipKind.STAFF: _("Staff"),
+            MembershipKind.SUPPLIER: _("Supplier"),
+            MembershipKind.CUSTOMER: _("Customer"),
+        }[self]
 
 
 class Membership(TenantOwned, Base):

@@ -4,20 +4,30 @@ it (backend/notifications/sealing.py) until the mail actor has delivered it, and
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, TenantOwned
+from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 
 
-class MailStatus(enum.StrEnum):
+class MailStatus(LabelledEnum):
     QUEUED = "queued"
     SENT = "sent"
     KEPT = "kept"  # no SMTP configured: handed to the server's operator (console and data directory)
     FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {
+            MailStatus.QUEUED: _("Queued"),
+            MailStatus.SENT: _("Sent"),
+            MailStatus.KEPT: _("Kept (no mail server)"),
+            MailStatus.FAILED: _("Failed"),
+        }[self]
 
 
 class OutgoingMail(TenantOwned, Base):

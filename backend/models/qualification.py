@@ -4,7 +4,6 @@ each supplier's qualification per category, which later issues use to block awar
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from uuid import UUID
 
@@ -12,6 +11,8 @@ from sqlalchemy import ForeignKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, TenantOwned
+from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 
 
 class SupplierCategory(TenantOwned, Base):
@@ -43,11 +44,20 @@ class DocumentRequirement(TenantOwned, Base):
     expires: Mapped[bool] = mapped_column(default=True)  # needs issue and expiry dates
 
 
-class DocumentStatus(enum.StrEnum):
+class DocumentStatus(LabelledEnum):
     PENDING_REVIEW = "pending_review"
     APPROVED = "approved"
     REJECTED = "rejected"
     SUPERSEDED = "superseded"  # an approved version replaced by a newer approved one
+
+    @property
+    def label(self) -> str:
+        return {
+            DocumentStatus.PENDING_REVIEW: _("Waiting for review"),
+            DocumentStatus.APPROVED: _("Approved"),
+            DocumentStatus.REJECTED: _("Rejected"),
+            DocumentStatus.SUPERSEDED: _("Superseded"),
+        }[self]
 
 
 class SupplierDocument(TenantOwned, Base):
@@ -78,10 +88,18 @@ class SupplierDocument(TenantOwned, Base):
     reminded_7_at: Mapped[datetime | None]
 
 
-class QualificationStatus(enum.StrEnum):
+class QualificationStatus(LabelledEnum):
     PENDING = "pending"  # documents missing or not yet approved
     QUALIFIED = "qualified"
     EXPIRED = "expired"  # a required document expired: awards and POs are blocked
+
+    @property
+    def label(self) -> str:
+        return {
+            QualificationStatus.PENDING: _("Pending"),
+            QualificationStatus.QUALIFIED: _("Qualified"),
+            QualificationStatus.EXPIRED: _("Expired"),
+        }[self]
 
 
 class SupplierQualification(TenantOwned, Base):

@@ -4,7 +4,6 @@ backend/suppliers/registration.TRANSITIONS."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from uuid import UUID
 
@@ -12,14 +11,26 @@ from sqlalchemy import ForeignKeyConstraint, LargeBinary, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.db import Base, TenantOwned
+from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 
 
-class RegistrationStatus(enum.StrEnum):
+class RegistrationStatus(LabelledEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     INFO_REQUESTED = "info_requested"  # the reviewer asked for more: the supplier fixes and resubmits
     APPROVED = "approved"
     REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {
+            RegistrationStatus.DRAFT: _("Draft"),
+            RegistrationStatus.SUBMITTED: _("Submitted"),
+            RegistrationStatus.INFO_REQUESTED: _("More information requested"),
+            RegistrationStatus.APPROVED: _("Approved"),
+            RegistrationStatus.REJECTED: _("Rejected"),
+        }[self]
 
 
 class SupplierRegistration(TenantOwned, Base):

@@ -15,17 +15,17 @@ from backend.authz.guards import principal_of, staff, staff_permission_or_party
 from backend.authz.roles import Permission
 from backend.dependencies import Db
 from backend.kit.forms import InvalidForm
-from backend.kit.pagination import PageRequest
+from backend.kit.pagination import Page, PageRequest
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
 from backend.parties.schemas import NewParty, PartyOut, PartyPage
 from backend.parties.service import PartyForm, create_supplier
+from backend.suppliers.queries import SupplierFilter, search_suppliers
 
 PageNumber = Annotated[int, QueryParameter(ge=1)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=100)]
 
 
-async def _page(repository: PartyRepository[Any], q: str, status: str, page: int, size: int) -> PartyPage:
-    found = await repository.search(PageRequest(page=page, size=size), text=q.strip(), status=status)
+def _page(found: Page[Any], page: int, size: int) -> PartyPage:
     return PartyPage(items=[PartyOut.of(p) for p in found.items], total=found.total, page=page, size=size)
 
 
@@ -50,7 +50,9 @@ class SupplierController(Controller):
     async def list_suppliers(
         self, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: PageNumber = 1, size: PageSize = 25
     ) -> PartyPage:
-        return await _page(SupplierRepository(db), q, status, page, size)
+        # the staff supplier list's search (and its CSV export's), with the API's filters
+        filters = SupplierFilter(text=q.strip(), status=status)
+        return _page(await search_suppliers(db, filters, PageRequest(page=page, size=size)), page, size)
 
     @get("/{supplier_id:uuid}")
     async def get_supplier(self, request: Request[Any, Any, Any], supplier_id: FromPath[UUID]) -> PartyOut:
@@ -76,7 +78,8 @@ class CustomerController(Controller):
     async def list_customers(
         self, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: PageNumber = 1, size: PageSize = 25
     ) -> PartyPage:
-        return await _page(CustomerRepository(db), q, status, page, size)
+        found = await CustomerRepository(db).search(PageRequest(page=page, size=size), text=q.strip(), status=status)
+        return _page(found, page, size)
 
     @get("/{customer_id:uuid}")
     async def get_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[UUID]) -> PartyOut:

@@ -49,7 +49,8 @@ class PartyRepository(Generic[PartyT]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _scoped(self) -> Select[tuple[PartyT]]:
+    def scoped(self) -> Select[tuple[PartyT]]:
+        """Every party of this kind the session's context may see: the start of every list."""
         context = context_of(self.session)
         query = select(self.model)
         if context.party_kind in (PartyKind.STAFF, PartyKind.SYSTEM):
@@ -59,18 +60,18 @@ class PartyRepository(Generic[PartyT]):
         return query.where(false())
 
     async def get(self, party_id: UUID) -> PartyT | None:
-        # the same scope as _scoped(), decided here so the prepared statement never changes
+        # the same scope as scoped(), decided here so the prepared statement never changes
         if not self.in_scope(context_of(self.session), party_id):
             return None
         result: PartyT | None = await self.session.scalar(self._by_id, {"party_id": party_id})
         return result
 
     async def by_number(self, number: str) -> PartyT | None:
-        result: PartyT | None = await self.session.scalar(self._scoped().where(self.model.number == number))
+        result: PartyT | None = await self.session.scalar(self.scoped().where(self.model.number == number))
         return result
 
     async def search(self, request: PageRequest, *, text: str = "", status: str = "") -> Page[PartyT]:
-        query = self._scoped()
+        query = self.scoped()
         if text:
             pattern = f"%{text}%"
             query = query.where(

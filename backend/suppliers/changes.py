@@ -39,22 +39,10 @@ from tenants.isolation import context_of
 NOTIFY_CHANGE = "suppliers.notify_change"
 
 
-def change_status_label(status: str) -> str:
-    labels: dict[str, str] = {
-        ChangeStatus.PENDING: _("Pending"),
-        ChangeStatus.APPROVED: _("Approved"),
-        ChangeStatus.REJECTED: _("Rejected"),
-    }
-    return labels.get(status, status)
-
-
-def change_kind_label(kind: str) -> str:
-    labels: dict[str, str] = {
-        ChangeKind.BANK_ACCOUNT: _("Bank account"),
-        ChangeKind.LEGAL_NAME: _("Legal name"),
-        ChangeKind.TAX_ID: _("Tax / VAT ID"),
-    }
-    return labels.get(kind, kind)
+# The labels are the enums'; these names stay for the supplier portal's company page until it
+# asks the enums itself.
+change_status_label = ChangeStatus.label_of
+change_kind_label = ChangeKind.label_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +133,14 @@ async def _propose(
         status=request.status,
     )
     return request
+
+
+async def change_to_decide(session: AsyncSession, change_id: UUID) -> SupplierChangeRequest | None:
+    """The change request, locked: two deciders at once decide one after the other."""
+    change: SupplierChangeRequest | None = await session.scalar(
+        select(SupplierChangeRequest).where(SupplierChangeRequest.id == change_id).with_for_update()
+    )
+    return change
 
 
 async def decide(

@@ -23,6 +23,7 @@ from backend.audit.service import Actor, record
 from backend.auth.service import normalize_email
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 from backend.models import (
     DocumentRequirement,
     Identity,
@@ -36,21 +37,24 @@ from backend.models import (
 from backend.suppliers.qualification import expiry
 
 
-class SupplierRole(enum.StrEnum):
+class SupplierRole(LabelledEnum):
     """What a supplier's people do for it (their roles within their own company)."""
 
     ADMIN = "admin"  # keeps the company's data and invites colleagues
     SALES = "sales"  # quotes and orders
     ACCOUNTING = "accounting"  # invoices and statements
 
+    @property
+    def label(self) -> str:
+        return {
+            SupplierRole.ADMIN: _("Administrator"),
+            SupplierRole.SALES: _("Sales"),
+            SupplierRole.ACCOUNTING: _("Accounting"),
+        }[self]
 
-def supplier_role_label(role: str) -> str:
-    labels = {
-        SupplierRole.ADMIN: _("Administrator"),
-        SupplierRole.SALES: _("Sales"),
-        SupplierRole.ACCOUNTING: _("Accounting"),
-    }
-    return labels.get(SupplierRole(role), role) if role in SupplierRole.__members__.values() else role
+
+# the supplier portal's company page passes this name to its template
+supplier_role_label = SupplierRole.label_of
 
 
 class ProfileForm(msgspec.Struct):

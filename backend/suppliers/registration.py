@@ -16,12 +16,15 @@ is used (`start_from_link`), so nobody can register someone else's address, or s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
@@ -46,6 +49,7 @@ from backend.models import (
     SupplierDocumentStatus,
     SupplierQualification,
     SupplierRegistration,
+    SupplierTerms,
 )
 from backend.models.change_request import ChangeKind, ChangeStatus
 from backend.models.party import PartyStatus
@@ -73,17 +77,6 @@ TRANSITIONS: dict[tuple[str, str], RegistrationStatus] = {
 EDITABLE = frozenset({RegistrationStatus.DRAFT, RegistrationStatus.INFO_REQUESTED})
 
 
-def registration_status_label(status: str) -> str:
-    labels: dict[str, str] = {
-        RegistrationStatus.DRAFT: _("Draft"),
-        RegistrationStatus.SUBMITTED: _("Submitted"),
-        RegistrationStatus.INFO_REQUESTED: _("More information requested"),
-        RegistrationStatus.APPROVED: _("Approved"),
-        RegistrationStatus.REJECTED: _("Rejected"),
-    }
-    return labels.get(status, status)
-
-
 class IllegalTransition(Exception):
     """A step the registration's state does not allow (`action`: a TRANSITIONS action, "edited"
     or "invite"); the message is for the person who tried it."""
@@ -91,7 +84,7 @@ class IllegalTransition(Exception):
     def __init__(self, status: str, action: str) -> None:
         super().__init__(
             _("This registration is now “%(status)s”: that step is not possible any more.")
-            % {"status": registration_status_label(status)}
+            % {"status": RegistrationStatus.label_of(status)}
         )
         self.status = status
         self.action = action
@@ -345,6 +338,27 @@ async def send_invitation(session: AsyncSession, registration: SupplierRegistrat
     )
 
 
+async def resend_invitation(session: AsyncSession, registration: SupplierRegistration, *, actor: Actor) -> None:
+    """A new invitation e-mail for a registration nobody has taken up (the older link stops working)."""
+    await send_invitation(session, registration)
+    await record(
+        session,
+        "registration.invitation_sent",
+        "supplier",
+        registration.supplier_id,
+        after={"invited_email": registration.invited_email},
+        actor=actor,
+    )
+
+
+async def registration_to_decide(session: AsyncSession, supplier_id: UUID) -> SupplierRegistration | None:
+    """The supplier's registration, locked: two reviewers deciding at once decide one after the other."""
+    registration: SupplierRegistration | None = await session.scalar(
+        select(SupplierRegistration).where(SupplierRegistration.supplier_id == supplier_id).with_for_update()
+    )
+    return registration
+
+
 async def accept_invitation(
     session: AsyncSession,
     registration: SupplierRegistration,
@@ -442,47 +456,75 @@ async def accept_terms(session: AsyncSession, registration: SupplierRegistration
     await session.flush()
 
 
-async def missing(session: AsyncSession, registration: SupplierRegistration) -> list[str]:
-    """What the registration still lacks before it can be submitted (messages; [] = complete)."""
-    supplier = await supplier_of(session, registration)
-    gaps = []
-    terms = await current_terms(session)
-    if terms is not None and supplier.terms_version != terms.version:
-        gaps.append(_("Accept the supplier terms."))
-    if not await _count(session, SupplierContact, supplier.id):
-        gaps.append(_("Add at least one contact."))
-    if not await _count(session, SupplierQualification, supplier.id):
-        gaps.append(_("Choose the categories you supply."))
-    bank = await session.scalar(
-        select(func.count())
-        .select_from(SupplierChangeRequest)
-        .where(
-            SupplierChangeRequest.supplier_id == supplier.id,
-            SupplierChangeRequest.kind == ChangeKind.BANK_ACCOUNT,
-            SupplierChangeRequest.status != ChangeStatus.REJECTED,
-        )
-    )
-    if not bank:
-        gaps.append(_("Enter your bank account."))
-    required = await session.execute(
-        select(DocumentRequirement.document_type, DocumentRequirement.name)
-        .join(SupplierQualification, SupplierQualification.category_id == DocumentRequirement.category_id)
-        .where(SupplierQualification.supplier_id == supplier.id)
-        .distinct()
-    )
-    # a rejected upload is no upload: the supplier must send a new one before resubmitting
-    uploaded = set(
-        await session.scalars(
-            select(SupplierDocument.document_type).where(
-                SupplierDocument.supplier_id == supplier.id,
+@dataclass(frozen=True, slots=True)
+class Gaps:
+    """What a registration still lacks before it can be submitted. The rule is written once, as
+    SQL (`columns`), so the review queue reads every row's gaps in the query that lists them."""
+
+    terms: bool  # the terms in force are not the ones the supplier accepted
+    contact: bool
+    category: bool
+    bank_account: bool
+    documents: list[str]  # the names of required documents with no upload under review or approved
+
+    @staticmethod
+    def columns() -> tuple[ColumnElement[Any], ...]:
+        """The gaps of the supplier in the enclosing query's FROM (correlated subqueries)."""
+        in_force = select(func.max(SupplierTerms.version)).scalar_subquery()
+        # a rejected upload is no upload: the supplier must send a new one before resubmitting
+        uploaded = (
+            select(SupplierDocument.id)
+            .where(
+                SupplierDocument.supplier_id == Supplier.id,
+                SupplierDocument.document_type == DocumentRequirement.document_type,
                 SupplierDocument.status.in_([SupplierDocumentStatus.PENDING_REVIEW, SupplierDocumentStatus.APPROVED]),
             )
+            .exists()
         )
-    )
-    for document_type, name in required:
-        if document_type not in uploaded:
-            gaps.append(_("Upload: %(document)s.") % {"document": name})
-    return gaps
+        return (
+            and_(in_force.is_not(None), Supplier.terms_version.is_distinct_from(in_force)).label("terms_gap"),
+            ~select(SupplierContact.id).where(SupplierContact.supplier_id == Supplier.id).exists(),
+            ~select(SupplierQualification.id).where(SupplierQualification.supplier_id == Supplier.id).exists(),
+            ~select(SupplierChangeRequest.id)
+            .where(
+                SupplierChangeRequest.supplier_id == Supplier.id,
+                SupplierChangeRequest.kind == ChangeKind.BANK_ACCOUNT,
+                SupplierChangeRequest.status != ChangeStatus.REJECTED,
+            )
+            .exists(),
+            select(func.array_agg(distinct(DocumentRequirement.name)))
+            .join(SupplierQualification, SupplierQualification.category_id == DocumentRequirement.category_id)
+            .where(SupplierQualification.supplier_id == Supplier.id, ~uploaded)
+            .scalar_subquery(),
+        )
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> Gaps:
+        """From the values of `columns()`, in their order."""
+        terms, contact, category, bank_account, documents = row
+        return cls(terms, contact, category, bank_account, sorted(documents or []))
+
+    def messages(self) -> list[str]:
+        gaps = []
+        if self.terms:
+            gaps.append(_("Accept the supplier terms."))
+        if self.contact:
+            gaps.append(_("Add at least one contact."))
+        if self.category:
+            gaps.append(_("Choose the categories you supply."))
+        if self.bank_account:
+            gaps.append(_("Enter your bank account."))
+        gaps.extend(_("Upload: %(document)s.") % {"document": name} for name in self.documents)
+        return gaps
+
+    def __len__(self) -> int:
+        return sum((self.terms, self.contact, self.category, self.bank_account)) + len(self.documents)
+
+
+async def missing(session: AsyncSession, registration: SupplierRegistration) -> list[str]:
+    """What the registration still lacks before it can be submitted (messages; [] = complete)."""
+    row = (await session.execute(select(*Gaps.columns()).where(Supplier.id == registration.supplier_id))).one()
+    return Gaps.of(row).messages()
 
 
 async def submit(session: AsyncSession, registration: SupplierRegistration, *, actor: Actor) -> None:
@@ -578,9 +620,3 @@ async def supplier_of(session: AsyncSession, registration: SupplierRegistration)
     supplier = await session.get(Supplier, (registration.tenant_id, registration.supplier_id))
     assert supplier is not None
     return supplier
-
-
-async def _count(
-    session: AsyncSession, model: type[SupplierContact] | type[SupplierQualification], supplier_id: UUID
-) -> int:
-    return await session.scalar(select(func.count()).select_from(model).where(model.supplier_id == supplier_id)) or 0

@@ -105,6 +105,14 @@ async def add_requirement(
     return requirement
 
 
+async def requirement_to_remove(session: AsyncSession, requirement_id: UUID) -> DocumentRequirement | None:
+    """The requirement, locked: two removals at once remove it once."""
+    requirement: DocumentRequirement | None = await session.scalar(
+        select(DocumentRequirement).where(DocumentRequirement.id == requirement_id).with_for_update()
+    )
+    return requirement
+
+
 async def remove_requirement(session: AsyncSession, requirement: DocumentRequirement, *, today: date) -> None:
     """The category no longer asks for the document; documents uploaded for it stay."""
     await session.execute(delete(DocumentRequirement).where(DocumentRequirement.id == requirement.id))

@@ -8,7 +8,6 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import list_people
 from backend.kit.pagination import PageRequest
@@ -27,7 +26,7 @@ async def party_home(
     coming: str,
     document_request_url: str | None = None,
 ) -> Template:
-    session: AsyncSession = repository.session
+    session = repository.session
     party = await repository.get(request.scope["user"].party_id)
     if party is None:
         raise NotFoundException()

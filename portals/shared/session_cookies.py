@@ -6,15 +6,15 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import service
 from backend.auth.middleware import LOCALE_COOKIE, SESSION_COOKIE
 from backend.auth.principal import Principal
 from backend.auth.service import NewSession
+from backend.dependencies import Db
 
 
-async def start_session(request: Request[Any, Any, Any], session: AsyncSession, principal: Principal) -> Cookie:
+async def start_session(request: Request[Any, Any, Any], session: Db, principal: Principal) -> Cookie:
     """Log this browser in as `principal`: a new session (replacing the one its cookie names, if
     any) and the cookie that carries it."""
     new = await service.start_session(

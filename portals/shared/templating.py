@@ -12,7 +12,6 @@ from jinja2.runtime import Context
 from backend.authz.roles import role_label
 from backend.kit.i18n import LOCALE_NAMES, current_locale, moment, money, translated_environment
 from backend.models.party import PartyStatus
-from backend.parties.status import status_label
 from portals.shared.billing_notice import workspace_notice
 from portals.shared.navigation import home_of, nav_for
 
@@ -34,7 +33,7 @@ def environment() -> Environment:
     env.filters["money"] = money
     env.filters["datetime"] = _moment
     env.filters["role"] = role_label
-    env.filters["status"] = status_label
+    env.filters["status"] = PartyStatus.label_of
     env.globals["party_statuses"] = list(PartyStatus)
     env.globals["current_locale"] = current_locale
     env.globals["locale_names"] = LOCALE_NAMES

@@ -14,7 +14,6 @@ from litestar import Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.labels import action_labels, field_labels, object_type_labels
 from backend.audit.repository import AuditEntry, AuditFilter, AuditRepository
@@ -26,7 +25,7 @@ from backend.kit.forms import FieldErrors
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import Page, PageRequest
 from backend.models import MembershipKind
-from backend.parties.status import status_label
+from backend.models.party import PartyStatus
 from tenants.context import PartyKind
 
 Req = Request[Any, Any, Any]
@@ -71,14 +70,9 @@ def _value(field: str, value: Any) -> str:
     if field == "roles":
         return role_label(str(value))
     if field == "status":
-        return status_label(str(value))
+        return PartyStatus.label_of(str(value))
     if field == "kind":
-        kinds = {
-            MembershipKind.STAFF.value: _("Staff"),
-            MembershipKind.SUPPLIER.value: _("Supplier"),
-            MembershipKind.CUSTOMER.value: _("Customer"),
-        }
-        return kinds.get(str(value), str(value))
+        return MembershipKind.label_of(str(value))
     return str(value)
 
 
@@ -123,7 +117,7 @@ def _can_view(request: Req) -> bool:
     return Permission.VIEW_AUDIT in permissions_of(request.scope["user"].roles)
 
 
-async def history_for(db: AsyncSession, request: Req, object_type: str, object_id: UUID) -> Page[EventView] | None:
+async def history_for(db: Db, request: Req, object_type: str, object_id: UUID) -> Page[EventView] | None:
     """An object's latest events for its page, or None for a reader without VIEW_AUDIT."""
     if not _can_view(request):
         return None

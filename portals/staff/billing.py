@@ -8,7 +8,6 @@ of payment must still be able to pay.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import stripe
@@ -21,60 +20,25 @@ from backend.auth.principal import Principal
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
 from backend.billing import service as billing
-from backend.billing.gateway import Invoice, UpcomingInvoice
+from backend.billing.gateway import Invoice, InvoiceStatus, UpcomingInvoice
 from backend.billing.guards import AUTH as EXEMPT
+from backend.billing.queries import plan_standing
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
 from backend.kit.request_id import current_request_id
-from backend.models import Tenant
-from tenants.billing.entitlements import UPGRADE_PATH, usage
-from tenants.billing.plans import PLANS, Interval, Limit, limit_label, module_label, plan_of
+from tenants.billing.access import SubscriptionStatus
+from tenants.billing.entitlements import UPGRADE_PATH
+from tenants.billing.plans import PLANS, Interval
 
 Req = Request[Any, Any, Any]
 OWNER_ONLY = [staff(Permission.MANAGE_BILLING)]
 
 
-def status_label(status: str | None) -> str:
-    labels = {
-        None: _("Billing off"),
-        "trialing": _("Trial"),
-        "active": _("Active"),
-        "past_due": _("Payment failed"),
-        "unpaid": _("Unpaid"),
-        "canceled": _("Canceled"),
-        "incomplete": _("Incomplete"),
-        "incomplete_expired": _("Expired"),
-        "paused": _("Paused"),
-    }
-    return labels.get(status, status or "")
-
-
-def invoice_status_label(status: str) -> str:
-    labels = {
-        "draft": _("Draft"),
-        "open": _("Open (unpaid)"),
-        "paid": _("Paid"),
-        "uncollectible": _("Uncollectible"),
-        "void": _("Void"),
-    }
-    return labels.get(status, status)
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    label: str
-    used: int
-    allowed: int | None
-
-
 async def _page(request: Req, *, notice: str = "", error: str = "", status_code: int = 200) -> Template:
     state = request.app.state
     user: Principal = request.scope["user"]
-    async with state.db.transaction(user.context) as session:
-        tenant = await session.get(Tenant, user.tenant_id)
-        assert tenant is not None
-        plan = plan_of(tenant.plan)
-        used = [Usage(limit_label(limit), await usage(session, limit), plan.limit(limit)) for limit in Limit]
+    standing = await plan_standing(state.db, user.context)
+    tenant, plan = standing.tenant, standing.plan
     invoices: list[Invoice] = []
     upcoming: UpcomingInvoice | None = None
     stripe_error = ""
@@ -92,10 +56,11 @@ async def _page(request: Req, *, notice: str = "", error: str = "", status_code:
         "plan": plan,
         "plans": list(PLANS.values()),
         "intervals": list(Interval),
-        "module_label": module_label,
-        "invoice_status": invoice_status_label,
-        "status": status_label(tenant.subscription_status),
-        "usage": used,
+        "invoice_status": InvoiceStatus.label_of,
+        "status": (
+            SubscriptionStatus.label_of(tenant.subscription_status) if tenant.subscription_status else _("Billing off")
+        ),
+        "usage": standing.usage,
         "invoices": invoices,
         "upcoming": upcoming,
         "billing_enabled": state.settings.billing_enabled,

@@ -15,7 +15,6 @@ from litestar.response import Template
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
 from backend.dependencies import Db
-from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import MailStatus
 from backend.notifications.service import get_mail, search_mail
@@ -24,21 +23,12 @@ from backend.notifications.service import get_mail, search_mail
 MANAGE = Permission.MANAGE_USERS
 
 
-def status_labels() -> dict[str, str]:
-    return {
-        MailStatus.QUEUED: _("Queued"),
-        MailStatus.SENT: _("Sent"),
-        MailStatus.KEPT: _("Kept (no mail server)"),
-        MailStatus.FAILED: _("Failed"),
-    }
-
-
 @get("/admin/mail", guards=[staff(MANAGE)], name="outgoing_mail")
 async def mail_list(db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
     found = await search_mail(db, PageRequest.clamp(page, 25), text=q.strip(), status=status)
     return Template(
         template_name="staff/mail_list.html",
-        context={"page": found, "q": q, "status": status, "labels": status_labels()},
+        context={"page": found, "q": q, "status": status, "statuses": list(MailStatus), "label": MailStatus.label_of},
     )
 
 
@@ -49,7 +39,7 @@ async def mail_detail(db: Db, mail_id: FromPath[UUID]) -> Template:
         raise NotFoundException()
     return Template(
         template_name="staff/mail_detail.html",
-        context={"view": view, "mail": view.mail, "labels": status_labels()},
+        context={"view": view, "mail": view.mail, "label": MailStatus.label_of},
     )
 
 

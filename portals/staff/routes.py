@@ -11,8 +11,6 @@ from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import (
     PersonForm,
@@ -33,7 +31,8 @@ from backend.kit.forms import COUNTRIES, CURRENCIES, InvalidForm, bind
 from backend.kit.i18n import country_name
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
-from backend.models import Customer, Item, Membership, MembershipKind, Supplier
+from backend.models import Customer, Membership, MembershipKind, Supplier
+from backend.parties.queries import overview
 from backend.parties.repository import CustomerRepository, PartyRepository
 from backend.parties.service import PartyForm, create_customer, create_supplier
 from portals.shared.documents import DocumentsPanel, documents_panel
@@ -46,28 +45,20 @@ Req = Request[Any, Any, Any]
 
 @get("/", guards=[staff()], name="staff_dashboard")
 async def dashboard(request: Req, db: Db) -> Template:
-    counts = {
-        "suppliers": await db.scalar(select(func.count()).select_from(Supplier)),
-        "customers": await db.scalar(select(func.count()).select_from(Customer)),
-        "items": await db.scalar(select(func.count()).select_from(Item)),
-        "staff": await db.scalar(select(func.count()).where(Membership.kind == MembershipKind.STAFF)),
-    }
-    by_country = (
-        await db.execute(select(Supplier.country, func.count()).group_by(Supplier.country).order_by(Supplier.country))
-    ).all()
+    figures = await overview(db)
     # A new workspace's first steps, for the people who can take them, until all are done.
     granted = permissions_of(request.scope["user"].roles)
     checklist = [
-        (_("Invite your colleagues"), "/admin/users", (counts["staff"] or 0) > 1, Permission.MANAGE_USERS),
-        (_("Invite your suppliers"), "/suppliers/new", (counts["suppliers"] or 0) > 0, Permission.MANAGE_SUPPLIERS),
-        (_("Add your items"), "/items", (counts["items"] or 0) > 0, Permission.VIEW_ITEMS),
+        (_("Invite your colleagues"), "/admin/users", figures.staff > 1, Permission.MANAGE_USERS),
+        (_("Invite your suppliers"), "/suppliers/new", figures.suppliers > 0, Permission.MANAGE_SUPPLIERS),
+        (_("Add your items"), "/items", figures.items > 0, Permission.VIEW_ITEMS),
     ]
     onboarding = [(label, href, done) for label, href, done, needs in checklist if needs in granted]
     return Template(
         template_name="staff/dashboard.html",
         context={
-            "counts": counts,
-            "by_country": {country_name(row[0]): row[1] for row in by_country},
+            "counts": figures,
+            "by_country": {country_name(country): count for country, count in figures.suppliers_by_country},
             "onboarding": onboarding if not all(done for _label, _href, done in onboarding) else [],
         },
     )
@@ -114,14 +105,14 @@ async def add_staff_user(request: Req, db: Db) -> Response[Any]:
     return Redirect(path="/admin/users")
 
 
-async def _staff_member(db: AsyncSession, membership_id: UUID) -> Membership:
+async def _staff_member(db: Db, membership_id: UUID) -> Membership:
     membership = await staff_membership(db, membership_id)
     if membership is None:
         raise NotFoundException()
     return membership
 
 
-async def _membership_rejected(db: AsyncSession, membership: Membership, rejected: InvalidForm) -> FormRejected:
+async def _membership_rejected(db: Db, membership: Membership, rejected: InvalidForm) -> FormRejected:
     """The users page again, the refusal at the top and next to the person it is about."""
     people = await list_people(db, PageRequest(), kind=MembershipKind.STAFF)
     message = next(iter(rejected.errors.values()))
@@ -196,7 +187,7 @@ class PartyPages:
             return {"plural": _("Suppliers"), "singular": _("Supplier"), "new": _("New supplier")}
         return {"plural": _("Customers"), "singular": _("Customer"), "new": _("New customer")}
 
-    async def create(self, db: AsyncSession, form: PartyForm) -> Supplier | Customer:
+    async def create(self, db: Db, form: PartyForm) -> Supplier | Customer:
         if self.kind == MembershipKind.SUPPLIER:
             return await create_supplier(db, form)
         return await create_customer(db, form)
@@ -210,7 +201,7 @@ class PartyPages:
             **values,
         }
 
-    async def detail_context(self, db: AsyncSession, request: Req, party_id: UUID, **values: Any) -> dict[str, Any]:
+    async def detail_context(self, db: Db, request: Req, party_id: UUID, **values: Any) -> dict[str, Any]:
         party = await self.repository(db).get(party_id)
         if party is None:
             raise NotFoundException()
@@ -228,11 +219,11 @@ class PartyPages:
         }
         return self.context(**(common | await self.more_detail(db, request, party) | values))
 
-    async def more_detail(self, db: AsyncSession, request: Req, party: Any) -> dict[str, Any]:
+    async def more_detail(self, db: Db, request: Req, party: Any) -> dict[str, Any]:
         """What one kind of party's page shows besides what all of them share (nothing, here)."""
         return {}
 
-    async def documents(self, db: AsyncSession, party_id: UUID) -> DocumentsPanel | None:
+    async def documents(self, db: Db, party_id: UUID) -> DocumentsPanel | None:
         """The party's PDFs and the form that asks for one (only suppliers have documents so far)."""
         if self.kind != MembershipKind.SUPPLIER:
             return None
@@ -294,7 +285,7 @@ class PartyPages:
         return Router(path=f"/{self.path}", route_handlers=list(self.handlers().values()))
 
 
-# Suppliers have pages of their own on top of these: portals/staff/suppliers.py
+# Suppliers have pages of their own on top of these: portals/staff/suppliers/
 CUSTOMER_PAGES = PartyPages(
     "customers", MembershipKind.CUSTOMER, CustomerRepository, Permission.VIEW_CUSTOMERS, Permission.MANAGE_CUSTOMERS
 )

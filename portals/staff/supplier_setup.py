@@ -11,14 +11,12 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
 from backend.dependencies import Db
 from backend.kit.forms import InvalidForm, bind
-from backend.models import DocumentRequirement, SupplierCategory
+from backend.suppliers import queries
 from backend.suppliers.setup import (
     CategoryForm,
     RequirementForm,
@@ -28,6 +26,7 @@ from backend.suppliers.setup import (
     office_format_choices,
     publish_terms,
     remove_requirement,
+    requirement_to_remove,
     set_office_formats,
 )
 from portals.shared.clock import workspace_today
@@ -38,12 +37,10 @@ TEMPLATE = "staff/supplier_setup.html"
 PATH = "/suppliers/setup"
 
 
-async def _context(db: AsyncSession, **values: Any) -> dict[str, Any]:
-    categories = list(await db.scalars(select(SupplierCategory).order_by(SupplierCategory.code)))
+async def _context(db: Db, **values: Any) -> dict[str, Any]:
+    categories = await queries.categories(db)
     names = {category.id: category.name for category in categories}
-    requirements: dict[UUID, list[DocumentRequirement]] = {}
-    for requirement in await db.scalars(select(DocumentRequirement).order_by(DocumentRequirement.name)):
-        requirements.setdefault(requirement.category_id, []).append(requirement)
+    requirements = await queries.requirements_by_category(db)
     terms = await current_terms(db)
     context: dict[str, Any] = {
         "categories": categories,
@@ -88,7 +85,7 @@ async def new_category(request: Req, db: Db) -> Response[Any]:
     name="supplier_setup_requirement",
 )
 async def new_requirement(request: Req, db: Db, category_id: FromPath[UUID]) -> Response[Any]:
-    category = await db.scalar(select(SupplierCategory).where(SupplierCategory.id == category_id))
+    category = await queries.category(db, category_id)
     if category is None:
         raise NotFoundException()
     form = bind(RequirementForm, await request.form())
@@ -108,9 +105,7 @@ async def new_requirement(request: Req, db: Db, category_id: FromPath[UUID]) -> 
     name="supplier_setup_requirement_remove",
 )
 async def drop_requirement(request: Req, db: Db, requirement_id: FromPath[UUID]) -> Response[Any]:
-    requirement = await db.scalar(
-        select(DocumentRequirement).where(DocumentRequirement.id == requirement_id).with_for_update()
-    )
+    requirement = await requirement_to_remove(db, requirement_id)
     if requirement is None:
         raise NotFoundException()
     await remove_requirement(db, requirement, today=workspace_today(request))

@@ -12,6 +12,9 @@ import enum
 import logging
 from datetime import datetime, timedelta
 
+from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
+
 log = logging.getLogger("merkato.billing")
 
 
@@ -25,7 +28,7 @@ class Access(enum.StrEnum):
         return self != Access.READ_ONLY
 
 
-class SubscriptionStatus(enum.StrEnum):
+class SubscriptionStatus(LabelledEnum):
     """Every status a Stripe subscription can have."""
 
     INCOMPLETE = "incomplete"
@@ -36,6 +39,19 @@ class SubscriptionStatus(enum.StrEnum):
     UNPAID = "unpaid"
     CANCELED = "canceled"
     PAUSED = "paused"
+
+    @property
+    def label(self) -> str:
+        return {
+            SubscriptionStatus.INCOMPLETE: _("Incomplete"),
+            SubscriptionStatus.INCOMPLETE_EXPIRED: _("Expired"),
+            SubscriptionStatus.TRIALING: _("Trial"),
+            SubscriptionStatus.ACTIVE: _("Active"),
+            SubscriptionStatus.PAST_DUE: _("Payment failed"),
+            SubscriptionStatus.UNPAID: _("Unpaid"),
+            SubscriptionStatus.CANCELED: _("Canceled"),
+            SubscriptionStatus.PAUSED: _("Paused"),
+        }[self]
 
 
 _FULL = frozenset({SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE})

@@ -15,7 +15,7 @@ from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import Membership, MembershipKind, Supplier, Tenant
 from backend.models.party import PartyStatus
-from tenants.billing.plans import Limit, Module, Plan, limit_label, module_label, plan_of
+from tenants.billing.plans import Limit, Module, Plan, plan_of
 from tenants.isolation import context_of
 
 UPGRADE_PATH = "/admin/billing"  # the staff billing page, where a plan is changed
@@ -27,7 +27,7 @@ class LimitReached(InvalidForm):
     def __init__(self, plan: Plan, limit: Limit, allowed: int) -> None:
         message = _(
             "Your %(plan)s plan includes %(allowed)d of “%(what)s”, and all are in use. Upgrade the plan to add more."
-        ) % {"plan": plan.name, "allowed": allowed, "what": limit_label(limit)}
+        ) % {"plan": plan.name, "allowed": allowed, "what": limit.label}
         super().__init__(FieldErrors(plan=message))
         self.plan = plan
         self.limit = limit
@@ -38,7 +38,7 @@ class ModuleNotInPlan(Exception):
     def __init__(self, plan: Plan, module: Module) -> None:
         super().__init__(
             _("Your %(plan)s plan does not include %(module)s. Upgrade the plan to use it.")
-            % {"plan": plan.name, "module": module_label(module)}
+            % {"plan": plan.name, "module": module.label}
         )
         self.plan = plan
         self.module = module

@@ -8,18 +8,35 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from backend.kit.i18n import gettext as _
+from backend.kit.labels import LabelledEnum
 
 
-class Module(enum.StrEnum):
+class Module(LabelledEnum):
     SOURCING = "sourcing"
     REVERSE_AUCTIONS = "reverse_auctions"
     API_ACCESS = "api_access"
 
+    @property
+    def label(self) -> str:
+        return {
+            Module.SOURCING: _("Sourcing (RFQs)"),
+            Module.REVERSE_AUCTIONS: _("Reverse auctions"),
+            Module.API_ACCESS: _("API access"),
+        }[self]
 
-class Limit(enum.StrEnum):
+
+class Limit(LabelledEnum):
     STAFF_SEATS = "staff_seats"
     ACTIVE_SUPPLIERS = "active_suppliers"
     CUSTOMER_USERS = "customer_users"
+
+    @property
+    def label(self) -> str:
+        return {
+            Limit.STAFF_SEATS: _("Staff seats"),
+            Limit.ACTIVE_SUPPLIERS: _("Active suppliers"),
+            Limit.CUSTOMER_USERS: _("Customer portal users"),
+        }[self]
 
 
 class Interval(enum.StrEnum):
@@ -102,19 +119,10 @@ def plan_for_lookup_key(lookup_key: str | None) -> tuple[Plan, Interval] | None:
     return None
 
 
+# For the callers that pass a function to their templates (the public pricing page)
 def limit_label(limit: Limit) -> str:
-    labels = {
-        Limit.STAFF_SEATS: _("Staff seats"),
-        Limit.ACTIVE_SUPPLIERS: _("Active suppliers"),
-        Limit.CUSTOMER_USERS: _("Customer portal users"),
-    }
-    return labels[limit]
+    return limit.label
 
 
 def module_label(module: Module) -> str:
-    labels = {
-        Module.SOURCING: _("Sourcing (RFQs)"),
-        Module.REVERSE_AUCTIONS: _("Reverse auctions"),
-        Module.API_ACCESS: _("API access"),
-    }
-    return labels[module]
+    return module.label

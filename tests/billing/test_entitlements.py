@@ -18,7 +18,7 @@ from backend.models import Identity, Membership, MembershipKind, Supplier
 from backend.models.party import PartyStatus
 from backend.parties.service import create_supplier
 from tenants.billing.entitlements import LimitReached, ModuleNotInPlan, require_module, usage
-from tenants.billing.plans import PLANS, Limit, Module, module_label
+from tenants.billing.plans import PLANS, Limit, Module
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
@@ -230,10 +230,7 @@ def test_require_module_follows_the_plan(code: str, module: Module) -> None:
     with pytest.raises(ModuleNotInPlan) as refused:
         require_module(plan, module)
     assert (refused.value.plan, refused.value.module) == (plan, module)
-    assert (
-        str(refused.value)
-        == f"Your {plan.name} plan does not include {module_label(module)}. Upgrade the plan to use it."
-    )
+    assert str(refused.value) == f"Your {plan.name} plan does not include {module.label}. Upgrade the plan to use it."
 
 
 async def test_api_access_is_refused_to_plans_without_it(

@@ -1,8 +1,9 @@
 """The staff supplier master over HTTP, on the demo tenant acme: the list searches by name, tax id
 and category, filters by status, risk tier and qualification, pages, and exports the same rows as
-CSV that spreadsheets open safely; the review queue; the supplier 360 page shows everything and
-carries the decisions (registration review, document review, four-eyes change decisions, risk
-tier); documents download only for acme's staff; other tenants' and suppliers' ids are 404."""
+CSV that spreadsheets open safely, and the JSON API searches the same way; the review queue; the
+supplier 360 page shows everything and carries the decisions (registration review, document
+review, four-eyes change decisions, risk tier); documents download only for acme's staff; other
+tenants' and suppliers' ids are 404."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -55,6 +57,7 @@ from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 from tests.fixtures.people import give_login
 from tests.uploads.samples import png
+from tests.web.conftest import api_token
 
 TODAY = date.today()  # acme's clock is behind UTC by hours at most: every date below keeps days of margin
 PASSWORD = "a-long-enough-password"
@@ -294,6 +297,33 @@ async def test_csv_export(browser: Any, world: World) -> None:
     supplier = browser("acme.localhost")
     await supplier.login("supplier@acme.test")
     assert (await supplier.get("/suppliers/export.csv")).status_code == 404
+
+
+async def test_the_api_searches_like_the_list(app: Any, demo: Any, world: World) -> None:
+    """One supplier search: the API finds by tax id in any spelling and by category, as the list
+    and the export do; a supplier user's search finds nothing but their own supplier."""
+    spaced = f"{world.tax_id[:2]} {world.tax_id[2:5]} {world.tax_id[5:]}"
+    staff_token = await api_token(app, "admin@acme.test")
+    supplier_token = await api_token(app, "supplier@acme.test")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://acme.localhost") as client:
+
+        async def names(token: str, q: str) -> set[str]:
+            response = await client.get(
+                "/api/v1/suppliers", params={"q": q}, headers={"authorization": f"Bearer {token}"}
+            )
+            assert response.status_code == 200, response.text
+            return {item["name"] for item in response.json()["items"]}
+
+        assert await names(staff_token, spaced) == {f"Alpha Elektronik {world.token} GmbH", f"Doppel {world.token} AG"}
+        assert await names(staff_token, world.category_code.lower()) == {
+            f"Alpha Elektronik {world.token} GmbH",
+            f"杭州测试电子有限公司{world.token}",
+            '=HYPERLINK("http://evil.test","click")',
+        }
+        assert await names(supplier_token, world.category_code.lower()) == set()
+        response = await client.get("/api/v1/suppliers", headers={"authorization": f"Bearer {supplier_token}"})
+    assert [item["id"] for item in response.json()["items"]] == [str(demo.tenants["acme"].supplier_ids[0])]
 
 
 # --- the review queue and the registration ---------------------------------------------------------

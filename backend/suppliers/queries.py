@@ -1,0 +1,296 @@
+"""Every read of the supplier master: the one supplier search (the staff list, its CSV export and
+the JSON API all use it), the export in batches, the review queue with each row's completeness,
+and what the supplier 360 page shows. A supplier user's search finds only their own supplier
+(the repository's party scope; RLS enforces the same underneath)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.kit.pagination import Page, PageRequest
+from backend.models import (
+    ChangeKind,
+    DocumentRequirement,
+    Identity,
+    Supplier,
+    SupplierBankAccount,
+    SupplierCategory,
+    SupplierChangeRequest,
+    SupplierContact,
+    SupplierDocument,
+    SupplierQualification,
+    SupplierRegistration,
+)
+from backend.parties.repository import SupplierRepository
+from backend.suppliers.registration import Gaps
+
+# --- the supplier search ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierFilter:
+    """`text` matches name, trading name, number, e-mail, tax id (letters and digits only, so
+    "DE 136 695 976" finds DE136695976) and category name or code."""
+
+    text: str = ""
+    status: str = ""
+    risk: str = ""
+    qualification: str = ""
+
+
+def _matching(session: AsyncSession, filters: SupplierFilter) -> Select[tuple[Supplier]]:
+    query = SupplierRepository(session).scoped()
+    if text := filters.text:
+        in_category = (
+            select(SupplierQualification.id)
+            .join(SupplierCategory, SupplierCategory.id == SupplierQualification.category_id)
+            .where(
+                SupplierQualification.supplier_id == Supplier.id,
+                or_(
+                    SupplierCategory.name.icontains(text, autoescape=True),
+                    SupplierCategory.code.icontains(text, autoescape=True),
+                ),
+            )
+            .exists()
+        )
+        matches: list[ColumnElement[bool]] = [
+            Supplier.name.icontains(text, autoescape=True),
+            Supplier.trading_name.icontains(text, autoescape=True),
+            Supplier.number.icontains(text, autoescape=True),
+            Supplier.email.icontains(text, autoescape=True),
+            in_category,
+        ]
+        if compact := "".join(ch for ch in text if ch.isalnum()).upper():
+            matches.append(func.upper(func.regexp_replace(Supplier.tax_id, "[^A-Za-z0-9]", "", "g")).contains(compact))
+        query = query.where(or_(*matches))
+    if filters.status:
+        query = query.where(Supplier.status == filters.status)
+    if filters.risk:
+        query = query.where(Supplier.risk_tier == filters.risk)
+    if filters.qualification:
+        query = query.where(
+            select(SupplierQualification.id)
+            .where(
+                SupplierQualification.supplier_id == Supplier.id,
+                SupplierQualification.status == filters.qualification,
+            )
+            .exists()
+        )
+    return query
+
+
+async def search_suppliers(session: AsyncSession, filters: SupplierFilter, request: PageRequest) -> Page[Supplier]:
+    """One page of the matching suppliers, by name."""
+    query = _matching(session, filters)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(Supplier.name, Supplier.id).limit(request.size).offset(request.offset))
+    return Page(items=list(rows), total=total or 0, request=request)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    supplier: Supplier
+    categories: list[tuple[str, str]]  # (category name, qualification status), by name
+
+
+async def export_batches(
+    session: AsyncSession, filters: SupplierFilter, *, size: int = 500
+) -> AsyncIterator[list[ExportRow]]:
+    """Every matching supplier, by name, a batch at a time (keyset paging, so a long export
+    neither skips nor repeats a row when suppliers are added meanwhile). Each batch is let go
+    of once the next one is asked for: nothing is held in memory but one batch."""
+    after: tuple[str, UUID] | None = None
+    while True:
+        query = _matching(session, filters).order_by(Supplier.name, Supplier.id).limit(size)
+        if after is not None:
+            query = query.where(tuple_(Supplier.name, Supplier.id) > tuple_(literal(after[0]), literal(after[1])))
+        batch = list(await session.scalars(query))
+        if not batch:
+            return
+        categories: dict[UUID, list[tuple[str, str]]] = {}
+        standings = await session.execute(
+            select(SupplierQualification.supplier_id, SupplierCategory.name, SupplierQualification.status)
+            .join(SupplierCategory, SupplierCategory.id == SupplierQualification.category_id)
+            .where(SupplierQualification.supplier_id.in_([supplier.id for supplier in batch]))
+            .order_by(SupplierCategory.name)
+        )
+        for supplier_id, name, standing in standings.tuples():
+            categories.setdefault(supplier_id, []).append((name, standing))
+        yield [ExportRow(supplier, categories.get(supplier.id, [])) for supplier in batch]
+        session.expunge_all()
+        after = (batch[-1].name, batch[-1].id)
+
+
+# --- the review queue -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    registration: SupplierRegistration
+    supplier: Supplier
+    missing: int  # how many gaps the registration has (Gaps)
+
+
+async def review_queue(session: AsyncSession, request: PageRequest, *, status: str, text: str) -> Page[QueueRow]:
+    """Oldest submission first: the queue is worked from its front. An empty `status` shows all.
+    Each row's completeness comes with it, in the one query that lists the page."""
+    matching = select(SupplierRegistration.id).join(Supplier, Supplier.id == SupplierRegistration.supplier_id)
+    if status:
+        matching = matching.where(SupplierRegistration.status == status)
+    if text:
+        matching = matching.where(Supplier.name.icontains(text, autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(matching.subquery()))
+    rows = await session.execute(
+        select(SupplierRegistration, Supplier, *Gaps.columns())
+        .join(Supplier, Supplier.id == SupplierRegistration.supplier_id)
+        .where(SupplierRegistration.id.in_(matching))
+        .order_by(
+            SupplierRegistration.submitted_at.asc().nulls_last(),
+            SupplierRegistration.created_at,
+            SupplierRegistration.id,
+        )
+        .limit(request.size)
+        .offset(request.offset)
+    )
+    items = [QueueRow(registration, supplier, len(Gaps.of(gaps))) for registration, supplier, *gaps in rows]
+    return Page(items=items, total=total or 0, request=request)
+
+
+# --- the supplier 360 page --------------------------------------------------------------------
+
+
+async def registration_of(session: AsyncSession, supplier_id: UUID) -> SupplierRegistration | None:
+    registration: SupplierRegistration | None = await session.scalar(
+        select(SupplierRegistration).where(SupplierRegistration.supplier_id == supplier_id)
+    )
+    return registration
+
+
+async def contacts(session: AsyncSession, supplier_id: UUID) -> list[SupplierContact]:
+    return list(
+        await session.scalars(
+            select(SupplierContact).where(SupplierContact.supplier_id == supplier_id).order_by(SupplierContact.name)
+        )
+    )
+
+
+async def qualifications(
+    session: AsyncSession, supplier_id: UUID
+) -> list[tuple[SupplierCategory, SupplierQualification]]:
+    """The supplier's standing in each category it supplies, by category name."""
+    rows = await session.execute(
+        select(SupplierCategory, SupplierQualification)
+        .join(SupplierQualification, SupplierQualification.category_id == SupplierCategory.id)
+        .where(SupplierQualification.supplier_id == supplier_id)
+        .order_by(SupplierCategory.name)
+    )
+    return list(rows.tuples())
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    document: SupplierDocument
+    title: str  # the requirement's name for its type, or the type itself if none asks for it now
+
+
+async def documents(session: AsyncSession, supplier_id: UUID) -> list[DocumentRow]:
+    """Every version of every document, by type, the newest version first."""
+    titles = dict(
+        (await session.execute(select(DocumentRequirement.document_type, DocumentRequirement.name))).tuples().all()
+    )
+    found = await session.scalars(
+        select(SupplierDocument)
+        .where(SupplierDocument.supplier_id == supplier_id)
+        .order_by(SupplierDocument.document_type, SupplierDocument.version.desc())
+    )
+    return [DocumentRow(document, titles.get(document.document_type, document.document_type)) for document in found]
+
+
+async def supplier_document(
+    session: AsyncSession, supplier_id: UUID, document_id: UUID, *, lock: bool = False
+) -> SupplierDocument | None:
+    """One of this supplier's documents (another supplier's is None, like a missing one); `lock`
+    keeps a second reviewer from deciding the same version at the same time."""
+    query = select(SupplierDocument).where(
+        SupplierDocument.id == document_id, SupplierDocument.supplier_id == supplier_id
+    )
+    document: SupplierDocument | None = await session.scalar(query.with_for_update() if lock else query)
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    change: SupplierChangeRequest
+    account: SupplierBankAccount | None  # the proposed account of a bank account change
+    requested_by: str  # "Name <e-mail>", or "" for nobody known
+    decided_by: str
+
+
+async def changes(session: AsyncSession, supplier_id: UUID) -> list[ChangeRow]:
+    """The supplier's change requests, newest first, with the people who asked and decided."""
+    found = list(
+        await session.scalars(
+            select(SupplierChangeRequest)
+            .where(SupplierChangeRequest.supplier_id == supplier_id)
+            .order_by(SupplierChangeRequest.created_at.desc(), SupplierChangeRequest.id)
+        )
+    )
+    accounts = {
+        account.id: account
+        for account in await session.scalars(
+            select(SupplierBankAccount).where(SupplierBankAccount.supplier_id == supplier_id)
+        )
+    }
+    people = {change.requested_by for change in found} | {change.decided_by for change in found}
+    names = {
+        identity.id: f"{identity.full_name} <{identity.email}>"
+        for identity in await session.scalars(select(Identity).where(Identity.id.in_([i for i in people if i])))
+    }
+    return [
+        ChangeRow(
+            change=change,
+            account=(
+                accounts.get(UUID(change.proposed["bank_account_id"]))
+                if change.kind == ChangeKind.BANK_ACCOUNT
+                else None
+            ),
+            requested_by=names.get(change.requested_by, "") if change.requested_by else "",
+            decided_by=names.get(change.decided_by, "") if change.decided_by else "",
+        )
+        for change in found
+    ]
+
+
+async def change_of(session: AsyncSession, supplier_id: UUID, change_id: UUID) -> UUID | None:
+    """The id of this supplier's change request, None for another supplier's or a missing one."""
+    found: UUID | None = await session.scalar(
+        select(SupplierChangeRequest.id).where(
+            SupplierChangeRequest.id == change_id, SupplierChangeRequest.supplier_id == supplier_id
+        )
+    )
+    return found
+
+
+async def categories(session: AsyncSession) -> list[SupplierCategory]:
+    """The tenant's supplier categories, by code."""
+    return list(await session.scalars(select(SupplierCategory).order_by(SupplierCategory.code)))
+
+
+async def category(session: AsyncSession, category_id: UUID) -> SupplierCategory | None:
+    found: SupplierCategory | None = await session.scalar(
+        select(SupplierCategory).where(SupplierCategory.id == category_id)
+    )
+    return found
+
+
+async def requirements_by_category(session: AsyncSession) -> dict[UUID, list[DocumentRequirement]]:
+    """The document checklist of each category, each by document name."""
+    checklists: dict[UUID, list[DocumentRequirement]] = {}
+    for requirement in await session.scalars(select(DocumentRequirement).order_by(DocumentRequirement.name)):
+        checklists.setdefault(requirement.category_id, []).append(requirement)
+    return checklists
