@@ -28,8 +28,7 @@ def test_the_system_context_is_made_only_where_it_is_named() -> None:
     makers = {
         str(path.relative_to(REPO))
         for path in _sources()
-        if "TenantContext.system(" in path.read_text(encoding="utf-8")
-        or "PartyKind.SYSTEM)" in path.read_text(encoding="utf-8")
+        if any(maker in path.read_text(encoding="utf-8") for maker in MAKERS)
     }
     assert makers <= ALLOWED, f"elevate through backend.auth.steps.elevated_step instead: {sorted(makers - ALLOWED)}"
     assert "backend/auth/steps.py" in makers  # the scan reads the tree it means to
