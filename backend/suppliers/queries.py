@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.kit.pagination import Page, PageRequest
 from backend.models import (
+    BankAccountStatus,
     ChangeKind,
     DocumentRequirement,
     Identity,
@@ -294,3 +295,82 @@ async def requirements_by_category(session: AsyncSession) -> dict[UUID, list[Doc
     for requirement in await session.scalars(select(DocumentRequirement).order_by(DocumentRequirement.name)):
         checklists.setdefault(requirement.category_id, []).append(requirement)
     return checklists
+
+
+# --- the supplier's own pages (its registration draft, its company) ------------------------------
+
+
+async def registration_of_registrant(session: AsyncSession, identity_id: UUID) -> SupplierRegistration | None:
+    """The registration this person registers (the sign-in step of the public registration)."""
+    found: SupplierRegistration | None = await session.scalar(
+        select(SupplierRegistration).where(SupplierRegistration.registrant_id == identity_id)
+    )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class RequiredDocument:
+    document_type: str
+    name: str
+    expires: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the registrant's draft page shows, read in the registrant's own context."""
+
+    supplier: Supplier
+    contacts: list[SupplierContact]
+    categories: list[SupplierCategory]
+    chosen: set[UUID]  # the categories the supplier supplies
+    required: list[RequiredDocument]  # what those categories ask for
+    documents: list[SupplierDocument]  # every version, by type, oldest first
+    bank_entered: SupplierBankAccount | None  # the account entered last, unless it was rejected
+
+
+async def draft(session: AsyncSession, registration: SupplierRegistration) -> Draft:
+    supplier = await session.get(Supplier, (registration.tenant_id, registration.supplier_id))
+    assert supplier is not None  # the registration's foreign key says so
+    chosen = set(
+        await session.scalars(
+            select(SupplierQualification.category_id).where(SupplierQualification.supplier_id == supplier.id)
+        )
+    )
+    required = await session.execute(
+        select(DocumentRequirement.document_type, DocumentRequirement.name, DocumentRequirement.expires)
+        .where(DocumentRequirement.category_id.in_(chosen))
+        .distinct()
+        .order_by(DocumentRequirement.name)
+    )
+    versions = await session.scalars(
+        select(SupplierDocument)
+        .where(SupplierDocument.supplier_id == supplier.id)
+        .order_by(SupplierDocument.document_type, SupplierDocument.version)
+    )
+    bank_entered = await session.scalar(
+        select(SupplierBankAccount)
+        .where(SupplierBankAccount.supplier_id == supplier.id, SupplierBankAccount.status != BankAccountStatus.REJECTED)
+        .order_by(SupplierBankAccount.created_at.desc())
+        .limit(1)
+    )
+    return Draft(
+        supplier=supplier,
+        contacts=await contacts(session, supplier.id),
+        categories=await categories(session),
+        chosen=chosen,
+        required=[RequiredDocument(*row) for row in required.tuples()],
+        documents=list(versions),
+        bank_entered=bank_entered,
+    )
+
+
+async def recent_changes(session: AsyncSession, supplier_id: UUID, *, limit: int = 20) -> list[SupplierChangeRequest]:
+    """The supplier's latest change requests, newest first, as its own people see them."""
+    return list(
+        await session.scalars(
+            select(SupplierChangeRequest)
+            .where(SupplierChangeRequest.supplier_id == supplier_id)
+            .order_by(SupplierChangeRequest.created_at.desc())
+            .limit(limit)
+        )
+    )

@@ -260,13 +260,16 @@ class InvitationForm(msgspec.Struct):
         return errors
 
 
+async def _known_categories(session: AsyncSession) -> set[str]:
+    return {str(category) for category in await session.scalars(select(SupplierCategory.id))}
+
+
 async def invite(session: AsyncSession, form: InvitationForm, *, inviter: Actor, today: date) -> SupplierRegistration:
     """A pending supplier with what staff know of it, its draft registration waiting for the
     invited person, and the invitation e-mail. The supplier completes and submits the draft like
     any registration; it is reviewed like any other."""
     errors = form.errors()
-    known = {str(category) for category in await session.scalars(select(SupplierCategory.id))}
-    if not set(form.category) <= known:
+    if not set(form.category) <= await _known_categories(session):
         errors["category"] = _("Choose the categories from the list.")
     if errors:
         raise InvalidForm(errors)
@@ -579,6 +582,26 @@ def as_registrant(
     them (the registrant has no session until approval; a signed cookie names them). RLS then
     lets them save their draft (0010), and nothing of any other supplier."""
     return db.transaction(TenantContext(tenant_id, PartyKind.SUPPLIER, party_id=supplier_id, identity_id=registrant_id))
+
+
+async def choose_categories(
+    session: AsyncSession, registration: SupplierRegistration, wanted: set[str], *, today: date
+) -> None:
+    """The categories the supplier supplies, added to those it had (a category is never dropped
+    from a draft: its documents may be on their way)."""
+    ensure_editable(registration, "edited")
+    if not wanted or not wanted <= await _known_categories(session):
+        raise InvalidForm(FieldErrors(category=_("Choose the categories you supply.")))
+    have = {
+        str(c)
+        for c in await session.scalars(
+            select(SupplierQualification.category_id).where(
+                SupplierQualification.supplier_id == registration.supplier_id
+            )
+        )
+    }
+    for category_id in sorted(wanted - have):
+        await supply_category(session, registration.supplier_id, UUID(category_id), today=today)
 
 
 def ensure_editable(registration: SupplierRegistration, action: str) -> None:

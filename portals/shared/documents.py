@@ -20,7 +20,6 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.authz.guards import any_member, staff, supplier_user
@@ -80,9 +79,7 @@ class DocumentsPanel:
     request_url: str
 
 
-async def documents_panel(
-    session: AsyncSession, *, kind: MembershipKind, party_id: UUID, request_url: str
-) -> DocumentsPanel:
+async def documents_panel(session: Db, *, kind: MembershipKind, party_id: UUID, request_url: str) -> DocumentsPanel:
     documents = await DocumentRepository(session).of_party(kind, party_id)
     return DocumentsPanel(rows=[DocumentRow.of(d) for d in documents], request_url=request_url)
 
@@ -94,7 +91,7 @@ def _locale(form: Any) -> str:
     return str(locale)
 
 
-async def _subject_and_back(session: AsyncSession, principal: Principal, document: Document) -> tuple[str, str]:
+async def _subject_and_back(session: Db, principal: Principal, document: Document) -> tuple[str, str]:
     """Who the document is about, and the page to go back to."""
     if document.supplier_id is not None:
         party: Any = await SupplierRepository(session).get(document.supplier_id)

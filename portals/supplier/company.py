@@ -12,8 +12,6 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import list_people
 from backend.audit.service import Actor
@@ -23,7 +21,8 @@ from backend.dependencies import Db
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
-from backend.models import ChangeKind, MembershipKind, Supplier, SupplierChangeRequest, SupplierDocument
+from backend.models import ChangeKind, MembershipKind, Supplier
+from backend.suppliers import queries
 from backend.suppliers.changes import (
     BankDetails,
     account_in_force,
@@ -53,7 +52,7 @@ from portals.supplier.document_upload import upload_from_form
 
 Req = Request[Any, Any, Any]
 PAGE = "/supplier/company"
-Change = Callable[[AsyncSession, Supplier, Actor], Awaitable[None]]
+Change = Callable[[Db, Supplier, Actor], Awaitable[None]]
 
 
 def _me(request: Req) -> Principal:
@@ -61,7 +60,7 @@ def _me(request: Req) -> Principal:
     return user
 
 
-async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> dict[str, Any]:
+async def _context(session: Db, request: Req, supplier: Supplier) -> dict[str, Any]:
     user = _me(request)
     return {
         "supplier": supplier,
@@ -76,14 +75,7 @@ async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> d
         ),
         "account": await account_in_force(session, supplier.id),
         "masked": masked,
-        "changes": list(
-            await session.scalars(
-                select(SupplierChangeRequest)
-                .where(SupplierChangeRequest.supplier_id == supplier.id)
-                .order_by(SupplierChangeRequest.created_at.desc())
-                .limit(20)
-            )
-        ),
+        "changes": await queries.recent_changes(session, supplier.id),
         "documents": await document_standings(session, supplier.id, today=workspace_today(request)),
         "people": await list_people(session, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id),
         "is_admin": SupplierRole.ADMIN.value in user.roles,
@@ -100,7 +92,7 @@ async def _context(session: AsyncSession, request: Req, supplier: Supplier) -> d
     }
 
 
-async def _on_own_supplier(request: Req, db: AsyncSession, section: str, change: Change | None = None) -> Response[Any]:
+async def _on_own_supplier(request: Req, db: Db, section: str, change: Change | None = None) -> Response[Any]:
     """Run a change (or just show the page) on the person's own supplier, in their own context
     (RLS lets a supplier's people write only what is theirs to write); a refusal shows the page
     again with its messages (400) and the request's transaction rolls back."""
@@ -133,7 +125,7 @@ async def update(request: Req, db: Db) -> Response[Any]:
     _admin_only(request)
     form = bind(ProfileForm, await request.form())
 
-    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+    async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
         await update_profile(session, supplier, form, actor=actor)
 
     return await _on_own_supplier(request, db, "profile", change)
@@ -146,7 +138,7 @@ async def request_change(request: Req, db: Db) -> Response[Any]:
     data = await request.form()
     kind, value = str(data.get("kind", "")), str(data.get("value", "")).strip()
 
-    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+    async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
         errors = FieldErrors()
         if kind == ChangeKind.TAX_ID:
             value_checked = tax_id(errors, "value", value, supplier.country)
@@ -170,7 +162,7 @@ async def request_bank_change(request: Req, db: Db) -> Response[Any]:
         raise PermissionDeniedException()
     form = bind(BankAccountForm, await request.form())
 
-    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+    async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
         await propose_bank_account(session, supplier.id, BankDetails.of(form), actor=actor)
 
     return await _on_own_supplier(request, db, "bank", change)
@@ -180,7 +172,7 @@ async def request_bank_change(request: Req, db: Db) -> Response[Any]:
 async def upload(request: Req, db: Db) -> Response[Any]:
     data = await request.form()
 
-    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+    async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
         await upload_from_form(request, session, supplier.id, data, actor)
 
     return await _on_own_supplier(request, db, "documents", change)
@@ -190,11 +182,9 @@ async def upload(request: Req, db: Db) -> Response[Any]:
 async def document_file(request: Req, db: Db, document_id: FromPath[UUID]) -> Response[bytes]:
     """One of the supplier's own uploads, in the person's own context: RLS and the filter both
     keep another supplier's documents a 404."""
-    document = await db.scalar(
-        select(SupplierDocument).where(
-            SupplierDocument.id == document_id, SupplierDocument.supplier_id == _me(request).party_id
-        )
-    )
+    supplier_id = _me(request).party_id
+    assert supplier_id is not None  # the supplier_user guard of this router says so
+    document = await queries.supplier_document(db, supplier_id, document_id)
     if document is None:
         raise NotFoundException()
     return await stored_file(request, document.storage_key, filename=document.filename, media_type=document.mime_type)
@@ -206,7 +196,7 @@ async def invite(request: Req, db: Db) -> Response[Any]:
     data = await request.form()
     origin = link_origin(request)
 
-    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+    async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
         await invite_colleague(
             session,
             supplier.id,
@@ -227,7 +217,7 @@ async def change_colleague(request: Req, db: Db, membership_id: FromPath[UUID]) 
     data = await request.form()
     role, access = str(data.get("role", "")), str(data.get("access", ""))
 
-    async def change(session: AsyncSession, supplier: Supplier, actor: Actor) -> None:
+    async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
         membership = await colleague(session, supplier.id, membership_id)
         if membership is None:
             raise NotFoundException()

@@ -9,9 +9,9 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.datastructures import UploadFile
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor
+from backend.dependencies import Db
 from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
@@ -30,7 +30,7 @@ def _date(value: object) -> date | None:
 
 
 async def upload_from_form(
-    request: Request[Any, Any, Any], session: AsyncSession, supplier_id: UUID, data: Any, actor: Actor
+    request: Request[Any, Any, Any], session: Db, supplier_id: UUID, data: Any, actor: Actor
 ) -> None:
     """Raises InvalidForm (fields "file", "document_type", "issued_on", "expires_on")."""
     settings = request.app.state.settings

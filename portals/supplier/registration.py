@@ -25,8 +25,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_429_TOO_MANY_REQUESTS
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import acting
 from backend.auth import identities, links
@@ -35,25 +33,19 @@ from backend.auth.links import LinkRefused
 from backend.auth.origins import client_address, link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
+from backend.dependencies import Db
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.signing import sign, unsign
 from backend.models import (
-    BankAccountStatus,
-    DocumentRequirement,
     Identity,
     RegistrationStatus,
-    SupplierBankAccount,
-    SupplierCategory,
-    SupplierContact,
-    SupplierDocument,
-    SupplierQualification,
     SupplierRegistration,
 )
+from backend.suppliers import queries
 from backend.suppliers import registration as service
 from backend.suppliers.changes import BankDetails, masked, propose_bank_account
 from backend.suppliers.documents import accepted_types
-from backend.suppliers.qualification import supply_category
 from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition, RegistrationRequest
 from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import BankAccountForm
@@ -220,9 +212,7 @@ async def continue_registration(request: Req) -> Response[Any]:
                 client=client_address(request),
                 max_failures=state.settings.login_max_failures_per_hour,
             )
-            registration = await session.scalar(
-                select(SupplierRegistration).where(SupplierRegistration.registrant_id == identity.id)
-            )
+            registration = await queries.registration_of_registrant(session, identity.id)
         except auth.LoginRefused as refused:
             refusal = refused
     if registration is None:
@@ -240,7 +230,7 @@ async def continue_registration(request: Req) -> Response[Any]:
 # --- taking up an invitation from staff -------------------------------------------------------------
 
 
-async def _invitation(session: AsyncSession, token: str) -> SupplierRegistration:
+async def _invitation(session: Db, token: str) -> SupplierRegistration:
     """The registration an invitation link is for; an unknown, replaced or expired link is a 404
     (and the tenant's context keeps another tenant's invitations out of reach)."""
     registration = await service.invited_registration(session, token)
@@ -261,7 +251,7 @@ def _taken() -> Template:
 
 
 async def _invitation_page(
-    session: AsyncSession, request: Req, registration: SupplierRegistration, form: RegistrationRequest | None = None
+    session: Db, request: Req, registration: SupplierRegistration, form: RegistrationRequest | None = None
 ) -> dict[str, Any]:
     """The registration form filled in with what the inviting staff knew; a password to choose
     only for an invited address without a Merkato login."""
@@ -321,20 +311,9 @@ async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]
 # --- the draft: one page, a section per step, each saved on its own ---------------------------------
 
 
-async def _draft_context(session: Any, registration: SupplierRegistration) -> dict[str, Any]:
-    supplier = await service.supplier_of(session, registration)
-    chosen = set(
-        await session.scalars(
-            select(SupplierQualification.category_id).where(SupplierQualification.supplier_id == supplier.id)
-        )
-    )
-    required = (
-        await session.execute(
-            select(DocumentRequirement.document_type, DocumentRequirement.name, DocumentRequirement.expires)
-            .where(DocumentRequirement.category_id.in_(chosen))
-            .distinct()
-        )
-    ).all()
+async def _draft_context(session: Db, registration: SupplierRegistration) -> dict[str, Any]:
+    found = await queries.draft(session, registration)
+    supplier = found.supplier
     return {
         "registration": registration,
         "supplier": supplier,
@@ -351,46 +330,27 @@ async def _draft_context(session: Any, registration: SupplierRegistration) -> di
             currency=supplier.currency,
             email=supplier.email or "",
         ),
-        "contacts": list(
-            await session.scalars(select(SupplierContact).where(SupplierContact.supplier_id == supplier.id))
-        ),
-        "categories": list(await session.scalars(select(SupplierCategory).order_by(SupplierCategory.code))),
-        "chosen": chosen,
-        "required": required,
-        "documents": list(
-            await session.scalars(
-                select(SupplierDocument)
-                .where(SupplierDocument.supplier_id == supplier.id)
-                .order_by(SupplierDocument.document_type, SupplierDocument.version)
-            )
-        ),
+        "contacts": found.contacts,
+        "categories": found.categories,
+        "chosen": found.chosen,
+        "required": [(row.document_type, row.name, row.expires) for row in found.required],
+        "documents": found.documents,
         "missing": await service.missing(session, registration),
         "terms": await current_terms(session),
         "accepted_types": await accepted_types(session),
         "bank": BankAccountForm(country=supplier.country),
-        "bank_entered": masked(entered.account) if (entered := await _bank_entered(session, supplier.id)) else "",
+        "bank_entered": masked(found.bank_entered.account) if found.bank_entered else "",
         "errors": {},
         "section": "",
     }
 
 
-async def _bank_entered(session: AsyncSession, supplier_id: UUID) -> SupplierBankAccount | None:
-    """The account the registrant entered last (never shown whole: its last four characters)."""
-    account: SupplierBankAccount | None = await session.scalar(
-        select(SupplierBankAccount)
-        .where(SupplierBankAccount.supplier_id == supplier_id, SupplierBankAccount.status != BankAccountStatus.REJECTED)
-        .order_by(SupplierBankAccount.created_at.desc())
-        .limit(1)
-    )
-    return account
-
-
-def _as_registrant(request: Req, opened: DraftCookie) -> AbstractAsyncContextManager[AsyncSession]:
+def _as_registrant(request: Req, opened: DraftCookie) -> AbstractAsyncContextManager[Db]:
     return service.as_registrant(request.app.state.db, _tenant_id(request), opened.supplier_id, opened.identity_id)
 
 
 async def _open_draft(
-    session: AsyncSession, request: Req, opened: DraftCookie, *, lock: bool = False
+    session: Db, request: Req, opened: DraftCookie, *, lock: bool = False
 ) -> SupplierRegistration | None:
     """The cookie's registration while it is still this person's: theirs, not approved (from then
     on the company is the portal's, behind the login, where access can be taken away), and made
@@ -417,7 +377,7 @@ def _elsewhere(approved: bool) -> Response[Any]:
     return Redirect(path=PATH, cookies=[forget])
 
 
-async def _approved(session: AsyncSession, request: Req, opened: DraftCookie) -> bool:
+async def _approved(session: Db, request: Req, opened: DraftCookie) -> bool:
     registration = await session.get(SupplierRegistration, (_tenant_id(request), opened.registration_id))
     return registration is not None and registration.status == RegistrationStatus.APPROVED
 
@@ -435,7 +395,7 @@ async def draft(request: Req) -> Response[Any]:
     return Template(template_name="supplier/register_draft.html", context=context)
 
 
-Change = Callable[[AsyncSession, SupplierRegistration], Awaitable[None]]
+Change = Callable[[Db, SupplierRegistration], Awaitable[None]]
 
 
 async def _step(request: Req, section: str, change: Change) -> Response[Any]:
@@ -462,7 +422,7 @@ async def _step(request: Req, section: str, change: Change) -> Response[Any]:
 async def save_company(request: Req) -> Response[Any]:
     form = bind(CompanyForm, await request.form())
 
-    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
+    async def change(session: Db, registration: SupplierRegistration) -> None:
         await service.update_company(session, registration, form)
 
     return await _step(request, "company", change)
@@ -472,7 +432,7 @@ async def save_company(request: Req) -> Response[Any]:
 async def add_contact(request: Req) -> Response[Any]:
     data = await request.form()
 
-    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
+    async def change(session: Db, registration: SupplierRegistration) -> None:
         await service.add_contact(
             session,
             registration,
@@ -490,21 +450,8 @@ async def choose_categories(request: Req) -> Response[Any]:
     data = await request.form()
     wanted = {str(value) for value in data.getall("category", [])} if hasattr(data, "getall") else set()
 
-    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
-        service.ensure_editable(registration, "edited")
-        known = {str(c) for c in await session.scalars(select(SupplierCategory.id))}
-        if not wanted or not wanted <= known:
-            raise InvalidForm(FieldErrors(category=_("Choose the categories you supply.")))
-        have = {
-            str(c)
-            for c in await session.scalars(
-                select(SupplierQualification.category_id).where(
-                    SupplierQualification.supplier_id == registration.supplier_id
-                )
-            )
-        }
-        for category_id in sorted(wanted - have):
-            await supply_category(session, registration.supplier_id, UUID(category_id), today=workspace_today(request))
+    async def change(session: Db, registration: SupplierRegistration) -> None:
+        await service.choose_categories(session, registration, wanted, today=workspace_today(request))
 
     return await _step(request, "categories", change)
 
@@ -513,7 +460,7 @@ async def choose_categories(request: Req) -> Response[Any]:
 async def bank_account(request: Req) -> Response[Any]:
     form = bind(BankAccountForm, await request.form())
 
-    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
+    async def change(session: Db, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
         await propose_bank_account(session, registration.supplier_id, BankDetails.of(form), actor=await acting(session))
 
@@ -524,7 +471,7 @@ async def bank_account(request: Req) -> Response[Any]:
 async def upload(request: Req) -> Response[Any]:
     data = await request.form()
 
-    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
+    async def change(session: Db, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
         await upload_from_form(request, session, registration.supplier_id, data, await acting(session))
 
@@ -535,7 +482,7 @@ async def upload(request: Req) -> Response[Any]:
 async def accept_terms(request: Req) -> Response[Any]:
     data = await request.form()
 
-    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
+    async def change(session: Db, registration: SupplierRegistration) -> None:
         if data.get("accept") != "yes":
             raise InvalidForm(FieldErrors(accept=_("Please accept the supplier terms.")))
         await service.accept_terms(session, registration)
@@ -545,7 +492,7 @@ async def accept_terms(request: Req) -> Response[Any]:
 
 @post(f"{PATH}/submit", name="supplier_register_submit")
 async def submit(request: Req) -> Response[Any]:
-    async def change(session: AsyncSession, registration: SupplierRegistration) -> None:
+    async def change(session: Db, registration: SupplierRegistration) -> None:
         await service.submit(session, registration, actor=await acting(session))
 
     return await _step(request, "submit", change)
