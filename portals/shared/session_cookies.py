@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import service
 from backend.auth.middleware import LOCALE_COOKIE, SESSION_COOKIE
-from backend.auth.principal import Principal
 from backend.auth.service import NewSession
+from backend.authz.principal import Principal
 
 
 async def start_session(request: Request[Any, Any, Any], session: AsyncSession, principal: Principal) -> Cookie:
