@@ -28,8 +28,8 @@ from backend.auth.tokens import ApiTokens
 from backend.authz.workspace import workspace_allows
 from backend.billing.controllers import WEBHOOK_ROUTES
 from backend.dependencies import provide_db
-from backend.jobs.broker import BatchingPublisher, install, load_jobs
-from backend.jobs.runtime import EmbeddedWorker
+from backend.jobs.broker import BatchingPublisher, load_jobs
+from backend.jobs.runtime import EmbeddedWorker, install
 from backend.kit.request_id import RequestIdMiddleware
 from backend.kit.urls import API_DOCS
 from backend.ops.controllers import OPS_ROUTES

@@ -170,14 +170,20 @@ def worker(settings: Settings, processes: int, threads: int) -> None:
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser as dramatiq_arguments
 
-    from backend.jobs import broker
+    from backend.jobs import broker, runtime
 
     if not settings.broker_url:
         raise Refused("BROKER_URL is not set: in embedded mode the worker runs inside `merkato serve`")
     # Checked here so a malformed URL is one line, not a traceback in every worker process.
     broker.broker_for(settings.broker_url)
     export_database(owner_url(settings))
-    arguments = [f"{broker.__name__}:{broker.setup.__name__}", "--processes", str(processes), "--threads", str(threads)]
+    arguments = [
+        f"{runtime.__name__}:{runtime.setup.__name__}",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
     sys.exit(dramatiq_main(dramatiq_arguments().parse_args(arguments)))  # type: ignore[no-untyped-call]
 
 
