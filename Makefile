@@ -34,6 +34,7 @@ lint: $(VENV_STAMP)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 fmt: $(VENV_STAMP)
 	.venv/bin/ruff check --fix .

@@ -25,12 +25,13 @@ from litestar.template import TemplateConfig
 from backend.auth.controllers import AuthController
 from backend.auth.middleware import AuthMiddleware
 from backend.auth.tokens import ApiTokens
+from backend.authz.workspace import workspace_allows
 from backend.billing.controllers import WEBHOOK_ROUTES
-from backend.billing.guards import workspace_allows
 from backend.dependencies import provide_db
-from backend.jobs.broker import BatchingPublisher, install, load_jobs
-from backend.jobs.runtime import EmbeddedWorker
+from backend.jobs.broker import BatchingPublisher, load_jobs
+from backend.jobs.runtime import EmbeddedWorker, install
 from backend.kit.request_id import RequestIdMiddleware
+from backend.kit.urls import API_DOCS
 from backend.ops.controllers import OPS_ROUTES
 from backend.parties.controllers import CustomerController, SupplierController
 from backend.settings import Settings, SettingsError, get_settings
@@ -175,7 +176,7 @@ def create_app(settings: Settings, database: Database | None = None) -> HostDisp
         openapi_config=OpenAPIConfig(
             title="Merkato API",
             version="1.0.0",
-            path="/api/v1/schema",
+            path=API_DOCS,
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),

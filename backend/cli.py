@@ -28,8 +28,6 @@ from backend.auth.identities import normalize_email
 from backend.auth.links import password_errors
 from backend.authz.roles import StaffRole
 from backend.billing.gateway import StripeGateway
-from backend.dev.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
-from backend.dev.embedded import embedded_database_url
 from backend.kit.db import to_async_url
 from backend.kit.forms import CURRENCIES, InvalidForm
 from backend.kit.i18n import DEFAULT_LOCALE, LOCALES
@@ -88,6 +86,10 @@ def owner_url(settings: Settings, *, migrate_first: bool = False) -> str:
     """
     url = settings.database_url
     if url is None:
+        # a development tool (backend/dev), loaded only when no database is configured: a
+        # production process never imports it (the import-linter contract lets only this module)
+        from backend.dev.embedded import embedded_database_url
+
         url = embedded_database_url(settings.data_dir)
         migrate_first = True
     try:
@@ -170,14 +172,20 @@ def worker(settings: Settings, processes: int, threads: int) -> None:
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser as dramatiq_arguments
 
-    from backend.jobs import broker
+    from backend.jobs import broker, runtime
 
     if not settings.broker_url:
         raise Refused("BROKER_URL is not set: in embedded mode the worker runs inside `merkato serve`")
     # Checked here so a malformed URL is one line, not a traceback in every worker process.
     broker.broker_for(settings.broker_url)
     export_database(owner_url(settings))
-    arguments = [f"{broker.__name__}:{broker.setup.__name__}", "--processes", str(processes), "--threads", str(threads)]
+    arguments = [
+        f"{runtime.__name__}:{runtime.setup.__name__}",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
     sys.exit(dramatiq_main(dramatiq_arguments().parse_args(arguments)))  # type: ignore[no-untyped-call]
 
 
@@ -444,6 +452,9 @@ def demo(settings: Settings) -> None:
     """Migrate, seed the demo tenants (idempotent) and print their logins."""
     if settings.production:
         raise Refused("demo data is never seeded when MERKATO_ENV=production")
+    # a development tool, loaded only by this command: `serve` and `worker` never import it
+    from backend.dev.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+
     in_database(settings, owner_url(settings, migrate_first=True), seed_demo)
     click.echo(f"Demo logins (password {DEMO_PASSWORD}):")
     for login in DEMO_LOGINS:

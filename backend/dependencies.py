@@ -9,9 +9,9 @@ from litestar import Request
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.middleware import tenant_of
-from backend.auth.principal import Principal
+from backend.authz.principal import Principal
 from tenants.context import TenantContext
+from tenants.resolution import tenant_of
 
 
 async def provide_db(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:

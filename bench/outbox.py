@@ -28,7 +28,8 @@ from uuid import UUID, uuid4
 import redis
 
 from backend.jobs import outbox as outbox_module
-from backend.jobs.broker import BatchingPublisher, install
+from backend.jobs.broker import BatchingPublisher
+from backend.jobs.runtime import install
 from backend.parties import service as parties_service
 from bench.load import LoadResult, parse_wrk
 from bench.outbox_jobs import MARK

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.jobs import broker
+from backend.jobs import runtime
 from backend.jobs.registry import job
 
 MARK = "bench.mark"
@@ -27,4 +27,4 @@ async def mark(session: AsyncSession, token: str) -> None:
 
 
 def setup() -> None:
-    broker.setup()
+    runtime.setup()

@@ -1,4 +1,6 @@
-"""Tenant isolation: the per-transaction context, the transaction factory, and the RLS DDL.
+"""Tenant isolation: the per-transaction context, the transaction factory, and the one key an
+anonymous step may look up in the global tables. (The policies themselves are literal SQL in the
+migration that made them: migrations never import this module.)
 
 Every transaction starts with one round trip that opens it and sets app.tenant_id,
 app.party_kind, app.party_id and app.identity_id with set_config(..., true) — transaction-local,
@@ -21,7 +23,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.kit.db import APP_ROLE, RELAY_ROLE, make_engine
+from backend.kit.db import APP_ROLE, make_engine
 from tenants.context import NO_CONTEXT, TenantContext
 
 log = logging.getLogger("merkato.db")
@@ -170,37 +172,15 @@ async def _rollback_or_invalidate(driver: Any, connection: AsyncConnection) -> N
         await connection.invalidate()
 
 
-# --- DDL used by migrations ---------------------------------------------------------------
-
-TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
-PARTY_KIND = "(SELECT current_setting('app.party_kind', true))"
-PARTY_ID = "(SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)"
-IDENTITY = "(SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid)"
-SYSTEM = f"{PARTY_KIND} = 'system'"
-
-
 # --- global tables: what a named anonymous step may look up -----------------------------------
 #
 # Global tables (identities, their credentials, apex sessions, one-time links, login failures,
 # tenants) carry no tenant_id, so the tenant policy cannot guard them. Each is readable only where
 # the code path needs it: the caller's own identity, a tenant's own members, or the one key an
 # anonymous step is looking up (the e-mail being logged in, the hash of the token presented, the
-# slug of the host), named for the transaction with `allow_lookup`. An app-level bug that forgets
-# a WHERE clause then finds nothing instead of every login of the platform.
-
-LOOKUPS = ("email", "token", "slug", "customer", "client")
-
-
-def lookup(key: str) -> str:
-    """The SQL for the value `allow_lookup` named for this transaction (NULL when it did not)."""
-    if key not in LOOKUPS:
-        raise ValueError(f"unknown lookup {key!r}")
-    return f"(SELECT NULLIF(current_setting('app.lookup_{key}', true), ''))"
-
-
-def looked_up_token() -> str:
-    """The token hash being looked up, as bytea (tokens travel as the hex of their SHA-256)."""
-    return f"decode({lookup('token')}, 'hex')"
+# slug of the host), named for the transaction with `allow_lookup` (the policies of migration 0009
+# read it as app.lookup_<key>). An app-level bug that forgets a WHERE clause then finds nothing
+# instead of every login of the platform.
 
 
 async def allow_lookup(
@@ -237,134 +217,3 @@ async def act_as(session: AsyncSession, identity_id: UUID) -> None:
     named steps that have just proved who someone is: a one-time link redeemed, a login."""
     driver = await driver_of(session)
     await driver.execute(f"SELECT set_config('app.identity_id', {_literal(str(identity_id))}, true)")
-
-
-def tenant_rls(table: str) -> list[str]:
-    """RLS ENABLE + FORCE and the tenant policy for a tenant-owned table."""
-    predicate = f"tenant_id = {TENANT}"
-    return [
-        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} USING ({predicate}) WITH CHECK ({predicate})",
-    ]
-
-
-def party_rls(table: str, *, supplier_column: str | None, customer_column: str | None) -> list[str]:
-    """A RESTRICTIVE policy: supplier and customer users reach only their own party's rows."""
-    clauses = [f"{PARTY_KIND} IN ('staff', 'system')"]
-    if supplier_column:
-        clauses.append(f"({PARTY_KIND} = 'supplier' AND {supplier_column} = {PARTY_ID})")
-    if customer_column:
-        clauses.append(f"({PARTY_KIND} = 'customer' AND {customer_column} = {PARTY_ID})")
-    predicate = " OR ".join(clauses)
-    return [f"CREATE POLICY party_scope ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
-
-
-def staff_writes_rls(table: str, commands: tuple[str, ...] = ("INSERT", "UPDATE", "DELETE")) -> list[str]:
-    """RESTRICTIVE policies: only staff and platform code may run these commands on the table, for
-    rows every party of the tenant may read (a category tree) or add (an uploaded document)."""
-    staff = f"{PARTY_KIND} IN ('staff', 'system')"
-    clauses = {
-        "INSERT": f"WITH CHECK ({staff})",
-        "UPDATE": f"USING ({staff}) WITH CHECK ({staff})",
-        "DELETE": f"USING ({staff})",
-    }
-    return [
-        f"CREATE POLICY staff_{command.lower()} ON {table} AS RESTRICTIVE FOR {command} {clauses[command]}"
-        for command in commands
-    ]
-
-
-def system_only_rls(table: str) -> list[str]:
-    """A RESTRICTIVE policy: only platform code (login, tickets) may touch these rows, never a
-    request acting for a user, whatever that user's party."""
-    predicate = f"{PARTY_KIND} = 'system'"
-    return [f"CREATE POLICY system_only ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
-
-
-def trail_rls(table: str) -> list[str]:
-    """For an append-only trail: only staff (and platform code) read it; a supplier's or
-    customer's people may add rows, but only rows naming themselves as the actor."""
-    staff = f"{PARTY_KIND} IN ('staff', 'system')"
-    return [
-        f"CREATE POLICY party_scope ON {table} AS RESTRICTIVE FOR SELECT USING ({staff})",
-        f"CREATE POLICY own_actions ON {table} AS RESTRICTIVE FOR INSERT"
-        f" WITH CHECK ({staff} OR identity_id = {IDENTITY})",
-    ]
-
-
-def own_kind_rls(table: str, column: str = "actor_kind") -> list[str]:
-    """A RESTRICTIVE policy for a trail a party may add to: the kind of actor a party's row names is
-    its own (a supplier's person cannot record what "staff" did)."""
-    staff = f"{PARTY_KIND} IN ('staff', 'system')"
-    return [
-        f"CREATE POLICY own_kind ON {table} AS RESTRICTIVE FOR INSERT WITH CHECK ({staff} OR {column} = {PARTY_KIND})"
-    ]
-
-
-def relay_rls(table: str) -> list[str]:
-    """Let the relay role see and update this table's rows in every tenant."""
-    return [f"CREATE POLICY relay_sweep ON {table} TO {RELAY_ROLE} USING (true) WITH CHECK (true)"]
-
-
-def own_rows_policy(table: str, *, identity_column: str) -> list[str]:
-    """Let an identity read its own rows across tenants, only outside any tenant (the apex chooser)."""
-    predicate = f"{TENANT} IS NULL AND {identity_column} = {IDENTITY}"
-    return [f"CREATE POLICY own_rows ON {table} FOR SELECT USING ({predicate})"]
-
-
-# What a supplier's or customer's people may never decide, even on their own party's rows: one
-# trigger function for every table, told by its trigger's arguments which columns are staff's.
-STAFF_DECISIONS = "keep_staff_decisions"
-
-
-def staff_decisions_function() -> list[str]:
-    """The trigger function behind staff_decided_columns.
-
-    Each argument names a column; "column=value" also names the value a party's new row starts
-    with (a bare name: it starts empty). Outside the staff and system contexts an UPDATE may not
-    change these columns and an INSERT may not set them to anything but their start. Rows are
-    compared as JSON so that one function serves every table and column type.
-    """
-    return [
-        f"""CREATE FUNCTION {STAFF_DECISIONS}() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    new_row jsonb := to_jsonb(NEW);
-    old_row jsonb;
-    spec text;
-    name text;
-    start text;
-BEGIN
-    IF coalesce({PARTY_KIND}, '') IN ('staff', 'system') THEN
-        RETURN NEW;
-    END IF;
-    IF TG_OP = 'UPDATE' THEN
-        old_row := to_jsonb(OLD);
-    END IF;
-    FOREACH spec IN ARRAY TG_ARGV LOOP
-        name := split_part(spec, '=', 1);
-        IF NOT new_row ? name THEN
-            RAISE EXCEPTION '{STAFF_DECISIONS}: % has no column %', TG_TABLE_NAME, name;
-        END IF;
-        start := CASE WHEN strpos(spec, '=') > 0 THEN substr(spec, strpos(spec, '=') + 1) END;
-        IF (TG_OP = 'UPDATE' AND new_row -> name IS DISTINCT FROM old_row -> name)
-           OR (TG_OP = 'INSERT' AND new_row ->> name IS DISTINCT FROM start) THEN
-            RAISE EXCEPTION 'permission denied: only staff decide %.%', TG_TABLE_NAME, name
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-    END LOOP;
-    RETURN NEW;
-END
-$$"""
-    ]
-
-
-def staff_decided_columns(table: str, columns: tuple[str, ...], *, on: tuple[str, ...] = ("UPDATE",)) -> list[str]:
-    """A trigger keeping these columns of the table staff's to decide (see staff_decisions_function):
-    `on` UPDATE where a party may edit its other columns, INSERT where it may add rows that must
-    start in their initial state ("status=pending")."""
-    arguments = ", ".join(_literal(column) for column in columns)
-    return [
-        f"CREATE TRIGGER staff_decisions BEFORE {' OR '.join(on)} ON {table}"
-        f" FOR EACH ROW EXECUTE FUNCTION {STAFF_DECISIONS}({arguments})"
-    ]

@@ -7,12 +7,19 @@ This wraps the two Litestar apps because Litestar routes by path only, and the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import Protocol
+from typing import Any, Protocol
 
 from backend.kit.asgi import ASGIApp, Receive, Scope, Send
-from tenants.directory import TenantDirectory
+from tenants.directory import TenantDirectory, TenantInfo
+
+
+def tenant_of(scope: Mapping[str, Any]) -> TenantInfo | None:
+    """The tenant the host dispatcher resolved for this request (None on the apex)."""
+    state = scope.get("state") or {}
+    tenant: TenantInfo | None = state.get("tenant")
+    return tenant
 
 
 class LifespanApp(Protocol):

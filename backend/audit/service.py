@@ -26,7 +26,7 @@ from backend.models import AuditEvent, Identity
 from tenants.isolation import context_of
 
 if TYPE_CHECKING:
-    from backend.auth.principal import Principal
+    from backend.authz.principal import Principal
 
 # Not logged in: a failed login. The e-mail typed is the only name such an actor has.
 ANONYMOUS = "anonymous"

@@ -11,14 +11,14 @@ from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
 from backend.audit.service import Actor, record
 from backend.auth import links, service
-from backend.auth.middleware import tenant_of
 from backend.auth.origins import client_address, link_origin
 from backend.auth.schemas import Me, TokenRequest, TokenResponse
 from backend.auth.steps import elevated_step
 from backend.authz.guards import any_member, principal_of
-from backend.billing.guards import AUTH
+from backend.authz.workspace import AUTH
 from backend.dependencies import Db
 from backend.models import Identity, LinkPurpose, Membership
+from tenants.resolution import tenant_of
 
 
 class AuthController(Controller):

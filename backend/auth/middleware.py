@@ -6,28 +6,20 @@ what that may open; this middleware only establishes identity.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from litestar.connection import ASGIConnection
 
 from backend.auth import service
-from backend.auth.principal import ApexUser, Principal
 from backend.auth.steps import elevated_step
+from backend.authz.principal import ApexUser, Principal
 from backend.kit.asgi import ASGIApp, Receive, Scope, Send
 from backend.kit.i18n import negotiate, set_locale
-from tenants.directory import TenantInfo
+from backend.kit.urls import API_PREFIX
+from tenants.resolution import tenant_of
 
 SESSION_COOKIE = "merkato_session"
 LOCALE_COOKIE = "merkato_lang"
-API_PREFIX = "/api/"
-
-
-def tenant_of(scope: Mapping[str, Any]) -> TenantInfo | None:
-    """The tenant the host dispatcher resolved for this request (None on the apex)."""
-    state = scope.get("state") or {}
-    tenant: TenantInfo | None = state.get("tenant")
-    return tenant
 
 
 class AuthMiddleware:

@@ -6,8 +6,8 @@ from typing import Any
 
 from litestar import Request
 
-from backend.auth.middleware import tenant_of
 from backend.auth.tasks import apex_origin, tenant_origin
+from tenants.resolution import tenant_of
 
 
 def link_origin(request: Request[Any, Any, Any]) -> str | None:

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import ANONYMOUS, Actor, record
 from backend.auth import identities, throttle
 from backend.auth.passwords import verify_password
-from backend.auth.principal import ApexUser, Principal
 from backend.auth.tokens import digest, new_secret
+from backend.authz.principal import ApexUser, Principal
 from backend.kit.i18n import gettext as _
 from backend.models import ApexSession, Identity, LoginTicket, Membership, Tenant, WebSession
 from tenants.isolation import act_as, allow_lookup

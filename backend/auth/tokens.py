@@ -12,7 +12,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
-from backend.auth.principal import Principal
+from backend.authz.principal import Principal
 
 ISSUER = "merkato"
 _ALGORITHM = "HS256"

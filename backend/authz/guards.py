@@ -14,7 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from backend.auth.principal import ApexUser, Principal
+from backend.authz.principal import ApexUser, Principal
 from backend.authz.roles import Permission, permissions_of
 from backend.models.membership import MembershipKind
 

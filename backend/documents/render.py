@@ -33,7 +33,6 @@ from babel.numbers import format_decimal, get_currency_name
 from jinja2 import Environment, StrictUndefined
 
 from backend.kit.i18n import current_locale, set_locale, translated_environment
-from backend.models.party import PartyStatus
 from backend.settings import get_settings
 
 log = logging.getLogger("merkato.documents")
@@ -158,7 +157,6 @@ def environment() -> Environment:
     """Documents' own Jinja environment: gettext and Babel formatting in the document's locale."""
     # a missing value is a bug to see, not a blank on someone's PDF
     env = translated_environment(TEMPLATES, undefined=StrictUndefined)
-    env.filters["status"] = PartyStatus.label_of
     env.filters["date"] = _date
     env.filters["datetime"] = _datetime
     env.filters["number"] = _number

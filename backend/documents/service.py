@@ -19,7 +19,6 @@ from backend.jobs.outbox import enqueue
 from backend.kit.i18n import LOCALES
 from backend.models import Document, DocumentStatus
 from backend.models.document import DocumentKind
-from backend.parties.repository import SupplierRepository
 from tenants.isolation import context_of
 
 # A second click within this window gets the first request's document instead of another
@@ -48,29 +47,36 @@ def _filename(stem: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-")[:150] + ".pdf"
 
 
-async def request_supplier_summary(session: AsyncSession, supplier_id: UUID, locale: str) -> Document | None:
-    """A pending supplier account summary in `locale`, with its render job; None if the supplier
-    is not visible here. Asking again while a recent one is still pending returns that one."""
+async def request_document(
+    session: AsyncSession,
+    kind: DocumentKind,
+    *,
+    object_type: str,
+    object_id: UUID,
+    locale: str,
+    filename_stem: str,
+    supplier_id: UUID | None = None,
+) -> Document:
+    """A pending document of `kind` about one object in `locale`, with its render job. Asking
+    again while a recent one is still pending returns that one. `supplier_id` is the party
+    wall: that supplier's own people may fetch it."""
     if locale not in LOCALES:
         raise ValueError(f"unknown locale {locale!r}")
-    supplier = await SupplierRepository(session).get(supplier_id)
-    if supplier is None:
-        return None
     documents = DocumentRepository(session)
     since = datetime.now(UTC) - SAME_REQUEST_WINDOW
-    waiting = await documents.pending(DocumentKind.SUPPLIER_SUMMARY, "supplier", supplier.id, locale, since=since)
+    waiting = await documents.pending(kind, object_type, object_id, locale, since=since)
     if waiting is not None:
         return waiting
     document = await documents.add(
         Document(
             tenant_id=context_of(session).tenant_id,
-            kind=DocumentKind.SUPPLIER_SUMMARY,
-            object_type="supplier",
-            object_id=supplier.id,
-            supplier_id=supplier.id,  # the party wall: this supplier's own people may fetch it
+            kind=kind,
+            object_type=object_type,
+            object_id=object_id,
+            supplier_id=supplier_id,
             locale=locale,
             status=DocumentStatus.PENDING,
-            filename=_filename(f"supplier-summary-{supplier.number}"),
+            filename=_filename(filename_stem),
             content_type="application/pdf",
         )
     )

@@ -18,15 +18,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.service import list_people
 from backend.documents.render import RenderError, render_pdf
 from backend.documents.repository import DocumentRepository
 from backend.documents.storage import Storage, document_key, storage_from
 from backend.jobs.registry import job
-from backend.kit.pagination import MAX_PAGE_SIZE, PageRequest
-from backend.models import Document, DocumentStatus, MembershipKind, Supplier, Tenant
+from backend.models import Document, DocumentStatus, Tenant
 from backend.models.document import DocumentKind
-from backend.parties.repository import SupplierRepository
 from backend.settings import get_settings
 
 log = logging.getLogger("merkato.documents")
@@ -38,7 +35,7 @@ def render_job_key(document_id: UUID) -> str:
     return f"{RENDER_JOB}:{document_id}"
 
 
-# --- what each kind of document shows (plain data: the template never touches the ORM) -----------
+# --- what each kind of document shows ---------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,62 +44,26 @@ class Letterhead:
     timezone: str
 
 
-@dataclass(frozen=True, slots=True)
-class SupplierFacts:
-    number: str
-    name: str
-    country: str
-    currency: str
-    status: str
-    email: str | None
-    phone: str | None
-    tax_id: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, supplier: Supplier) -> SupplierFacts:
-        return cls(
-            number=supplier.number,
-            name=supplier.name,
-            country=supplier.country,
-            currency=supplier.currency,
-            status=supplier.status,
-            email=supplier.email,
-            phone=supplier.phone,
-            tax_id=supplier.tax_id,
-            created_at=supplier.created_at,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    full_name: str
-    email: str
-
-
 class SubjectGone(Exception):
     """What the document is about no longer exists."""
 
 
-Source = tuple[str, dict[str, Any]]  # template name, context
+Source = tuple[str, dict[str, Any]]  # template name, context (plain data: the template never touches the ORM)
+SourceFunction = Callable[[AsyncSession, Document], Awaitable[Source]]
+
+# The domain that owns a kind of document says what it shows, from its own tasks module (which the
+# worker loads with every job), so this platform package never imports a domain.
+SOURCES: dict[str, SourceFunction] = {}
 
 
-async def _supplier_summary(session: AsyncSession, document: Document) -> Source:
-    supplier = await SupplierRepository(session).get(document.object_id)
-    if supplier is None:
-        raise SubjectGone("the supplier no longer exists")
-    people = await list_people(
-        session, PageRequest(size=MAX_PAGE_SIZE), kind=MembershipKind.SUPPLIER, party_id=supplier.id
-    )
-    return "documents/supplier_summary.html", {
-        "supplier": SupplierFacts.of(supplier),
-        "people": [Contact(person.full_name, person.email) for person in people.items],
-    }
+def document_source(kind: DocumentKind) -> Callable[[SourceFunction], SourceFunction]:
+    def register(function: SourceFunction) -> SourceFunction:
+        if kind in SOURCES:
+            raise ValueError(f"documents of kind {kind!r} already have a source")
+        SOURCES[kind] = function
+        return function
 
-
-SOURCES: dict[str, Callable[[AsyncSession, Document], Awaitable[Source]]] = {
-    DocumentKind.SUPPLIER_SUMMARY: _supplier_summary,
-}
+    return register
 
 
 # --- the job ----------------------------------------------------------------------------------

@@ -1,10 +1,6 @@
-"""The dramatiq broker: Redis or RabbitMQ as BROKER_URL says (an in-memory one in embedded
-mode), the actors declared on it from the job registry, and the publisher that hands committed
-outbox rows to it.
-
-Actors are declared when the broker is installed, not when tasks modules are imported, so
-importing a domain never needs a broker. The worker processes of `merkato worker` start from
-`dramatiq backend.jobs.broker:setup`.
+"""The dramatiq broker: Redis or RabbitMQ as BROKER_URL says, every domain's jobs loaded, and the
+publisher that hands committed outbox rows to it. The actors are declared on it by
+backend.jobs.runtime, whose worker runs them.
 """
 
 from __future__ import annotations
@@ -14,17 +10,13 @@ import importlib
 import logging
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AsyncIO
 
 from backend.jobs.outbox import Dispatch
-from backend.jobs.registry import REGISTRY
-from backend.settings import SettingsError, get_settings
+from backend.settings import SettingsError
 from tenants.isolation import Publish
 
 log = logging.getLogger("merkato.jobs")
@@ -50,32 +42,6 @@ def actor_modules() -> list[str]:
 def load_jobs() -> None:
     for module in actor_modules():
         importlib.import_module(module)
-
-
-def _declare(broker: dramatiq.Broker, name: str) -> None:
-    # imported here: the worker runtime pulls in settings and the database only when needed
-    from backend.jobs.runtime import worker_runtime
-
-    async def entry(tenant_id: str, outbox_id: str) -> None:
-        await worker_runtime().run(name, UUID(tenant_id), UUID(outbox_id))
-
-    # retries are the outbox's business (durable, visible, with backoff), not the broker's
-    dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker, max_retries=0)(entry)
-
-
-def install(url: str | None) -> dramatiq.Broker:
-    """Make the broker for `url` dramatiq's global broker and declare every job on it.
-
-    Without a URL (embedded mode) an in-memory StubBroker stands in: `merkato serve` drains it
-    with a worker in its own process, and the outbox makes that durable across restarts.
-    """
-    broker = broker_for(url) if url else StubBroker()
-    broker.add_middleware(AsyncIO())
-    dramatiq.set_broker(broker)
-    load_jobs()
-    for name in sorted(REGISTRY):
-        _declare(broker, name)
-    return broker
 
 
 def _message(dispatch: Dispatch) -> dramatiq.Message[Any]:
@@ -132,11 +98,3 @@ class BatchingPublisher:
                     await self._publish(batch)
                 except Exception:
                     log.warning("publishing %d job(s) failed; the relay will", len(batch), exc_info=True)
-
-
-def setup() -> None:
-    """The `dramatiq` command line's hook: called once in every worker process."""
-    from backend.jobs.runtime import RelayMiddleware
-
-    broker = install(get_settings().broker_url)
-    broker.add_middleware(RelayMiddleware())

@@ -3,6 +3,10 @@
 Both are dramatiq workers with the AsyncIO middleware: async jobs run on one event loop per
 process, and that loop also hosts the relay. Database engines are made on that loop, lazily,
 because asyncpg connections belong to the loop that opened them.
+
+Actors are declared when the broker is installed (here), not when tasks modules are imported, so
+importing a domain never needs a broker. The worker processes of `merkato worker` start from
+`dramatiq backend.jobs.runtime:setup`.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from uuid import UUID
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO
 
-from backend.jobs.broker import BatchingPublisher, install, publisher
+from backend.jobs.broker import QUEUE, BatchingPublisher, broker_for, load_jobs, publisher
 from backend.jobs.consumer import RetryPolicy, run_job
 from backend.jobs.periodic import PERIODIC
+from backend.jobs.registry import REGISTRY
 from backend.jobs.relay import Relay
 from backend.kit.db import RELAY_ROLE, make_engine
 from backend.settings import Settings, SettingsError, get_settings
@@ -83,6 +90,29 @@ def use_runtime(runtime: WorkerRuntime) -> None:
     _runtime = runtime
 
 
+def _declare(broker: dramatiq.Broker, name: str) -> None:
+    async def entry(tenant_id: str, outbox_id: str) -> None:
+        await worker_runtime().run(name, UUID(tenant_id), UUID(outbox_id))
+
+    # retries are the outbox's business (durable, visible, with backoff), not the broker's
+    dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker, max_retries=0)(entry)
+
+
+def install(url: str | None) -> dramatiq.Broker:
+    """Make the broker for `url` dramatiq's global broker and declare every job on it.
+
+    Without a URL (embedded mode) an in-memory StubBroker stands in: `merkato serve` drains it
+    with a worker in its own process, and the outbox makes that durable across restarts.
+    """
+    broker = broker_for(url) if url else StubBroker()
+    broker.add_middleware(AsyncIO())
+    dramatiq.set_broker(broker)
+    load_jobs()
+    for name in sorted(REGISTRY):
+        _declare(broker, name)
+    return broker
+
+
 class RelayMiddleware(dramatiq.Middleware):
     """Runs the relay on the worker's event loop for as long as the worker runs."""
 
@@ -119,3 +149,9 @@ class EmbeddedWorker:
 
     def stop(self) -> None:
         self.worker.stop()
+
+
+def setup() -> None:
+    """The `dramatiq` command line's hook: called once in every worker process."""
+    broker = install(get_settings().broker_url)
+    broker.add_middleware(RelayMiddleware())

@@ -16,10 +16,10 @@ from backend.authz.roles import Permission
 from backend.dependencies import Db
 from backend.kit.forms import InvalidForm
 from backend.kit.pagination import Page, PageRequest
+from backend.parties.queries import SupplierFilter, search_suppliers
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
 from backend.parties.schemas import NewParty, PartyOut, PartyPage
 from backend.parties.service import PartyForm, create_supplier
-from backend.suppliers.queries import SupplierFilter, search_suppliers
 
 PageNumber = Annotated[int, QueryParameter(ge=1)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=100)]

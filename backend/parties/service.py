@@ -3,14 +3,18 @@ a new supplier is announced to the people who manage suppliers."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record, snapshot
+from backend.documents.service import request_document
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.ids import new_id
-from backend.models import Customer, Supplier
+from backend.models import Customer, Document, Supplier
+from backend.models.document import DocumentKind
 from backend.parties.repository import CustomerRepository, SupplierRepository
 from backend.parties.tasks import ANNOUNCE_SUPPLIER
 from tenants.billing.entitlements import ensure_room
@@ -83,3 +87,20 @@ async def create_customer(session: AsyncSession, form: PartyForm) -> Customer:
     await CustomerRepository(session).add(customer)
     await record(session, "customer.created", "customer", customer.id, after=snapshot(customer, *_CUSTOMER_FIELDS))
     return customer
+
+
+async def request_supplier_summary(session: AsyncSession, supplier_id: UUID, locale: str) -> Document | None:
+    """A pending supplier account summary in `locale` (rendered by parties.tasks' source); None if
+    the supplier is not visible here."""
+    supplier = await SupplierRepository(session).get(supplier_id)
+    if supplier is None:
+        return None
+    return await request_document(
+        session,
+        DocumentKind.SUPPLIER_SUMMARY,
+        object_type="supplier",
+        object_id=supplier.id,
+        locale=locale,
+        filename_stem=f"supplier-summary-{supplier.number}",
+        supplier_id=supplier.id,
+    )

@@ -1,15 +1,14 @@
-"""Every read of the supplier master: the one supplier search (the staff list, its CSV export and
-the JSON API all use it), the export in batches, the review queue with each row's completeness,
-and what the supplier 360 page shows. A supplier user's search finds only their own supplier
-(the repository's party scope; RLS enforces the same underneath)."""
+"""Every read of supplier onboarding: the review queue with each row's completeness, what the
+supplier 360 page shows, and the supplier's own draft and company pages. (The one supplier
+search, which the staff list, its CSV export and the JSON API share, is the supplier master's,
+in backend/parties/queries.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.kit.pagination import Page, PageRequest
@@ -27,105 +26,7 @@ from backend.models import (
     SupplierQualification,
     SupplierRegistration,
 )
-from backend.parties.repository import SupplierRepository
 from backend.suppliers.registration import Gaps
-
-# --- the supplier search ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SupplierFilter:
-    """`text` matches name, trading name, number, e-mail, tax id (letters and digits only, so
-    "DE 136 695 976" finds DE136695976) and category name or code."""
-
-    text: str = ""
-    status: str = ""
-    risk: str = ""
-    qualification: str = ""
-
-
-def _matching(session: AsyncSession, filters: SupplierFilter) -> Select[tuple[Supplier]]:
-    query = SupplierRepository(session).scoped()
-    if text := filters.text:
-        in_category = (
-            select(SupplierQualification.id)
-            .join(SupplierCategory, SupplierCategory.id == SupplierQualification.category_id)
-            .where(
-                SupplierQualification.supplier_id == Supplier.id,
-                or_(
-                    SupplierCategory.name.icontains(text, autoescape=True),
-                    SupplierCategory.code.icontains(text, autoescape=True),
-                ),
-            )
-            .exists()
-        )
-        matches: list[ColumnElement[bool]] = [
-            Supplier.name.icontains(text, autoescape=True),
-            Supplier.trading_name.icontains(text, autoescape=True),
-            Supplier.number.icontains(text, autoescape=True),
-            Supplier.email.icontains(text, autoescape=True),
-            in_category,
-        ]
-        if compact := "".join(ch for ch in text if ch.isalnum()).upper():
-            matches.append(func.upper(func.regexp_replace(Supplier.tax_id, "[^A-Za-z0-9]", "", "g")).contains(compact))
-        query = query.where(or_(*matches))
-    if filters.status:
-        query = query.where(Supplier.status == filters.status)
-    if filters.risk:
-        query = query.where(Supplier.risk_tier == filters.risk)
-    if filters.qualification:
-        query = query.where(
-            select(SupplierQualification.id)
-            .where(
-                SupplierQualification.supplier_id == Supplier.id,
-                SupplierQualification.status == filters.qualification,
-            )
-            .exists()
-        )
-    return query
-
-
-async def search_suppliers(session: AsyncSession, filters: SupplierFilter, request: PageRequest) -> Page[Supplier]:
-    """One page of the matching suppliers, by name."""
-    query = _matching(session, filters)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(Supplier.name, Supplier.id).limit(request.size).offset(request.offset))
-    return Page(items=list(rows), total=total or 0, request=request)
-
-
-@dataclass(frozen=True, slots=True)
-class ExportRow:
-    supplier: Supplier
-    categories: list[tuple[str, str]]  # (category name, qualification status), by name
-
-
-async def export_batches(
-    session: AsyncSession, filters: SupplierFilter, *, size: int = 500
-) -> AsyncIterator[list[ExportRow]]:
-    """Every matching supplier, by name, a batch at a time (keyset paging, so a long export
-    neither skips nor repeats a row when suppliers are added meanwhile). Each batch is let go
-    of once the next one is asked for: nothing is held in memory but one batch."""
-    after: tuple[str, UUID] | None = None
-    while True:
-        query = _matching(session, filters).order_by(Supplier.name, Supplier.id).limit(size)
-        if after is not None:
-            query = query.where(tuple_(Supplier.name, Supplier.id) > tuple_(literal(after[0]), literal(after[1])))
-        batch = list(await session.scalars(query))
-        if not batch:
-            return
-        categories: dict[UUID, list[tuple[str, str]]] = {}
-        standings = await session.execute(
-            select(SupplierQualification.supplier_id, SupplierCategory.name, SupplierQualification.status)
-            .join(SupplierCategory, SupplierCategory.id == SupplierQualification.category_id)
-            .where(SupplierQualification.supplier_id.in_([supplier.id for supplier in batch]))
-            .order_by(SupplierCategory.name)
-        )
-        for supplier_id, name, standing in standings.tuples():
-            categories.setdefault(supplier_id, []).append((name, standing))
-        yield [ExportRow(supplier, categories.get(supplier.id, [])) for supplier in batch]
-        session.expunge_all()
-        after = (batch[-1].name, batch[-1].id)
-
 
 # --- the review queue -------------------------------------------------------------------------
 

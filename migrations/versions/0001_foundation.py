@@ -10,9 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from backend.kit.db import APP_ROLE
-from tenants.isolation import own_rows_policy, party_rls, system_only_rls, tenant_rls
-
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -24,14 +21,14 @@ def upgrade() -> None:
     # The run-time role: no superuser, no BYPASSRLS, owns nothing. Roles are cluster-wide, so
     # another database of the same cluster may have created it already.
     op.execute(
-        f"""DO $$ BEGIN
-            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-                CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+        """DO $$ BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'merkato_app') THEN
+                CREATE ROLE merkato_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
             END IF;
         END $$"""
     )
     # The owner switches to the app role at connect time when only one URL is configured.
-    op.execute(f"GRANT {APP_ROLE} TO CURRENT_USER")
+    op.execute("GRANT merkato_app TO CURRENT_USER")
     op.create_table(
         "identities",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -314,25 +311,12 @@ def upgrade() -> None:
             "tenant_id", "token_hash", name=op.f("uq_web_sessions_tenant_id_token_hash")
         ),
     )
-    op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
+    op.execute("GRANT USAGE ON SCHEMA public TO merkato_app")
     for table in GLOBAL_TABLES:
-        op.execute(f"GRANT {GLOBAL_TABLES[table]} ON {table} TO {APP_ROLE}")
+        op.execute(f"GRANT {GLOBAL_TABLES[table]} ON {table} TO merkato_app")
     for table in TENANT_TABLES:
-        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
-        for statement in tenant_rls(table):
-            op.execute(statement)
-    for statement in (
-        party_rls("suppliers", supplier_column="id", customer_column=None)
-        + party_rls("customers", supplier_column=None, customer_column="id")
-        + party_rls(
-            "memberships", supplier_column="supplier_id", customer_column="customer_id"
-        )
-        + own_rows_policy("memberships", identity_column="identity_id")
-        # document numbers are staff business; sessions and tickets are the login code's alone
-        + party_rls("counters", supplier_column=None, customer_column=None)
-        + system_only_rls("web_sessions")
-        + system_only_rls("login_tickets")
-    ):
+        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO merkato_app")
+    for statement in ROW_LEVEL_SECURITY:
         op.execute(statement)
 
 
@@ -354,6 +338,43 @@ TENANT_TABLES = [
     "web_sessions",
 ]
 
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
+ROW_LEVEL_SECURITY = (
+    # every tenant-owned table: the tenant policy, forced on the owner too
+    "ALTER TABLE counters ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE counters FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON counters USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE customers ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE customers FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON customers USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE items ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE items FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON items USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE suppliers ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE suppliers FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON suppliers USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE memberships ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE memberships FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON memberships USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE login_tickets ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE login_tickets FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON login_tickets USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE web_sessions ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE web_sessions FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON web_sessions USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    # a supplier's or customer's people reach their own party's rows; an identity reads its own
+    # memberships across tenants, only outside any tenant (the apex chooser)
+    "CREATE POLICY party_scope ON suppliers AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY party_scope ON customers AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'customer' AND id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'customer' AND id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY party_scope ON memberships AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)) OR ((SELECT current_setting('app.party_kind', true)) = 'customer' AND customer_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)) OR ((SELECT current_setting('app.party_kind', true)) = 'customer' AND customer_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY own_rows ON memberships FOR SELECT USING ((SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid) IS NULL AND identity_id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid))",
+    # document numbers are staff business; sessions and tickets are the login code's alone
+    "CREATE POLICY party_scope ON counters AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY system_only ON web_sessions AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) = 'system') WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system')",
+    "CREATE POLICY system_only ON login_tickets AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) = 'system') WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system')",
+)
+
 
 def downgrade() -> None:
     op.drop_table("web_sessions")
@@ -371,4 +392,4 @@ def downgrade() -> None:
     )
     op.drop_table("login_failures")
     op.drop_table("identities")
-    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {APP_ROLE}")
+    op.execute("REVOKE USAGE ON SCHEMA public FROM merkato_app")

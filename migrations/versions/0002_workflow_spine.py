@@ -12,9 +12,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from backend.kit.db import APP_ROLE, RELAY_ROLE
-from tenants.isolation import party_rls, relay_rls, system_only_rls, tenant_rls, trail_rls
-
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -24,13 +21,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # The relay: sees the outbox of every tenant (and the tenant list, for periodic jobs), nothing else.
     op.execute(
-        f"""DO $$ BEGIN
-            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{RELAY_ROLE}') THEN
-                CREATE ROLE {RELAY_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+        """DO $$ BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'merkato_relay') THEN
+                CREATE ROLE merkato_relay NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
             END IF;
         END $$"""
     )
-    op.execute(f"GRANT {RELAY_ROLE} TO CURRENT_USER")
+    op.execute("GRANT merkato_relay TO CURRENT_USER")
     op.create_table(
         "account_tokens",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -167,24 +164,12 @@ def upgrade() -> None:
         ["tenant_id", "membership_id", "read_at"],
         unique=False,
     )
-    op.execute(f"GRANT USAGE ON SCHEMA public TO {RELAY_ROLE}")
+    op.execute("GRANT USAGE ON SCHEMA public TO merkato_relay")
     for table, privileges in APP_GRANTS.items():
-        op.execute(f"GRANT {privileges} ON {table} TO {APP_ROLE}")
-        for statement in tenant_rls(table):
-            op.execute(statement)
-    op.execute(f"GRANT SELECT, INSERT, UPDATE ON outbox TO {RELAY_ROLE}")
-    op.execute(f"GRANT SELECT ON tenants TO {RELAY_ROLE}")
-    for statement in (
-        relay_rls("outbox")
-        + trail_rls("audit_events")
-        # staff business only: the mail log, the job list
-        + party_rls("outgoing_mail", supplier_column=None, customer_column=None)
-        + party_rls("outbox", supplier_column=None, customer_column=None)
-        # a supplier's or customer's people may see their own party's rows
-        + party_rls("notifications", supplier_column="supplier_id", customer_column="customer_id")
-        + party_rls("documents", supplier_column="supplier_id", customer_column="customer_id")
-        + system_only_rls("account_tokens")
-    ):
+        op.execute(f"GRANT {privileges} ON {table} TO merkato_app")
+    op.execute("GRANT SELECT, INSERT, UPDATE ON outbox TO merkato_relay")
+    op.execute("GRANT SELECT ON tenants TO merkato_relay")
+    for statement in ROW_LEVEL_SECURITY:
         op.execute(statement)
 
 
@@ -197,6 +182,42 @@ APP_GRANTS = {
     "account_tokens": "SELECT, INSERT, UPDATE, DELETE",
     "documents": "SELECT, INSERT, UPDATE, DELETE",
 }
+
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
+ROW_LEVEL_SECURITY = (
+    # every tenant-owned table: the tenant policy, forced on the owner too
+    "ALTER TABLE outbox ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE outbox FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON outbox USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE audit_events ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE audit_events FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON audit_events USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE outgoing_mail ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE outgoing_mail FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON outgoing_mail USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE notifications ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE notifications FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON notifications USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE account_tokens ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE account_tokens FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON account_tokens USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE documents ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE documents FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON documents USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    # the relay sweeps every tenant's outbox; the audit trail is read by staff, added to by anyone
+    # acting as themselves
+    "CREATE POLICY relay_sweep ON outbox TO merkato_relay USING (true) WITH CHECK (true)",
+    "CREATE POLICY party_scope ON audit_events AS RESTRICTIVE FOR SELECT USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY own_actions ON audit_events AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR identity_id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid))",
+    # staff business only: the mail log, the job list
+    "CREATE POLICY party_scope ON outgoing_mail AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY party_scope ON outbox AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    # a supplier's or customer's people may see their own party's rows
+    "CREATE POLICY party_scope ON notifications AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)) OR ((SELECT current_setting('app.party_kind', true)) = 'customer' AND customer_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)) OR ((SELECT current_setting('app.party_kind', true)) = 'customer' AND customer_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY party_scope ON documents AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)) OR ((SELECT current_setting('app.party_kind', true)) = 'customer' AND customer_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)) OR ((SELECT current_setting('app.party_kind', true)) = 'customer' AND customer_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY system_only ON account_tokens AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) = 'system') WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system')",
+)
 
 
 def downgrade() -> None:
@@ -211,4 +232,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_audit_events_tenant_id_object_type_object_id"), table_name="audit_events")
     op.drop_table("audit_events")
     op.drop_table("account_tokens")
-    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {RELAY_ROLE}")
+    op.execute("REVOKE USAGE ON SCHEMA public FROM merkato_relay")

@@ -11,9 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from backend.kit.db import APP_ROLE
-from tenants.isolation import system_only_rls, tenant_rls
-
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -51,9 +48,19 @@ def upgrade() -> None:
     )
     # Written by the webhook and read by the billing worker, both platform code: no user's
     # request (staff or party) ever touches the inbox.
-    op.execute(f"GRANT SELECT, INSERT, UPDATE ON stripe_events TO {APP_ROLE}")
-    for statement in tenant_rls("stripe_events") + system_only_rls("stripe_events"):
+    op.execute("GRANT SELECT, INSERT, UPDATE ON stripe_events TO merkato_app")
+    for statement in ROW_LEVEL_SECURITY:
         op.execute(statement)
+
+
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
+ROW_LEVEL_SECURITY = (
+    "ALTER TABLE stripe_events ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE stripe_events FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON stripe_events USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "CREATE POLICY system_only ON stripe_events AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) = 'system') WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system')",
+)
 
 
 def downgrade() -> None:

@@ -11,9 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from backend.kit.db import APP_ROLE
-from tenants.isolation import party_rls, staff_writes_rls, tenant_rls
-
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -108,24 +105,46 @@ def upgrade() -> None:
         ),
     )
     for table in TABLES:
-        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
-        for statement in tenant_rls(table):
-            op.execute(statement)
-    # the tree and its checklists: every party of the tenant reads them, only staff change them
-    for statement in staff_writes_rls("supplier_categories") + staff_writes_rls("document_requirements"):
-        op.execute(statement)
-    # a supplier's people reach their own supplier's documents and qualifications only; they may
-    # add documents, but only staff review them or decide a qualification
-    for table in ("supplier_documents", "supplier_qualifications"):
-        for statement in party_rls(table, supplier_column="supplier_id", customer_column=None):
-            op.execute(statement)
-    for statement in staff_writes_rls("supplier_documents", ("UPDATE", "DELETE")) + staff_writes_rls(
-        "supplier_qualifications"
-    ):
+        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO merkato_app")
+    for statement in ROW_LEVEL_SECURITY:
         op.execute(statement)
 
 
 TABLES = ("supplier_categories", "document_requirements", "supplier_documents", "supplier_qualifications")
+
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
+ROW_LEVEL_SECURITY = (
+    # every new table: the tenant policy, forced on the owner too
+    "ALTER TABLE supplier_categories ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE supplier_categories FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON supplier_categories USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE document_requirements ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE document_requirements FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON document_requirements USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE supplier_documents ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE supplier_documents FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON supplier_documents USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "ALTER TABLE supplier_qualifications ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE supplier_qualifications FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON supplier_qualifications USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    # the tree and its checklists: every party of the tenant reads them, only staff change them
+    "CREATE POLICY staff_insert ON supplier_categories AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_update ON supplier_categories AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON supplier_categories AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_insert ON document_requirements AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_update ON document_requirements AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON document_requirements AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    # a supplier's people reach their own supplier's documents and qualifications only; they may
+    # add documents, but only staff review them or decide a qualification
+    "CREATE POLICY party_scope ON supplier_documents AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY party_scope ON supplier_qualifications AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY staff_update ON supplier_documents AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON supplier_documents AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_insert ON supplier_qualifications AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_update ON supplier_qualifications AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON supplier_qualifications AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+)
 
 
 def downgrade() -> None:

@@ -11,15 +11,29 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from backend.kit.db import APP_ROLE
-from tenants.isolation import party_rls, staff_writes_rls, tenant_rls
-
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLES = ("supplier_bank_accounts", "supplier_change_requests")
+
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
+ROW_LEVEL_SECURITY = (
+    # the tenant policy; a supplier's people see and propose their own supplier's rows; only staff
+    # decide
+    "ALTER TABLE supplier_bank_accounts ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE supplier_bank_accounts FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON supplier_bank_accounts USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "CREATE POLICY party_scope ON supplier_bank_accounts AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY staff_update ON supplier_bank_accounts AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "ALTER TABLE supplier_change_requests ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE supplier_change_requests FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON supplier_change_requests USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "CREATE POLICY party_scope ON supplier_change_requests AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "CREATE POLICY staff_update ON supplier_change_requests AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+)
 
 
 def _common(table: str) -> list[sa.Column[object] | sa.Constraint]:
@@ -69,14 +83,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=500), nullable=True),
     )
     for table in TABLES:
-        op.execute(f"GRANT SELECT, INSERT, UPDATE ON {table} TO {APP_ROLE}")
-        for statement in (
-            tenant_rls(table)
-            # a supplier's people see and propose their own supplier's rows; only staff decide
-            + party_rls(table, supplier_column="supplier_id", customer_column=None)
-            + staff_writes_rls(table, ("UPDATE",))
-        ):
-            op.execute(statement)
+        op.execute(f"GRANT SELECT, INSERT, UPDATE ON {table} TO merkato_app")
+    for statement in ROW_LEVEL_SECURITY:
+        op.execute(statement)
 
 
 def downgrade() -> None:

@@ -10,9 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from backend.kit.db import APP_ROLE
-from tenants.isolation import party_rls, staff_writes_rls, tenant_rls
-
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -101,14 +98,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant_id", "version", name=op.f("uq_supplier_terms_tenant_id_version")),
     )
     # every version stays as published: what a supplier accepted must remain readable
-    op.execute(f"GRANT SELECT, INSERT ON supplier_terms TO {APP_ROLE}")
-    for statement in tenant_rls("supplier_terms") + staff_writes_rls("supplier_terms", ("INSERT",)):
+    op.execute("GRANT SELECT, INSERT ON supplier_terms TO merkato_app")
+    op.execute("GRANT SELECT, INSERT, UPDATE ON supplier_registrations TO merkato_app")
+    op.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON supplier_contacts TO merkato_app")
+    for statement in ROW_LEVEL_SECURITY:
         op.execute(statement)
-    op.execute(f"GRANT SELECT, INSERT, UPDATE ON supplier_registrations TO {APP_ROLE}")
-    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON supplier_contacts TO {APP_ROLE}")
-    for table in ("supplier_registrations", "supplier_contacts"):
-        for statement in tenant_rls(table) + party_rls(table, supplier_column="supplier_id", customer_column=None):
-            op.execute(statement)
+
+
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
+ROW_LEVEL_SECURITY = (
+    # supplier_terms: staff publish the versions
+    "ALTER TABLE supplier_terms ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE supplier_terms FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON supplier_terms USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "CREATE POLICY staff_insert ON supplier_terms AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    # registrations and contacts: a supplier's people reach their own supplier's rows
+    "ALTER TABLE supplier_registrations ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE supplier_registrations FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON supplier_registrations USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "CREATE POLICY party_scope ON supplier_registrations AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+    "ALTER TABLE supplier_contacts ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE supplier_contacts FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON supplier_contacts USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "CREATE POLICY party_scope ON supplier_contacts AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR ((SELECT current_setting('app.party_kind', true)) = 'supplier' AND supplier_id = (SELECT NULLIF(current_setting('app.party_id', true), '')::uuid)))",
+)
 
 
 def downgrade() -> None:

@@ -20,14 +20,6 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from tenants.isolation import (
-    STAFF_DECISIONS,
-    own_kind_rls,
-    staff_decided_columns,
-    staff_decisions_function,
-    staff_writes_rls,
-)
-
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
@@ -83,15 +75,73 @@ STAFF_DECIDED = (
 )
 
 
-def upgrade() -> None:
-    statements = staff_decisions_function()
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
+WALLS = (
+    # the trigger function: each argument names a column staff decide ("column=value" also the value
+    # a party's new row starts with); outside the staff and system contexts an UPDATE may not change
+    # them and an INSERT may not set them to anything but their start
+    """CREATE FUNCTION keep_staff_decisions() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    new_row jsonb := to_jsonb(NEW);
+    old_row jsonb;
+    spec text;
+    name text;
+    start text;
+BEGIN
+    IF coalesce((SELECT current_setting('app.party_kind', true)), '') IN ('staff', 'system') THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        old_row := to_jsonb(OLD);
+    END IF;
+    FOREACH spec IN ARRAY TG_ARGV LOOP
+        name := split_part(spec, '=', 1);
+        IF NOT new_row ? name THEN
+            RAISE EXCEPTION 'keep_staff_decisions: % has no column %', TG_TABLE_NAME, name;
+        END IF;
+        start := CASE WHEN strpos(spec, '=') > 0 THEN substr(spec, strpos(spec, '=') + 1) END;
+        IF (TG_OP = 'UPDATE' AND new_row -> name IS DISTINCT FROM old_row -> name)
+           OR (TG_OP = 'INSERT' AND new_row ->> name IS DISTINCT FROM start) THEN
+            RAISE EXCEPTION 'permission denied: only staff decide %.%', TG_TABLE_NAME, name
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END LOOP;
+    RETURN NEW;
+END
+$$""",
     # 0002 lets a party add audit events naming its own person; now also only as its own kind
-    statements += own_kind_rls("audit_events")
-    for table, commands in STAFF_WRITES:
-        statements += staff_writes_rls(table, commands)
-    for table, on, columns in STAFF_DECIDED:
-        statements += staff_decided_columns(table, columns, on=on)
-    for statement in statements:
+    "CREATE POLICY own_kind ON audit_events AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system') OR actor_kind = (SELECT current_setting('app.party_kind', true)))",
+    # the commands staff keep, table by table (STAFF_WRITES)
+    "CREATE POLICY staff_insert ON items AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_update ON items AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON items AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_insert ON memberships AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_update ON memberships AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON memberships AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_insert ON documents AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_update ON documents AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON documents AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_insert ON supplier_registrations AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_update ON supplier_registrations AS RESTRICTIVE FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_insert ON suppliers AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON suppliers AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_insert ON customers AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON customers AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_insert ON notifications AS RESTRICTIVE FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    "CREATE POLICY staff_delete ON notifications AS RESTRICTIVE FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) IN ('staff', 'system'))",
+    # the columns staff decide, table by table (STAFF_DECIDED)
+    "CREATE TRIGGER staff_decisions BEFORE UPDATE ON suppliers FOR EACH ROW EXECUTE FUNCTION keep_staff_decisions('number', 'name', 'country', 'tax_id', 'currency', 'status', 'status_reason', 'risk_tier', 'risk_reason', 'terms_accepted_at', 'terms_version', 'created_at')",
+    "CREATE TRIGGER staff_decisions BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION keep_staff_decisions('number', 'name', 'country', 'currency', 'status', 'created_at')",
+    "CREATE TRIGGER staff_decisions BEFORE UPDATE ON notifications FOR EACH ROW EXECUTE FUNCTION keep_staff_decisions('membership_id', 'supplier_id', 'customer_id', 'title', 'body', 'link', 'created_at')",
+    "CREATE TRIGGER staff_decisions BEFORE INSERT ON supplier_documents FOR EACH ROW EXECUTE FUNCTION keep_staff_decisions('status=pending_review', 'reviewed_by', 'reviewed_at', 'reminded_30_at', 'reminded_7_at')",
+    "CREATE TRIGGER staff_decisions BEFORE INSERT ON supplier_bank_accounts FOR EACH ROW EXECUTE FUNCTION keep_staff_decisions('status=pending')",
+    "CREATE TRIGGER staff_decisions BEFORE INSERT ON supplier_change_requests FOR EACH ROW EXECUTE FUNCTION keep_staff_decisions('status=pending', 'decided_by', 'decided_at', 'reason')",
+)
+
+
+def upgrade() -> None:
+    for statement in WALLS:
         op.execute(statement)
 
 
@@ -101,5 +151,5 @@ def downgrade() -> None:
     for table, commands in STAFF_WRITES:
         for command in commands:
             op.execute(f"DROP POLICY staff_{command.lower()} ON {table}")
-    op.execute(f"DROP FUNCTION {STAFF_DECISIONS}()")
+    op.execute("DROP FUNCTION keep_staff_decisions()")
     op.execute("DROP POLICY own_kind ON audit_events")

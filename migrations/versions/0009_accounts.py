@@ -26,18 +26,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from backend.kit.db import APP_ROLE, RELAY_ROLE
-from tenants.isolation import (
-    IDENTITY,
-    PARTY_KIND,
-    SYSTEM,
-    TENANT,
-    lookup,
-    looked_up_token,
-    system_only_rls,
-    tenant_rls,
-)
-
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
@@ -119,12 +107,12 @@ def upgrade() -> None:
     # An API token is checked on its request's first round trip (tenants/isolation.begin_sql):
     # not SECURITY DEFINER, so RLS shows it only the caller's own membership and identity.
     op.execute(
-        f"""CREATE FUNCTION merkato_require_access(membership uuid, identity_epoch integer, access_epoch integer)
+        """CREATE FUNCTION merkato_require_access(membership uuid, identity_epoch integer, access_epoch integer)
         RETURNS void LANGUAGE plpgsql STABLE AS $$
         BEGIN
             IF NOT EXISTS (
                 SELECT FROM memberships m JOIN identities i ON i.id = m.identity_id
-                WHERE m.id = membership AND m.tenant_id = {TENANT} AND m.active
+                WHERE m.id = membership AND m.tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid) AND m.active
                   AND m.access_epoch = merkato_require_access.access_epoch
                   AND i.credential_epoch = merkato_require_access.identity_epoch
             ) THEN
@@ -133,7 +121,7 @@ def upgrade() -> None:
             END IF;
         END $$"""
     )
-    op.execute(f"GRANT EXECUTE ON FUNCTION merkato_require_access(uuid, integer, integer) TO {APP_ROLE}")
+    op.execute("GRANT EXECUTE ON FUNCTION merkato_require_access(uuid, integer, integer) TO merkato_app")
 
     # --- one-time links, addressed to a mailbox -------------------------------------------------
     op.drop_table("account_tokens")
@@ -171,9 +159,9 @@ def upgrade() -> None:
     )
 
     # --- grants: what the app role may do at all ------------------------------------------------
-    op.execute(f"GRANT SELECT, INSERT, UPDATE ON credentials TO {APP_ROLE}")
-    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON account_links TO {APP_ROLE}")
-    op.execute(f"GRANT SELECT, INSERT, DELETE ON login_failures TO {APP_ROLE}")
+    op.execute("GRANT SELECT, INSERT, UPDATE ON credentials TO merkato_app")
+    op.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON account_links TO merkato_app")
+    op.execute("GRANT SELECT, INSERT, DELETE ON login_failures TO merkato_app")
 
     # --- row-level security on every global table -----------------------------------------------
     for table in GLOBAL_TABLES:
@@ -183,61 +171,40 @@ def upgrade() -> None:
         op.execute(statement)
 
 
-# Who may see an identity: itself, the login step for its e-mail, the login step holding one of
-# its apex sessions, and whoever may see one of its memberships (memberships' own policies: a
-# tenant's staff see their members, a party's people their colleagues, an identity on the apex
-# its own memberships).
-_LOOKED_UP_EMAIL = lookup("email")
-_IDENTITY_VISIBLE = (
-    f"id = {IDENTITY} OR email = {_LOOKED_UP_EMAIL}"
-    " OR EXISTS (SELECT FROM memberships m WHERE m.identity_id = identities.id)"
-    " OR EXISTS (SELECT FROM apex_sessions s WHERE s.identity_id = identities.id)"
-)
-_VERIFIED = "EXISTS (SELECT FROM identities i WHERE i.id = credentials.identity_id AND i.verified_at IS NOT NULL)"
-_EMAIL_OF_CREDENTIALS = (
-    f"EXISTS (SELECT FROM identities i WHERE i.id = credentials.identity_id AND i.email = {_LOOKED_UP_EMAIL})"
-)
-
-_LINK_STEP = f"{SYSTEM} AND (token_hash = {looked_up_token()} OR email = {_LOOKED_UP_EMAIL})"
-
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
 POLICIES = [
     # identities: anyone may create an unproven one (it holds no credential and proves nothing);
-    # only the identity itself changes its row
-    f"CREATE POLICY visible ON identities FOR SELECT USING ({_IDENTITY_VISIBLE})",
+    # only the identity itself changes its row. Who may see an identity: itself, the login step for
+    # its e-mail, the login step holding one of its apex sessions, and whoever may see one of its
+    # memberships (memberships' own policies: a tenant's staff see their members, a party's people
+    # their colleagues, an identity on the apex its own memberships).
+    "CREATE POLICY visible ON identities FOR SELECT USING (id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid) OR email = (SELECT NULLIF(current_setting('app.lookup_email', true), '')) OR EXISTS (SELECT FROM memberships m WHERE m.identity_id = identities.id) OR EXISTS (SELECT FROM apex_sessions s WHERE s.identity_id = identities.id))",
     "CREATE POLICY unproven ON identities FOR INSERT WITH CHECK (verified_at IS NULL)",
-    f"CREATE POLICY itself ON identities FOR UPDATE USING (id = {IDENTITY}) WITH CHECK (id = {IDENTITY})",
+    "CREATE POLICY itself ON identities FOR UPDATE USING (id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid)) WITH CHECK (id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid))",
     # credentials: read by the login step only (never by a request acting for a user, not even its
     # own hash); written only as the identity, once its address is verified
-    f"CREATE POLICY login_step ON credentials FOR SELECT USING ({SYSTEM}"
-    f" AND (identity_id = {IDENTITY} OR {_EMAIL_OF_CREDENTIALS}))",
-    f"CREATE POLICY own_verified ON credentials FOR INSERT WITH CHECK (identity_id = {IDENTITY} AND {_VERIFIED})",
-    f"CREATE POLICY own_verified_update ON credentials FOR UPDATE USING (identity_id = {IDENTITY})"
-    f" WITH CHECK (identity_id = {IDENTITY} AND {_VERIFIED})",
+    "CREATE POLICY login_step ON credentials FOR SELECT USING ((SELECT current_setting('app.party_kind', true)) = 'system' AND (identity_id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid) OR EXISTS (SELECT FROM identities i WHERE i.id = credentials.identity_id AND i.email = (SELECT NULLIF(current_setting('app.lookup_email', true), '')))))",
+    "CREATE POLICY own_verified ON credentials FOR INSERT WITH CHECK (identity_id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid) AND EXISTS (SELECT FROM identities i WHERE i.id = credentials.identity_id AND i.verified_at IS NOT NULL))",
+    "CREATE POLICY own_verified_update ON credentials FOR UPDATE USING (identity_id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid)) WITH CHECK (identity_id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid) AND EXISTS (SELECT FROM identities i WHERE i.id = credentials.identity_id AND i.verified_at IS NOT NULL))",
     # apex sessions: the login code, for the token presented or the identity it acts for
-    f"CREATE POLICY login_step ON apex_sessions USING ({SYSTEM}"
-    f" AND (token_hash = {looked_up_token()} OR identity_id = {IDENTITY}))"
-    f" WITH CHECK ({SYSTEM} AND identity_id = {IDENTITY})",
+    "CREATE POLICY login_step ON apex_sessions USING ((SELECT current_setting('app.party_kind', true)) = 'system' AND (token_hash = decode((SELECT NULLIF(current_setting('app.lookup_token', true), '')), 'hex') OR identity_id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system' AND identity_id = (SELECT NULLIF(current_setting('app.identity_id', true), '')::uuid))",
     # one-time links: the link presented, or the mailbox they are addressed to; a new one only
     # for the mailbox named
-    f"CREATE POLICY link_read ON account_links FOR SELECT USING ({_LINK_STEP})",
-    f"CREATE POLICY link_use ON account_links FOR UPDATE USING ({_LINK_STEP}) WITH CHECK ({_LINK_STEP})",
-    f"CREATE POLICY link_purge ON account_links FOR DELETE USING ({_LINK_STEP})",
-    f"CREATE POLICY link_make ON account_links FOR INSERT WITH CHECK ({SYSTEM} AND email = {_LOOKED_UP_EMAIL})",
+    "CREATE POLICY link_read ON account_links FOR SELECT USING ((SELECT current_setting('app.party_kind', true)) = 'system' AND (token_hash = decode((SELECT NULLIF(current_setting('app.lookup_token', true), '')), 'hex') OR email = (SELECT NULLIF(current_setting('app.lookup_email', true), ''))))",
+    "CREATE POLICY link_use ON account_links FOR UPDATE USING ((SELECT current_setting('app.party_kind', true)) = 'system' AND (token_hash = decode((SELECT NULLIF(current_setting('app.lookup_token', true), '')), 'hex') OR email = (SELECT NULLIF(current_setting('app.lookup_email', true), '')))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system' AND (token_hash = decode((SELECT NULLIF(current_setting('app.lookup_token', true), '')), 'hex') OR email = (SELECT NULLIF(current_setting('app.lookup_email', true), ''))))",
+    "CREATE POLICY link_purge ON account_links FOR DELETE USING ((SELECT current_setting('app.party_kind', true)) = 'system' AND (token_hash = decode((SELECT NULLIF(current_setting('app.lookup_token', true), '')), 'hex') OR email = (SELECT NULLIF(current_setting('app.lookup_email', true), ''))))",
+    "CREATE POLICY link_make ON account_links FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system' AND email = (SELECT NULLIF(current_setting('app.lookup_email', true), '')))",
     # login failures: the e-mail being logged in and the client address it comes from
-    f"CREATE POLICY login_step ON login_failures USING ({SYSTEM}"
-    f" AND (email = {_LOOKED_UP_EMAIL} OR client_address = {lookup('client')}))"
-    f" WITH CHECK ({SYSTEM} AND client_address = {lookup('client')})",
+    "CREATE POLICY login_step ON login_failures USING ((SELECT current_setting('app.party_kind', true)) = 'system' AND (email = (SELECT NULLIF(current_setting('app.lookup_email', true), '')) OR client_address = (SELECT NULLIF(current_setting('app.lookup_client', true), '')))) WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system' AND client_address = (SELECT NULLIF(current_setting('app.lookup_client', true), '')))",
     # tenants: the request's own, the host being resolved, the Stripe customer a webhook names,
     # and on the apex the tenants of the identity's own memberships
-    f"CREATE POLICY visible ON tenants FOR SELECT USING (id = {TENANT} OR slug = {lookup('slug')}"
-    f" OR stripe_customer_id = {lookup('customer')}"
-    " OR EXISTS (SELECT FROM memberships m WHERE m.tenant_id = tenants.id))",
-    f"CREATE POLICY founding ON tenants FOR INSERT WITH CHECK ({SYSTEM} AND id = {TENANT})",
-    f"CREATE POLICY own_tenant ON tenants FOR UPDATE USING (id = {TENANT} AND {PARTY_KIND} IN ('staff', 'system'))"
-    f" WITH CHECK (id = {TENANT})",
+    "CREATE POLICY visible ON tenants FOR SELECT USING (id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid) OR slug = (SELECT NULLIF(current_setting('app.lookup_slug', true), '')) OR stripe_customer_id = (SELECT NULLIF(current_setting('app.lookup_customer', true), '')) OR EXISTS (SELECT FROM memberships m WHERE m.tenant_id = tenants.id))",
+    "CREATE POLICY founding ON tenants FOR INSERT WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system' AND id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "CREATE POLICY own_tenant ON tenants FOR UPDATE USING (id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid) AND (SELECT current_setting('app.party_kind', true)) IN ('staff', 'system')) WITH CHECK (id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
     # the relay schedules periodic jobs for every active tenant; the operator (the owner running
     # migrations, `merkato tenants list`) sees them all
-    f"CREATE POLICY relay_sweep ON tenants FOR SELECT TO {RELAY_ROLE} USING (true)",
+    "CREATE POLICY relay_sweep ON tenants FOR SELECT TO merkato_relay USING (true)",
     "CREATE POLICY operator ON tenants FOR SELECT TO CURRENT_USER USING (true)",
 ]
 
@@ -259,7 +226,7 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
     )
     op.create_index(op.f("ix_login_failures_email_failed_at"), "login_failures", ["email", "failed_at"])
-    op.execute(f"GRANT SELECT, INSERT, DELETE ON login_failures TO {APP_ROLE}")
+    op.execute("GRANT SELECT, INSERT, DELETE ON login_failures TO merkato_app")
     op.drop_index(op.f("ix_account_links_email_purpose"), table_name="account_links")
     op.drop_table("account_links")
     op.execute("DROP FUNCTION merkato_require_access(uuid, integer, integer)")
@@ -301,6 +268,17 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_account_tokens")),
         sa.UniqueConstraint("tenant_id", "token_hash", name=op.f("uq_account_tokens_tenant_id_token_hash")),
     )
-    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON account_tokens TO {APP_ROLE}")
-    for statement in tenant_rls("account_tokens") + system_only_rls("account_tokens"):
+    op.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON account_tokens TO merkato_app")
+    for statement in ACCOUNT_TOKENS_ROW_LEVEL_SECURITY:
         op.execute(statement)
+
+
+# Literal SQL, frozen with this revision: a later change to the live code must not change
+# what an old revision does.
+ACCOUNT_TOKENS_ROW_LEVEL_SECURITY = (
+    # account_tokens as 0002 made it
+    "ALTER TABLE account_tokens ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE account_tokens FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY tenant_isolation ON account_tokens USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)) WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))",
+    "CREATE POLICY system_only ON account_tokens AS RESTRICTIVE USING ((SELECT current_setting('app.party_kind', true)) = 'system') WITH CHECK ((SELECT current_setting('app.party_kind', true)) = 'system')",
+)

@@ -19,16 +19,17 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST
 from backend.audit.service import Actor, record
 from backend.auth import links, service
 from backend.auth.links import PASSWORD_PURPOSES, LinkHolder, LinkRefused
-from backend.auth.middleware import SESSION_COOKIE, tenant_of
+from backend.auth.middleware import SESSION_COOKIE
 from backend.auth.origins import apex_link_origin, link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
-from backend.billing.guards import AUTH
+from backend.authz.workspace import AUTH
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, LinkPurpose
 from portals.shared.navigation import home_of
 from portals.shared.session_cookies import session_cookie, start_session
+from tenants.resolution import tenant_of
 
 Req = Request[Any, Any, Any]
 UNLOCK_LINKS = (LinkPurpose.UNLOCK.value,)

@@ -21,15 +21,15 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUES
 
 from backend.audit.service import Actor, record
 from backend.auth import links, service
-from backend.auth.middleware import SESSION_COOKIE, tenant_of
+from backend.auth.middleware import SESSION_COOKIE
 from backend.auth.origins import apex_link_origin, client_address, link_origin
-from backend.auth.principal import ApexUser, Principal
 from backend.auth.service import LoginRefused, Refusal, refusal_message
 from backend.auth.steps import elevated_step
 from backend.auth.tasks import apex_origin, tenant_origin
 from backend.auth.tokens import digest
 from backend.authz.guards import apex_user
-from backend.billing.guards import AUTH
+from backend.authz.principal import ApexUser, Principal
+from backend.authz.workspace import AUTH
 from backend.kit.i18n import LOCALES
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, LinkPurpose, MembershipKind
@@ -42,6 +42,7 @@ from portals.shared.session_cookies import (
     session_cookie,
     start_session,
 )
+from tenants.resolution import tenant_of
 
 Req = Request[Any, Any, Any]
 BINDING_COOKIE = "merkato_ticket_binding"

@@ -24,10 +24,10 @@ from backend.auth.links import LinkRefused
 from backend.auth.middleware import SESSION_COOKIE
 from backend.auth.origins import apex_link_origin
 from backend.auth.passwords import MIN_LENGTH
-from backend.auth.principal import ApexUser
 from backend.auth.steps import elevated_step
 from backend.auth.tasks import tenant_origin
 from backend.authz.guards import apex_user
+from backend.authz.principal import ApexUser
 from backend.authz.roles import StaffRole
 from backend.billing import service as billing
 from backend.kit.forms import FieldErrors, InvalidForm, bind

@@ -13,11 +13,11 @@ from typing import Any
 
 from litestar import Request
 
-from backend.auth.middleware import tenant_of
-from backend.auth.principal import Principal
+from backend.authz.principal import Principal
 from backend.authz.roles import Permission, StaffRole, permissions_of
 from tenants.billing.access import Access
 from tenants.billing.entitlements import UPGRADE_PATH
+from tenants.resolution import tenant_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,16 +21,17 @@ from litestar.exceptions import ClientException, NotFoundException, PermissionDe
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from backend.auth.principal import Principal
 from backend.authz.guards import any_member, staff, supplier_user
+from backend.authz.principal import Principal
 from backend.authz.roles import Permission
 from backend.dependencies import Db
 from backend.documents.repository import DocumentRepository
-from backend.documents.service import kind_label, request_supplier_summary, staff_may_view, status_label
+from backend.documents.service import kind_label, staff_may_view, status_label
 from backend.documents.storage import StorageKeyError, storage_from
 from backend.kit.i18n import LOCALE_NAMES, LOCALES, current_locale
 from backend.models import Document, DocumentStatus, MembershipKind
 from backend.parties.repository import CustomerRepository, SupplierRepository
+from backend.parties.service import request_supplier_summary
 from portals.shared.navigation import home_of
 from portals.shared.security_headers import CSP, SANDBOXED_FILE_POLICY
 

@@ -12,9 +12,9 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
-from backend.auth.middleware import API_PREFIX
 from backend.kit.asgi import Receive, Scope, Send
 from backend.kit.i18n import negotiate, set_locale
+from backend.kit.urls import API_PREFIX
 from portals.shared.forms import FormRejected
 from portals.shared.templating import environment
 from tenants.isolation import AccessChanged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.auth.principal import Principal
+from backend.authz.principal import Principal
 from backend.authz.roles import Permission, permissions_of
 from backend.kit.i18n import gettext as _
 from backend.models import MembershipKind

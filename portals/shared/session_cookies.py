@@ -9,8 +9,8 @@ from litestar.datastructures import Cookie
 
 from backend.auth import service
 from backend.auth.middleware import LOCALE_COOKIE, SESSION_COOKIE
-from backend.auth.principal import Principal
 from backend.auth.service import NewSession
+from backend.authz.principal import Principal
 from backend.dependencies import Db
 
 

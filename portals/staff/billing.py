@@ -16,12 +16,12 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from backend.auth.origins import link_origin
-from backend.auth.principal import Principal
 from backend.authz.guards import staff
+from backend.authz.principal import Principal
 from backend.authz.roles import Permission
+from backend.authz.workspace import AUTH as EXEMPT
 from backend.billing import service as billing
 from backend.billing.gateway import Invoice, InvoiceStatus, UpcomingInvoice
-from backend.billing.guards import AUTH as EXEMPT
 from backend.billing.queries import plan_standing
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from backend.accounts.service import list_people
 from backend.audit.service import Actor
 from backend.auth.origins import link_origin
-from backend.auth.principal import Principal
+from backend.authz.principal import Principal
 from backend.dependencies import Db
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from backend.billing.guards import BILLING_EXEMPT, SAFE_METHODS
+from backend.authz.workspace import BILLING_EXEMPT, SAFE_METHODS
 from backend.models import MembershipKind
 from tenants.context import TenantContext
 from tenants.isolation import Database

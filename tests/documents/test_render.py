@@ -11,30 +11,29 @@ from pathlib import Path
 import pytest
 
 from backend.documents.render import RenderError, RenderTimeout, render_html, render_pdf, run_isolated
-from backend.documents.tasks import Contact, Letterhead, SupplierFacts
+from backend.documents.tasks import Letterhead
 from backend.kit.i18n import current_locale, set_locale
+from backend.parties.tasks import SUPPLIER_SUMMARY_TEMPLATE, Contact, SupplierFacts, supplier_summary_context
 from backend.settings import SettingsError, load_settings
 from tests.documents.pdfs import pdf_text
 
-SUMMARY = "documents/supplier_summary.html"
-
 
 def summary_context() -> dict[str, object]:
-    return {
+    supplier = SupplierFacts(
+        number="SUP-00042",
+        name="深圳华强电子有限公司",
+        country="CN",
+        currency="CNY",
+        status="active",
+        email="sales@huaqiang-dz.test",
+        phone=None,
+        tax_id=None,
+        created_at=datetime(2026, 1, 5, 3, 0, tzinfo=UTC),
+    )
+    people = [Contact("Zhang Wei", "supplier@acme.test"), Contact("李娜", "li.na@huaqiang-dz.test")]
+    return supplier_summary_context(supplier, people) | {
         "tenant": Letterhead("Acme Manufacturing", "America/Chicago"),
         "generated_at": datetime(2026, 3, 9, 15, 30, tzinfo=UTC),
-        "supplier": SupplierFacts(
-            number="SUP-00042",
-            name="深圳华强电子有限公司",
-            country="CN",
-            currency="CNY",
-            status="active",
-            email="sales@huaqiang-dz.test",
-            phone=None,
-            tax_id=None,
-            created_at=datetime(2026, 1, 5, 3, 0, tzinfo=UTC),
-        ),
-        "people": [Contact("Zhang Wei", "supplier@acme.test"), Contact("李娜", "li.na@huaqiang-dz.test")],
     }
 
 
@@ -62,9 +61,9 @@ def test_a_failing_or_dying_child_is_a_render_error() -> None:
 
 def test_the_summary_speaks_the_requested_language_and_leaves_the_callers_alone() -> None:
     set_locale("en")
-    chinese = render_html(SUMMARY, summary_context(), "zh_Hans")
+    chinese = render_html(SUPPLIER_SUMMARY_TEMPLATE, summary_context(), "zh_Hans")
     assert current_locale() == "en"
-    english = render_html(SUMMARY, summary_context(), "en")
+    english = render_html(SUPPLIER_SUMMARY_TEMPLATE, summary_context(), "en")
 
     assert '<html lang="zh-Hans">' in chinese
     assert "中国" in chinese  # the country, named by Babel in the document's language
@@ -75,7 +74,7 @@ def test_the_summary_speaks_the_requested_language_and_leaves_the_callers_alone(
 
 
 def test_the_summary_pdf_carries_chinese_and_latin_text() -> None:
-    text = pdf_text(render_pdf(SUMMARY, summary_context(), "zh_Hans", timeout=60))
+    text = pdf_text(render_pdf(SUPPLIER_SUMMARY_TEMPLATE, summary_context(), "zh_Hans", timeout=60))
     for expected in ("Acme Manufacturing", "深圳华强电子有限公司", "李娜", "SUP-00042", "中国", "supplier@acme.test"):
         assert expected in text
 

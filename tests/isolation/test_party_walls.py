@@ -26,12 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from backend.dev.demo import DemoData
 from backend.kit.ids import new_id
 from tenants.context import PartyKind, TenantContext
-from tenants.isolation import STAFF_DECISIONS, Database
+from tenants.isolation import Database
 from tests.fixtures.transactions import rolled_back
 from tests.fixtures.workflow import WorkflowRows
 from tests.isolation import catalog
 from tests.isolation.probe import Outcome, Runner, SessionRunner
 from tests.isolation.test_catalog_probe import EXPECTED
+
+STAFF_DECISIONS = "keep_staff_decisions"  # the trigger function of migration 0007
 
 
 @dataclass(frozen=True)

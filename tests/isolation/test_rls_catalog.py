@@ -15,11 +15,34 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.kit.db import APP_ROLE, RELAY_ROLE
-from tenants.isolation import party_rls, relay_rls, tenant_rls
 from tests.isolation import catalog
 
 # Not the source of truth (the catalog is); a floor proving that discovery finds tables at all.
 KNOWN_TENANT_TABLES = {"counters", "customers", "items", "suppliers", "memberships", "login_tickets", "web_sessions"}
+
+
+# The policies as the migrations write them (0001, 0002), for the probe tables below.
+def tenant_rls(table: str) -> list[str]:
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({catalog.TENANT_PREDICATE})"
+        f" WITH CHECK ({catalog.TENANT_PREDICATE})",
+    ]
+
+
+def party_rls(table: str, *, supplier_column: str | None, customer_column: str | None) -> list[str]:
+    clauses = [f"{catalog.PARTY_KIND} IN ('staff', 'system')"]
+    if supplier_column:
+        clauses.append(f"({catalog.PARTY_KIND} = 'supplier' AND {supplier_column} = {catalog.PARTY_ID})")
+    if customer_column:
+        clauses.append(f"({catalog.PARTY_KIND} = 'customer' AND {customer_column} = {catalog.PARTY_ID})")
+    predicate = " OR ".join(clauses)
+    return [f"CREATE POLICY party_scope ON {table} AS RESTRICTIVE USING ({predicate}) WITH CHECK ({predicate})"]
+
+
+def relay_rls(table: str) -> list[str]:
+    return [f"CREATE POLICY relay_sweep ON {table} TO {RELAY_ROLE} USING (true) WITH CHECK (true)"]
 
 
 @pytest.fixture

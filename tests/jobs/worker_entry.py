@@ -1,7 +1,7 @@
 """What the test workers start from: `python -m dramatiq tests.jobs.worker_entry:setup` (the tests
 go through tests/jobs/launch.py, the same command line with the backend imported before the fork).
 
-The same as `merkato worker` (backend.jobs.broker.setup: the real broker, actors, AsyncIO and the
+The same as `merkato worker` (backend.jobs.runtime.setup: the real broker, actors, AsyncIO and the
 relay), plus the test jobs, and a runtime that records what each delivery came to in
 chaos.deliveries: that is how the tests count redeliveries, which leave no other trace when they
 find their job done already. Settings come from the environment as in production; CHAOS_PERIODIC
@@ -18,7 +18,7 @@ import dramatiq
 from sqlalchemy import text
 
 import tests.jobs.effects  # registers the testjobs.* jobs before setup declares the actors
-from backend.jobs import broker
+from backend.jobs import runtime
 from backend.jobs.consumer import RetryPolicy, run_job
 from backend.jobs.periodic import Periodic
 from backend.jobs.relay import Relay
@@ -58,7 +58,7 @@ class RecordingRuntime(WorkerRuntime):
 
 
 def setup() -> None:
-    broker.setup()
+    runtime.setup()
     # before any message or the relay asks for the runtime (both do so only once the worker boots)
     use_runtime(RecordingRuntime(get_settings(), dramatiq.get_broker()))
     log.info("test worker set up in process %d", os.getpid())

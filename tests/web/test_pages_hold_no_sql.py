@@ -34,7 +34,7 @@ def test_the_check_sees_sql() -> None:
     assert _holds_sql("from sqlalchemy.ext.asyncio import AsyncSession")
     assert _holds_sql("import sqlalchemy as sa")
     assert _holds_sql("query = select(Supplier)")
-    assert not _holds_sql("from backend.suppliers.queries import search_suppliers")
+    assert not _holds_sql("from backend.parties.queries import search_suppliers")
 
 
 def test_no_page_module_holds_sql() -> None:

@@ -19,7 +19,7 @@ from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import QualificationStatus
 from backend.models.party import PartyStatus, RiskTier
-from backend.suppliers.queries import ExportRow, SupplierFilter, export_batches, search_suppliers
+from backend.parties.queries import ExportRow, SupplierFilter, export_batches, search_suppliers
 from portals.shared.clock import workspace_today
 from portals.staff.suppliers.pages import SUPPLIER_PAGES, Req, risk_tiers
 

@@ -3,7 +3,8 @@
 Read-only mode refuses every request that could change something (any method but GET, HEAD,
 OPTIONS) on every route, except the few marked `opt={BILLING_EXEMPT: True}`: logging in and out,
 the language, resetting a password, and billing itself (an owner must be able to pay). The JSON
-API is refused outright on plans without API access.
+API is refused outright on plans without API access (its OpenAPI document describes it to anyone,
+whatever the plan).
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.status_codes import HTTP_403_FORBIDDEN
 
-from backend.auth.middleware import API_PREFIX, tenant_of
 from backend.kit.i18n import gettext as _
+from backend.kit.urls import API_DOCS, API_PREFIX
 from tenants.billing.entitlements import ModuleNotInPlan, require_module
 from tenants.billing.plans import Module
+from tenants.resolution import tenant_of
 
 BILLING_EXEMPT = "billing_exempt"
 # the handler option of logging in and out, the language and passwords: they change a person's
 # session or credentials, never the workspace's data, and an owner must get in to pay
 AUTH = {BILLING_EXEMPT: True}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-API_DOCS = "/api/v1/schema"  # the OpenAPI document describes the API to anyone, whatever the plan
 
 
 class WorkspaceReadOnly(HTTPException):
@@ -33,7 +34,7 @@ class WorkspaceReadOnly(HTTPException):
     template = "errors/read_only.html"
 
 
-def workspace_allows(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def workspace_allows(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     tenant = tenant_of(connection.scope)
     if tenant is None:
         return
