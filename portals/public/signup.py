@@ -16,7 +16,6 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import any_, select
 
 from backend.auth import links
 from backend.auth import service as auth
@@ -28,12 +27,12 @@ from backend.auth.steps import elevated_step
 from backend.auth.tasks import tenant_origin
 from backend.authz.guards import apex_user
 from backend.authz.principal import ApexUser
-from backend.authz.roles import StaffRole
 from backend.billing import service as billing
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
-from backend.models import Identity, Membership, MembershipKind, Tenant, TenantStatus
+from backend.models import Identity, Tenant, TenantStatus
+from backend.signup import service as signups
 from portals.public.account import link_refused
 from portals.shared.forms import FormRejected
 from portals.shared.session_cookies import session_cookie
@@ -63,7 +62,7 @@ async def pricing(request: Req, interval: FromQuery[str] = "month") -> Template:
     return Template(template_name="public/pricing.html", context=context)
 
 
-def _signup_page(request: Req, form: billing.SignupForm, errors: dict[str, str]) -> dict[str, Any]:
+def _signup_page(request: Req, form: signups.SignupForm, errors: dict[str, str]) -> dict[str, Any]:
     user = request.scope.get("user")
     return {
         **_catalog(),
@@ -77,7 +76,7 @@ def _signup_page(request: Req, form: billing.SignupForm, errors: dict[str, str])
 
 @get("/signup", name="signup_form")
 async def signup_form(request: Req, plan: FromQuery[str] = "growth", interval: FromQuery[str] = "month") -> Template:
-    form = billing.SignupForm(plan=plan if plan in PLANS else "growth", interval=_interval(interval).value)
+    form = signups.SignupForm(plan=plan if plan in PLANS else "growth", interval=_interval(interval).value)
     return Template(template_name="public/signup.html", context=_signup_page(request, form, {}))
 
 
@@ -86,7 +85,7 @@ async def signup_slug_check(request: Req, slug: FromQuery[str] = "") -> Template
     """The live check under the address field (htmx, as the person types)."""
     slug = slug.strip().lower()
     async with request.app.state.db.transaction(NO_CONTEXT) as session:
-        problem = await billing.check_slug(session, slug) if slug else None
+        problem = await signups.check_slug(session, slug) if slug else None
     context = {"slug": slug, "problem": problem, "base_domain": request.app.state.settings.base_domain}
     return Template(template_name="public/_slug_check.html", context=context)
 
@@ -111,7 +110,7 @@ async def _to_checkout(request: Req, tenant_id: UUID) -> Response[Any]:
 @post("/signup", name="signup")
 async def signup(request: Req) -> Response[Any]:
     state = request.app.state
-    form = bind(billing.SignupForm, await request.form())
+    form = bind(signups.SignupForm, await request.form())
     form.slug = form.slug.lower()
     user = request.scope.get("user")
     tenant_id = new_id()
@@ -121,7 +120,7 @@ async def signup(request: Req) -> Response[Any]:
         identity = await session.get(Identity, acting) if acting else None
         origin = tenant_origin(state.settings, form.slug, scheme=request.url.scheme, host=request.headers.get("host"))
         try:
-            await billing.sign_up(
+            await signups.sign_up(
                 session, form, identity=identity, settings=state.settings, origin=origin, apex=apex_link_origin(request)
             )
         except InvalidForm as rejected:
@@ -163,7 +162,7 @@ async def signup_confirm_form(request: Req, token: FromQuery[str] = "") -> Templ
     Merkato login yet; one who has logs in (their password, not the link, opens their login)."""
     async with elevated_step(request.app.state.db, None) as session:
         try:
-            holder = await links.inspect(session, token, billing.SIGNUP_LINKS, workspace_id=None)
+            holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
         except LinkRefused as refusal:
             return link_refused(refusal, "login")
     return _confirm_page(holder, token)
@@ -177,7 +176,7 @@ async def signup_confirm(request: Req) -> Response[Any]:
     token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
     try:
         async with elevated_step(state.db, None) as session:
-            owner, tenant_id = await billing.confirm_owner(session, token, password=password, confirm=confirm)
+            owner, tenant_id = await signups.confirm_owner(session, token, password=password, confirm=confirm)
             new = await auth.start_apex_session(
                 session, owner, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
             )
@@ -186,7 +185,7 @@ async def signup_confirm(request: Req) -> Response[Any]:
     except InvalidForm as rejected:
         async with elevated_step(state.db, None) as session:
             try:
-                holder = await links.inspect(session, token, billing.SIGNUP_LINKS, workspace_id=None)
+                holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
             except LinkRefused as refusal:
                 return link_refused(refusal, "login")
         return _confirm_page(holder, token, rejected.errors)
@@ -199,16 +198,7 @@ async def _owned_tenant(request: Req, tenant_id: UUID) -> Tenant:
     """The workspace, if the apex user is its owner; 404 for anyone else, as for a missing one."""
     user: ApexUser = request.scope["user"]
     async with elevated_step(request.app.state.db, tenant_id) as session:
-        owner = await session.scalar(
-            select(Membership.id).where(
-                Membership.tenant_id == tenant_id,
-                Membership.identity_id == user.identity_id,
-                Membership.kind == MembershipKind.STAFF,
-                Membership.active.is_(True),
-                any_(Membership.roles) == StaffRole.OWNER.value,
-            )
-        )
-        tenant: Tenant | None = await session.get(Tenant, tenant_id) if owner else None
+        tenant = await signups.owned_workspace(session, tenant_id, user.identity_id)
     if tenant is None:
         raise NotFoundException()
     return tenant

@@ -1,0 +1,1 @@
+"""Signup: a company's workspace and its first owner (see service.py)."""
