@@ -15,7 +15,6 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.service import list_people
 from backend.audit.service import Actor
-from backend.auth.origins import link_origin
 from backend.authz.principal import Principal
 from backend.dependencies import Db
 from backend.kit.forms import FieldErrors, InvalidForm, bind
@@ -194,7 +193,6 @@ async def document_file(request: Req, db: Db, document_id: FromPath[UUID]) -> Re
 async def invite(request: Req, db: Db) -> Response[Any]:
     _admin_only(request)
     data = await request.form()
-    origin = link_origin(request)
 
     async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
         await invite_colleague(
@@ -203,7 +201,6 @@ async def invite(request: Req, db: Db) -> Response[Any]:
             email=str(data.get("email", "")).strip(),
             full_name=str(data.get("full_name", "")).strip(),
             role=str(data.get("role", "")),
-            origin=origin,
             invited_by=actor.identity_id,
         )
 
