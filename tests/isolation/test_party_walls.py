@@ -277,9 +277,10 @@ async def test_a_supplier_person_who_is_not_its_admin_changes_no_membership(
 
 
 async def test_a_party_asks_for_work_but_never_reads_or_changes_the_tenants_jobs(
-    as_supplier: Runner, as_customer: Runner, supplier: Party
+    as_supplier: Runner, as_customer: Runner, supplier: Party, customer: Party, owner_engine: AsyncEngine
 ) -> None:
     """0010: the outbox takes a party's job (INSERT); the party reads back only its own."""
+    runner_context = {as_supplier: supplier.context, as_customer: customer.context}
     for runner in (as_supplier, as_customer):
         job = _row(
             supplier.context.tenant_id,
@@ -299,7 +300,13 @@ async def test_a_party_asks_for_work_but_never_reads_or_changes_the_tenants_jobs
         assert _works(await runner.execute(sql, args="{}", **params), 1)
         await _keep(runner, sql, args="{}", **params)
         mine = await runner.count("SELECT count(*) FROM outbox")
-        assert mine.rows == 1, mine  # its own job; none of the tenant's other work
+        async with owner_engine.connect() as owner:
+            asked = await owner.scalar(
+                text("SELECT count(*) FROM outbox WHERE tenant_id = :t AND requested_by = :i"),
+                {"t": runner_context[runner].tenant_id, "i": runner_context[runner].identity_id},
+            )
+        # its own jobs (the one just added, which the owner cannot see yet); none of the tenant's
+        assert mine.rows == asked + 1, mine
         through = await _refusals(
             runner,
             {
