@@ -17,7 +17,7 @@ from backend.documents.repository import DocumentRepository
 from backend.documents.tasks import RENDER_JOB, render_job_key
 from backend.jobs.outbox import enqueue
 from backend.kit.i18n import LOCALES
-from backend.models import Document, DocumentStatus
+from backend.models import Document, DocumentStatus, MembershipKind
 from backend.models.document import DocumentKind
 from tenants.isolation import context_of
 
@@ -34,7 +34,7 @@ VIEW_PERMISSION: dict[str, Permission] = {DocumentKind.SUPPLIER_SUMMARY: Permiss
 def staff_may_view(roles: frozenset[str], document: Document) -> bool:
     """Deny by default: a kind without an entry above is for no staff member's eyes."""
     permission = VIEW_PERMISSION.get(document.kind)
-    return permission is not None and permission in permissions_of(roles)
+    return permission is not None and permission in permissions_of(MembershipKind.STAFF, roles)
 
 
 # The labels are the enums'; these names stay for portals/shared/documents.py until it asks them.
