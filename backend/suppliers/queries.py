@@ -163,7 +163,9 @@ async def changes(session: AsyncSession, supplier_id: UUID) -> list[ChangeRow]:
             await session.execute(
                 select(Membership.identity_id, Membership.created_by).where(Membership.identity_id.in_(requesters))
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     rows = []
     for change in found:

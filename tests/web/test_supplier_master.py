@@ -19,6 +19,7 @@ from uuid import UUID
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.service import PersonForm, add_person
 from backend.audit.service import Actor
@@ -57,7 +58,7 @@ from portals.shared.security_headers import SANDBOXED_FILE_POLICY
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
-from tests.fixtures.people import give_login
+from tests.fixtures.people import add_login, give_login, remove_people
 from tests.uploads.samples import png
 from tests.web.conftest import api_token
 
@@ -780,7 +781,9 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
     assert bounced.headers["location"].startswith("/login?")
 
 
-async def test_other_tenants_ids_are_404(browser: Any, db: Database, demo: Any, world: World) -> None:
+async def test_other_tenants_ids_are_404(
+    browser: Any, db: Database, demo: Any, world: World, owner_engine: AsyncEngine
+) -> None:
     async with db.transaction(world.system) as session:
         change = await propose_value(
             session, world.alpha, ChangeKind.TAX_ID, "DE136695976", actor=world.finance["finance1"]
@@ -789,15 +792,23 @@ async def test_other_tenants_ids_are_404(browser: Any, db: Database, demo: Any, 
             select(SupplierDocument.id).where(SupplierDocument.supplier_id == world.chinese)
         )
     globex = browser("globex.localhost")
-    await globex.login("admin@globex.test")  # an owner there: every permission, in its own tenant
+    await globex.login("admin@globex.test")  # an owner there: every permission but finance's, in its own tenant
     assert (await globex.get(f"/suppliers/{world.alpha}")).status_code == 404
     for path, data in (
         (f"/suppliers/{world.alpha}/risk", {"risk_tier": "low", "risk_reason": "x"}),
         (f"/suppliers/{world.alpha}/registration", {"action": "approve"}),
-        (f"/suppliers/{world.alpha}/changes/{change.id}", {"decision": "approve"}),
         (f"/suppliers/{world.chinese}/documents/{document_id}/review", {"decision": "approve"}),
     ):
         assert (await globex.post_form(path, data)).status_code == 404, path
+    email = f"finance-{world.token}@globex.test"
+    globex_finance = await add_login(db, demo.tenants["globex"].id, email, MembershipKind.STAFF, roles=["finance"])
+    try:
+        decider = browser("globex.localhost")
+        assert (await decider.login(email)).status_code in (302, 303)
+        decision = await decider.post_form(f"/suppliers/{world.alpha}/changes/{change.id}", {"decision": "approve"})
+        assert decision.status_code == 404
+    finally:
+        await remove_people(owner_engine, [globex_finance])
     # acme's admin with a globex supplier's id
     admin = await _staff(browser)
     globex_supplier = demo.tenants["globex"].supplier_ids[0]
