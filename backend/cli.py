@@ -34,14 +34,13 @@ from backend.kit.i18n import DEFAULT_LOCALE, LOCALES
 from backend.kit.ids import new_id
 from backend.models import MembershipKind, Tenant
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
-from backend.settings import Settings, SettingsError, get_settings
+from backend.settings import DEVELOPMENT_PORT, Settings, SettingsError, get_settings
 from tenants.context import TenantContext
 from tenants.directory import SlugRejected, TenantDirectory, create_tenant
 from tenants.isolation import Database
 
 T = TypeVar("T")
 
-DEFAULT_PORT = 8000
 
 # What connecting with a wrong DATABASE_URL raises (asyncpg's errors reach us unwrapped).
 UNREACHABLE = (OSError, asyncpg.InvalidCatalogNameError, asyncpg.InvalidAuthorizationSpecificationError)
@@ -136,7 +135,7 @@ def in_database(settings: Settings, url: str, work: Callable[[Database], Awaitab
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=DEVELOPMENT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="server processes")
 @click.option("--fake-stripe", is_flag=True, help="demo billing against the project's fake Stripe (not in production)")
 @click.pass_obj
@@ -147,6 +146,9 @@ def serve(settings: Settings, host: str, port: int, workers: int, fake_stripe: b
         if settings.production:
             raise Refused("--fake-stripe is for development: production talks to Stripe itself")
         _start_fake_stripe(port)
+    # the app and its in-process worker read the settings again: links in e-mails name this port
+    os.environ.setdefault("MERKATO_PUBLIC_PORT", str(port))
+    get_settings.cache_clear()
     uvicorn.run(
         "backend.app:app_from_environment",
         factory=True,
@@ -239,7 +241,7 @@ def dev() -> None:
 @click.option("--port", default=FAKE_STRIPE_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--webhook-url",
-    default=f"http://127.0.0.1:{DEFAULT_PORT}/webhooks/stripe",
+    default=f"http://127.0.0.1:{DEVELOPMENT_PORT}/webhooks/stripe",
     show_default=True,
     help="where its webhooks go",
 )
@@ -458,7 +460,7 @@ def demo(settings: Settings) -> None:
     in_database(settings, owner_url(settings, migrate_first=True), seed_demo)
     click.echo(f"Demo logins (password {DEMO_PASSWORD}):")
     for login in DEMO_LOGINS:
-        url = f"http://{login.slug}.{settings.base_domain}:{DEFAULT_PORT}{login.path}"
+        url = f"http://{login.slug}.{settings.base_domain}:{DEVELOPMENT_PORT}{login.path}"
         click.echo(f"  {url:<40}  {login.email:<24}  {login.who}")
     if not settings.smtp_url:
         # one-time links (invitations, resets, registrations, signups) reach the operator only

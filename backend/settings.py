@@ -15,6 +15,8 @@ Environment = Literal["development", "test", "production"]
 # In production these must be set explicitly; anywhere else they have safe local defaults.
 # DATABASE_APP_URL is required there because with only the owner's URL the server logs in as
 # the owner and merely switches role, and a role switch can be undone by SQL (SET ROLE NONE).
+# where `make run` (merkato serve) listens unless told otherwise
+DEVELOPMENT_PORT = 8000
 REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "DATABASE_APP_URL", "MERKATO_SECRET_KEY", "BROKER_URL", "SMTP_URL")
 
 
@@ -45,6 +47,9 @@ class Settings:
     job_republish_seconds: int
     pdf_timeout_seconds: int  # a PDF render still running after this is killed
     upload_max_bytes: int  # the largest document a supplier may upload
+    # the port links in e-mails name outside production (production: https on the standard port,
+    # behind the reverse proxy); `merkato serve --port` sets it for the server and its worker
+    public_port: int | None
 
     @property
     def production(self) -> bool:
@@ -134,6 +139,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         job_republish_seconds=integer("MERKATO_JOB_REPUBLISH_SECONDS", 60),
         pdf_timeout_seconds=positive("MERKATO_PDF_TIMEOUT_SECONDS", 30),
         upload_max_bytes=positive("MERKATO_UPLOAD_MAX_MB", 10) * 1024 * 1024,
+        # development serves on 8000 (`make run`); tests name no port unless their server has one
+        public_port=integer("MERKATO_PUBLIC_PORT", DEVELOPMENT_PORT if env == "development" else 0) or None,
     )
 
 

@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from typing import Any, Protocol
 
 from backend.kit.asgi import ASGIApp, Receive, Scope, Send
+from backend.settings import Settings
 from tenants.directory import TenantDirectory, TenantInfo
 
 
@@ -20,6 +21,22 @@ def tenant_of(scope: Mapping[str, Any]) -> TenantInfo | None:
     state = scope.get("state") or {}
     tenant: TenantInfo | None = state.get("tenant")
     return tenant
+
+
+def workspace_origin(settings: Settings, slug: str | None, *, seen_as: str | None = None, scheme: str = "http") -> str:
+    """Where a workspace's pages are (slug None: the apex), as a link must name them: in production
+    https on the standard port, never what a Host header claims; elsewhere on the port the request
+    came in on (`seen_as`, its Host header, with `scheme`), else the port the server listens on
+    (settings.public_port: jobs compute their e-mails' links with this, out of any request)."""
+    authority = f"{slug}.{settings.base_domain}" if slug else settings.base_domain
+    if settings.production:
+        return f"https://{authority}"
+    port = seen_as.rsplit(":", 1)[1] if seen_as and ":" in seen_as and not seen_as.endswith("]") else ""
+    if not port.isdigit():
+        port = str(settings.public_port) if settings.public_port and seen_as is None else ""
+    if port:
+        authority += f":{port}"
+    return f"{'https' if scheme == 'https' else 'http'}://{authority}"
 
 
 class LifespanApp(Protocol):

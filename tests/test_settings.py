@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from backend.settings import REQUIRED_IN_PRODUCTION, SettingsError, load_settings
+from tenants.resolution import workspace_origin
 
 PRODUCTION = {
     "MERKATO_ENV": "production",
@@ -75,3 +76,24 @@ def test_billing_needs_the_webhook_secret_with_the_key(tmp_path: Path) -> None:
 def test_grace_period_is_a_setting(tmp_path: Path) -> None:
     assert load_settings({"MERKATO_DATA_DIR": str(tmp_path)}).billing_grace.days == 7
     assert load_settings({"MERKATO_DATA_DIR": str(tmp_path), "MERKATO_BILLING_GRACE_DAYS": "3"}).billing_grace.days == 3
+
+
+def test_links_made_out_of_any_request_name_the_port_the_server_listens_on(tmp_path: Path) -> None:
+    """The jobs' links (invitations, resets, registrations) lead to the server that queued them:
+    `make run` serves on 8000, `merkato serve --port` names its own, production is https on 443."""
+    data = {"MERKATO_DATA_DIR": str(tmp_path)}
+    development = load_settings(data)
+    assert workspace_origin(development, "acme") == "http://acme.localhost:8000"
+    assert workspace_origin(development, None) == "http://localhost:8000"
+    served = load_settings(data | {"MERKATO_PUBLIC_PORT": "9123"})
+    assert workspace_origin(served, "acme") == "http://acme.localhost:9123"
+    # a request's own host decides what its redirects name (the browser's port, never another)
+    assert workspace_origin(served, "globex", seen_as="acme.localhost:8443", scheme="https") == (
+        "https://globex.localhost:8443"
+    )
+    assert workspace_origin(served, "globex", seen_as="acme.localhost") == "http://globex.localhost"
+    production = load_settings(
+        PRODUCTION | data | {"MERKATO_BASE_DOMAIN": "merkato.example", "MERKATO_PUBLIC_PORT": "8000"}
+    )
+    assert workspace_origin(production, "acme") == "https://acme.merkato.example"
+    assert workspace_origin(production, "acme", seen_as="evil.example:81") == "https://acme.merkato.example"

@@ -81,7 +81,6 @@ async def add_person(
     kind: MembershipKind,
     supplier_id: UUID | None = None,
     customer_id: UUID | None = None,
-    origin: str | None = None,
     welcome: bool = True,
     created_by: UUID | None = None,
 ) -> Membership:
@@ -89,8 +88,7 @@ async def add_person(
     none). Someone without a password yet is e-mailed a link to choose one; someone with a login is
     told of the new access (unless `welcome` is off: the caller tells them itself, as signup does,
     or the operator seeds their own people).
-    `origin` is where the e-mails' links lead (default: from the settings); `created_by` who gives
-    the access (default: the session's own person)."""
+    `created_by` is who gives the access (default: the session's own person)."""
     errors = form.errors(staff=kind == MembershipKind.STAFF)
     tenant_id = context_of(session).tenant_id
     identity = None
@@ -125,29 +123,27 @@ async def add_person(
     }
     await record(session, "membership.created", "membership", membership.id, after=after)
     if welcome and not identity.has_password:
-        await invite(session, identity.email, origin)
+        await invite(session, identity.email)
     elif welcome:
         key = f"{NOTIFY_ACCESS}:{membership.id}"
-        await enqueue(session, NOTIFY_ACCESS, membership_id=membership.id, origin=origin, key=key)
+        await enqueue(session, NOTIFY_ACCESS, membership_id=membership.id, key=key)
     return membership
 
 
-async def invite(session: AsyncSession, email: str, origin: str | None) -> None:
+async def invite(session: AsyncSession, email: str) -> None:
     """(Again) e-mail a person without a password the link to choose one, into this workspace."""
     workspace = context_of(session).tenant_id
-    await links.ask(
-        session, LinkPurpose.INVITATION, email, workspace_id=workspace, origin=origin, once_per_window=False
-    )
+    await links.ask(session, LinkPurpose.INVITATION, email, workspace_id=workspace, once_per_window=False)
 
 
-async def resend_invitation(session: AsyncSession, membership: Membership, origin: str | None) -> None:
+async def resend_invitation(session: AsyncSession, membership: Membership) -> None:
     """A new invitation link for a member who has not chosen a password yet (the older link stops
     working); InvalidForm for one who has, or whose access was taken away."""
     identity = await session.get(Identity, membership.identity_id)
     assert identity is not None  # the membership's foreign key says so
     if identity.has_password or not membership.active:
         raise InvalidForm(FieldErrors(membership=_("This person has no invitation waiting.")))
-    await invite(session, identity.email, origin)
+    await invite(session, identity.email)
     await record(session, "membership.invitation_resent", "membership", membership.id)
 
 

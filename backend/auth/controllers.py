@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
 from backend.audit.service import Actor, record
 from backend.auth import links, service
-from backend.auth.origins import client_address, link_origin
+from backend.auth.origins import client_address
 from backend.auth.schemas import Me, TokenRequest, TokenResponse
 from backend.auth.steps import elevated_step
 from backend.authz.guards import any_member, principal_of
@@ -47,8 +47,7 @@ class AuthController(Controller):
             except service.LoginRefused as refusal:
                 refused = refusal  # raised only after the block, so the recorded failure is committed
                 if refusal.shielded_identity is not None:
-                    origin = link_origin(request)
-                    await links.ask(session, LinkPurpose.UNLOCK, data.email, workspace_id=tenant.id, origin=origin)
+                    await links.ask(session, LinkPurpose.UNLOCK, data.email, workspace_id=tenant.id)
             else:
                 actor = Actor.of(principal)
                 await record(session, "auth.api_token", "membership", principal.membership_id, actor=actor)

@@ -66,7 +66,6 @@ async def ask(
     email: str,
     *,
     workspace_id: UUID | None,
-    origin: str | None,
     payload: dict[str, Any] | None = None,
     once_per_window: bool = True,
 ) -> None:
@@ -84,7 +83,6 @@ async def ask(
         purpose=purpose.value,
         email=email,
         workspace_id=str(workspace_id) if workspace_id else None,
-        origin=origin,
         payload=payload or {},
     )
 
@@ -292,7 +290,7 @@ async def host_of(session: AsyncSession, email: str) -> UUID | None:
     return tenant_id
 
 
-async def ask_on_apex(db: Database, purpose: LinkPurpose, email: str, *, origin: str) -> None:
+async def ask_on_apex(db: Database, purpose: LinkPurpose, email: str) -> None:
     """A link that leads to the apex (a password reset there, an unlock), mailed through one of
     the person's workspaces; nothing for an address without a login. The named anonymous step of
     the apex's forms: two short transactions, neither elevated beyond the one identity."""
@@ -301,4 +299,4 @@ async def ask_on_apex(db: Database, purpose: LinkPurpose, email: str, *, origin:
     if host is None:
         return
     async with elevated_step(db, host) as session:
-        await ask(session, purpose, email, workspace_id=None, origin=origin)
+        await ask(session, purpose, email, workspace_id=None)

@@ -1,4 +1,5 @@
-"""Where links in e-mails lead, as seen from the request that queues them, and where the request came from."""
+"""Where a request's redirects to other hosts of the platform lead, and where the request came from.
+(Links in e-mails are the jobs' to make: tenants.resolution.workspace_origin.)"""
 
 from __future__ import annotations
 
@@ -6,23 +7,20 @@ from typing import Any
 
 from litestar import Request
 
-from backend.auth.tasks import apex_origin, tenant_origin
-from tenants.resolution import tenant_of
+from tenants.resolution import tenant_of, workspace_origin
 
 
-def link_origin(request: Request[Any, Any, Any]) -> str | None:
-    """scheme://{slug}.{base domain}[:port] of the request's workspace (None on the apex)."""
+def origin_of(request: Request[Any, Any, Any], slug: str | None) -> str:
+    """A workspace (slug None: the apex) as the browser behind this request reaches it: the same
+    scheme and port (a redirect to another host of the platform keeps working in development)."""
+    settings = request.app.state.settings
+    return workspace_origin(settings, slug, seen_as=request.headers.get("host", ""), scheme=request.url.scheme)
+
+
+def here(request: Request[Any, Any, Any]) -> str:
+    """The origin of the request's own workspace (or the apex)."""
     tenant = tenant_of(request.scope)
-    if tenant is None:
-        return None
-    return tenant_origin(
-        request.app.state.settings, tenant.slug, scheme=request.url.scheme, host=request.headers.get("host")
-    )
-
-
-def apex_link_origin(request: Request[Any, Any, Any]) -> str:
-    """scheme://{base domain}[:port] of the apex, as a link in an e-mail must name it."""
-    return apex_origin(request.app.state.settings, scheme=request.url.scheme, host=request.headers.get("host"))
+    return origin_of(request, tenant.slug if tenant else None)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:

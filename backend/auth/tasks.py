@@ -25,8 +25,9 @@ from backend.models import (
 )
 from backend.notifications.rendering import secret_link
 from backend.notifications.service import queue_mail, recipient_locale
-from backend.settings import Settings, get_settings
+from backend.settings import get_settings
 from tenants.isolation import context_of
+from tenants.resolution import workspace_origin
 
 NOTIFY_ACCESS = "auth.notify_access"
 
@@ -42,28 +43,8 @@ async def purge_expired(session: AsyncSession) -> None:
     await session.execute(delete(LoginTicket).where(LoginTicket.expires_at < now))
 
 
-def tenant_origin(settings: Settings, slug: str, *, scheme: str = "http", host: str | None = None) -> str:
-    """Where a workspace's pages are, as a link in an e-mail must say: in production https on the
-    standard port (never what a Host header claims); elsewhere the scheme and port the request came
-    in on, so the demo's links lead to the demo server (http://acme.localhost:8000)."""
-    authority = f"{slug}.{settings.base_domain}"
-    if settings.production:
-        return f"https://{authority}"
-    port = host.rsplit(":", 1)[1] if host and ":" in host and not host.endswith("]") else ""
-    if port.isdigit():
-        authority += f":{port}"
-    return f"{'https' if scheme == 'https' else 'http'}://{authority}"
-
-
-def apex_origin(settings: Settings, *, scheme: str = "http", host: str | None = None) -> str:
-    """The apex as a link must name it: https on the base domain in production, else as reached."""
-    if settings.production:
-        return f"https://{settings.base_domain}"
-    return f"{'https' if scheme == 'https' else 'http'}://{host or settings.base_domain}"
-
-
 @job(NOTIFY_ACCESS)
-async def notify_access(session: AsyncSession, membership_id: str, origin: str | None) -> None:
+async def notify_access(session: AsyncSession, membership_id: str) -> None:
     """Tell a person who already has a Merkato login that a workspace has given them access: nobody
     gains someone else's login in their workspace without that person hearing of it."""
     row = (
@@ -77,7 +58,7 @@ async def notify_access(session: AsyncSession, membership_id: str, origin: str |
     if row is None:  # removed or deactivated since
         return
     identity, tenant = row
-    base = origin or tenant_origin(get_settings(), tenant.slug)
+    base = workspace_origin(get_settings(), tenant.slug)
     await queue_mail(
         session,
         to=identity.email,
@@ -144,7 +125,6 @@ async def send_link(
     purpose: str,
     email: str,
     workspace_id: str | None,
-    origin: str | None,
     payload: dict[str, Any],
 ) -> None:
     """Make a one-time link and queue the e-mail that carries it — or the e-mail that says what
@@ -157,7 +137,7 @@ async def send_link(
     settings = get_settings()
     host = await session.get(Tenant, context_of(session).tenant_id)
     assert host is not None
-    base = origin or (tenant_origin(settings, host.slug) if place else apex_origin(settings))
+    base = workspace_origin(settings, host.slug if place else None)
     context: dict[str, Any] = {
         "name": identity.full_name if identity else str(payload.get("full_name", "")),
         "company": str(payload.get("legal_name", "")),

@@ -9,7 +9,6 @@ from sqlalchemy import any_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
-from backend.auth.tasks import tenant_origin
 from backend.billing.service import (
     APPLY_STRIPE_EVENT,
     GRACE_OVER,
@@ -28,6 +27,7 @@ from backend.settings import get_settings
 from tenants.billing.access import SubscriptionStatus
 from tenants.billing.entitlements import UPGRADE_PATH
 from tenants.billing.plans import plan_of
+from tenants.resolution import workspace_origin
 
 TRIAL_WILL_END = "customer.subscription.trial_will_end"
 
@@ -105,7 +105,7 @@ async def notify(session: AsyncSession, notice: str) -> None:
             locale=recipient_locale(identity.locale, tenant.locale),
             context={
                 "name": identity.full_name,
-                "link": f"{tenant_origin(settings, tenant.slug)}{UPGRADE_PATH}",
+                "link": f"{workspace_origin(settings, tenant.slug)}{UPGRADE_PATH}",
                 "plan": plan_of(tenant.plan).name,
                 "trial_end": tenant.trial_end.date().isoformat() if tenant.trial_end else "",
                 "grace_end": grace_end.date().isoformat() if grace_end else "",

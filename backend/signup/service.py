@@ -76,7 +76,7 @@ class SignedUp:
 
 
 async def sign_up(
-    session: AsyncSession, form: SignupForm, *, identity: Identity | None, settings: Settings, origin: str, apex: str
+    session: AsyncSession, form: SignupForm, *, identity: Identity | None, settings: Settings
 ) -> SignedUp:
     """The workspace with its owner, in the session's transaction (whose context is the new
     tenant's id, so the owner's membership passes RLS). With billing on it waits in `pending` for
@@ -102,7 +102,7 @@ async def sign_up(
     email, full_name = (identity.email, identity.full_name) if identity else (form.email, form.full_name)
     person = PersonForm(email=email, full_name=full_name, roles=[StaffRole.OWNER.value])
     # the owner hears from us through the signup link (or is the one signing up): no invitation
-    membership = await add_person(session, person, kind=MembershipKind.STAFF, origin=origin, welcome=False)
+    membership = await add_person(session, person, kind=MembershipKind.STAFF, welcome=False)
     owner = await session.get(Identity, membership.identity_id)
     assert owner is not None
     await record(
@@ -118,7 +118,6 @@ async def sign_up(
             LinkPurpose.SIGNUP,
             owner.email,
             workspace_id=None,
-            origin=apex,
             payload={"tenant_id": str(tenant.id), "full_name": form.full_name},
             once_per_window=False,
         )

@@ -27,7 +27,6 @@ async def invite_colleague(
     email: str,
     full_name: str,
     role: str,
-    origin: str | None,
     invited_by: UUID | None,
 ) -> Membership:
     """A colleague at the same supplier, invited by e-mail (or added, if they already use Merkato).
@@ -61,7 +60,6 @@ async def invite_colleague(
                 PersonForm(email=email, full_name=full_name),
                 kind=MembershipKind.SUPPLIER,
                 supplier_id=supplier_id,
-                origin=origin,
                 created_by=invited_by,
             )
     except IntegrityError as taken:

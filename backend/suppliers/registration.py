@@ -150,7 +150,7 @@ class RegistrationRequest(CompanyForm):
         return errors
 
 
-async def request(session: AsyncSession, form: RegistrationRequest, *, origin: str | None) -> None:
+async def request(session: AsyncSession, form: RegistrationRequest) -> None:
     """Step 1 of a self-registration: InvalidForm for a bad form, else the link that continues it
     is e-mailed to the address given (the job says instead that it has access already, if it has).
     The answer is the same for any address, and nothing is created yet."""
@@ -161,7 +161,6 @@ async def request(session: AsyncSession, form: RegistrationRequest, *, origin: s
         LinkPurpose.REGISTRATION,
         form.login_email,
         workspace_id=context_of(session).tenant_id,
-        origin=origin,
         payload=msgspec.to_builtins(form),
     )
 

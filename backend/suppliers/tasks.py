@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import any_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.tasks import tenant_origin
 from backend.auth.tokens import new_secret
 from backend.authz.roles import Permission, permissions_of, roles_with
 from backend.jobs.registry import job
@@ -38,6 +37,7 @@ from backend.suppliers.registration import (
     NOTIFY_REGISTRATION,
 )
 from tenants.isolation import context_of
+from tenants.resolution import workspace_origin
 
 CHECK_DOCUMENTS = "suppliers.check_documents"
 
@@ -99,7 +99,7 @@ async def _remind(session: AsyncSession, tenant: Tenant, document: SupplierDocum
         ):
             continue
         path = "/supplier" if membership.kind == MembershipKind.SUPPLIER else f"/suppliers/{supplier.id}"
-        origin = tenant_origin(get_settings(), tenant.slug)
+        origin = workspace_origin(get_settings(), tenant.slug)
         await queue_mail(
             session,
             to=identity.email,
@@ -148,7 +148,7 @@ async def notify_change(session: AsyncSession, change_request_id: str, status: s
         )
         .order_by(Identity.email)
     )
-    origin = tenant_origin(get_settings(), tenant.slug)
+    origin = workspace_origin(get_settings(), tenant.slug)
     for membership, identity in people:
         path = "/supplier" if membership.kind == MembershipKind.SUPPLIER else f"/suppliers/{supplier.id}"
         await queue_mail(
@@ -181,7 +181,7 @@ async def notify_registration(
     supplier = await session.get(Supplier, (registration.tenant_id, registration.supplier_id))
     assert tenant is not None
     assert supplier is not None
-    origin = tenant_origin(get_settings(), tenant.slug)
+    origin = workspace_origin(get_settings(), tenant.slug)
     if status == RegistrationStatus.SUBMITTED:
         staff = await session.execute(
             select(Membership, Identity)
@@ -239,7 +239,9 @@ async def send_invitation(session: AsyncSession, registration_id: str) -> None:
         locale=tenant.locale,
         context={
             "supplier": supplier.name,
-            "link": secret_link(f"{tenant_origin(settings, tenant.slug)}/supplier/register/invitation/{token}", token),
+            "link": secret_link(
+                f"{workspace_origin(settings, tenant.slug)}/supplier/register/invitation/{token}", token
+            ),
             "days": INVITATION_LIFETIME // 86400,
         },
     )

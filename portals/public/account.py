@@ -20,7 +20,6 @@ from backend.audit.service import Actor, record
 from backend.auth import links, service
 from backend.auth.links import PASSWORD_PURPOSES, LinkHolder, LinkRefused
 from backend.auth.middleware import SESSION_COOKIE
-from backend.auth.origins import apex_link_origin, link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
 from backend.authz.workspace import AUTH
@@ -155,12 +154,10 @@ async def forgot_password(request: Req) -> Template:
         )
     db, workspace = request.app.state.db, _workspace(request)
     if workspace is None:
-        await links.ask_on_apex(db, LinkPurpose.PASSWORD_RESET, email, origin=apex_link_origin(request))
+        await links.ask_on_apex(db, LinkPurpose.PASSWORD_RESET, email)
     else:
         async with elevated_step(db, workspace) as session:
-            await links.ask(
-                session, LinkPurpose.PASSWORD_RESET, email, workspace_id=workspace, origin=link_origin(request)
-            )
+            await links.ask(session, LinkPurpose.PASSWORD_RESET, email, workspace_id=workspace)
     return Template(
         template_name="public/account_message.html",
         context={

@@ -22,10 +22,9 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUES
 from backend.audit.service import Actor, record
 from backend.auth import links, service
 from backend.auth.middleware import SESSION_COOKIE
-from backend.auth.origins import apex_link_origin, client_address, link_origin
+from backend.auth.origins import client_address, origin_of
 from backend.auth.service import LoginRefused, Refusal, refusal_message
 from backend.auth.steps import elevated_step
-from backend.auth.tasks import apex_origin, tenant_origin
 from backend.auth.tokens import digest
 from backend.authz.guards import apex_user
 from backend.authz.principal import ApexUser, Principal
@@ -103,7 +102,7 @@ async def login(request: Req) -> Response[Any]:
                 )
         if refused is not None:
             if refused.shielded_identity is not None:
-                await links.ask_on_apex(state.db, LinkPurpose.UNLOCK, email, origin=apex_link_origin(request))
+                await links.ask_on_apex(state.db, LinkPurpose.UNLOCK, email)
             return _refused(request, refused, email, next_path)
         return Redirect(path=safe_next(next_path, "/workspaces"), cookies=[session_cookie(request, new)])
     async with elevated_step(state.db, tenant.id) as session:
@@ -113,7 +112,7 @@ async def login(request: Req) -> Response[Any]:
             )
         except LoginRefused as refusal:
             if refusal.shielded_identity is not None:
-                await links.ask(session, LinkPurpose.UNLOCK, email, workspace_id=tenant.id, origin=link_origin(request))
+                await links.ask(session, LinkPurpose.UNLOCK, email, workspace_id=tenant.id)
             return _refused(request, refusal, email, next_path)
         cookie = await start_session(request, session, principal)
         await record(session, "auth.login", "membership", principal.membership_id, actor=Actor.of(principal))
@@ -164,10 +163,7 @@ async def workspaces(request: Req) -> Template:
         MembershipKind.SUPPLIER: _("Supplier"),
         MembershipKind.CUSTOMER: _("Customer"),
     }
-    settings, host = request.app.state.settings, request.headers.get("host")
-    entries = {
-        w.slug: tenant_origin(settings, w.slug, scheme=request.url.scheme, host=host) + "/auth/enter" for w in found
-    }
+    entries = {w.slug: origin_of(request, w.slug) + "/auth/enter" for w in found}
     return Template(
         template_name="public/workspaces.html",
         context={"workspaces": found, "kind_labels": kind_labels, "entries": entries},
@@ -201,8 +197,7 @@ async def ticket_redirect(request: Req, slug: str, identity_id: UUID, binding_ha
         if principal is None:
             raise NotFoundException()
         ticket = await service.issue_ticket(session, principal, binding_hash)
-    origin = tenant_origin(state.settings, tenant.slug, scheme=request.url.scheme, host=request.headers.get("host"))
-    return Redirect(path=f"{origin}/auth/ticket?token={ticket}")
+    return Redirect(path=f"{origin_of(request, tenant.slug)}/auth/ticket?token={ticket}")
 
 
 # --- tenant host only -----------------------------------------------------------------------
@@ -226,9 +221,7 @@ async def enter_workspace(request: Req) -> Response[Any]:
         samesite="lax",
         secure=settings.production,
     )
-    host = request.headers.get("host", "")
-    apex_host = host.split(".", 1)[1] if "." in host else host  # {slug}.{base domain}[:port] -> the apex
-    apex = apex_origin(settings, scheme=request.url.scheme, host=apex_host)
+    apex = origin_of(request, None)
     return Redirect(path=f"{apex}/workspaces/{tenant.slug}/ticket?binding={digest(binding).hex()}", cookies=[cookie])
 
 

@@ -21,10 +21,9 @@ from backend.auth import links
 from backend.auth import service as auth
 from backend.auth.links import LinkRefused
 from backend.auth.middleware import SESSION_COOKIE
-from backend.auth.origins import apex_link_origin
+from backend.auth.origins import origin_of
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
-from backend.auth.tasks import tenant_origin
 from backend.authz.guards import apex_user
 from backend.authz.principal import ApexUser
 from backend.billing import service as billing
@@ -91,7 +90,7 @@ async def signup_slug_check(request: Req, slug: FromQuery[str] = "") -> Template
 
 
 async def _to_checkout(request: Req, tenant_id: UUID) -> Response[Any]:
-    ready = f"{apex_link_origin(request)}/signup/{tenant_id}/ready"
+    ready = f"{origin_of(request, None)}/signup/{tenant_id}/ready"
     try:
         url = await billing.checkout_url(
             request.app.state.db,
@@ -118,11 +117,8 @@ async def signup(request: Req) -> Response[Any]:
     acting = user.identity_id if isinstance(user, ApexUser) else None
     async with elevated_step(state.db, tenant_id, acting_for=acting) as session:
         identity = await session.get(Identity, acting) if acting else None
-        origin = tenant_origin(state.settings, form.slug, scheme=request.url.scheme, host=request.headers.get("host"))
         try:
-            await signups.sign_up(
-                session, form, identity=identity, settings=state.settings, origin=origin, apex=apex_link_origin(request)
-            )
+            await signups.sign_up(session, form, identity=identity, settings=state.settings)
         except InvalidForm as rejected:
             raise FormRejected("public/signup.html", _signup_page(request, form, rejected.errors)) from rejected
     if identity is None:
@@ -226,9 +222,7 @@ async def signup_enter(request: Req, tenant_id: FromPath[UUID]) -> Response[Any]
     if tenant.status != TenantStatus.ACTIVE:
         return Redirect(path=f"/signup/{tenant_id}/ready")
     request.app.state.directory.forget(tenant.slug)  # it may have been looked up while pending
-    settings = request.app.state.settings
-    origin = tenant_origin(settings, tenant.slug, scheme=request.url.scheme, host=request.headers.get("host"))
-    return Redirect(path=f"{origin}/auth/enter")
+    return Redirect(path=f"{origin_of(request, tenant.slug)}/auth/enter")
 
 
 @post("/signup/{tenant_id:uuid}/checkout", guards=[apex_user], name="signup_checkout")

@@ -15,7 +15,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
-from backend.auth.origins import link_origin
+from backend.auth.origins import here
 from backend.authz.guards import staff
 from backend.authz.principal import Principal
 from backend.authz.roles import Permission
@@ -137,7 +137,7 @@ async def portal(request: Req) -> Response[Any]:
     _enabled(request)
     state = request.app.state
     user: Principal = request.scope["user"]
-    return_url = f"{link_origin(request)}{UPGRADE_PATH}"
+    return_url = f"{here(request)}{UPGRADE_PATH}"
     try:
         url = await billing.portal_url(
             state.db, user.context, state.settings, return_url=return_url, key=current_request_id() or str(new_id())

@@ -22,7 +22,6 @@ from backend.accounts.service import (
     set_active,
     staff_membership,
 )
-from backend.auth.origins import link_origin
 from backend.authz.guards import staff
 from backend.authz.roles import Permission, StaffRole, may
 from backend.catalog.repository import search_items
@@ -97,7 +96,7 @@ async def staff_users(db: Db, q: FromQuery[str] = "", page: FromQuery[int] = 1) 
 async def add_staff_user(request: Req, db: Db) -> Response[Any]:
     form = bind(PersonForm, await request.form())
     try:
-        await add_person(db, form, kind=MembershipKind.STAFF, origin=link_origin(request))
+        await add_person(db, form, kind=MembershipKind.STAFF)
     except InvalidForm as rejected:
         people = await list_people(db, PageRequest(), kind=MembershipKind.STAFF)
         raise FormRejected("staff/users.html", _users_context(people, "", form, rejected.errors)) from rejected
@@ -153,7 +152,7 @@ async def resend_staff_invitation(request: Req, db: Db, membership_id: FromPath[
     working): the invitation went astray, or expired."""
     membership = await _staff_member(db, membership_id)
     try:
-        await resend_invitation(db, membership, link_origin(request))
+        await resend_invitation(db, membership)
     except InvalidForm as rejected:
         raise await _membership_rejected(db, membership, rejected) from rejected
     return Redirect(path="/admin/users")
@@ -271,7 +270,7 @@ class PartyPages:
             form = bind(PersonForm, await request.form())
             party_column = "supplier_id" if pages.kind == MembershipKind.SUPPLIER else "customer_id"
             try:
-                await add_person(db, form, kind=pages.kind, origin=link_origin(request), **{party_column: party.id})
+                await add_person(db, form, kind=pages.kind, **{party_column: party.id})
             except InvalidForm as rejected:
                 context = await pages.detail_context(db, request, party_id)
                 context.update(form=form, errors=rejected.errors)

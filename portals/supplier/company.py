@@ -15,7 +15,6 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.service import list_people
 from backend.audit.service import Actor
-from backend.auth.origins import link_origin
 from backend.authz.guards import supplier
 from backend.authz.principal import Principal
 from backend.authz.roles import Permission, SupplierRole
@@ -175,7 +174,6 @@ async def document_file(request: Req, db: Db, document_id: FromPath[UUID]) -> Re
 @post(f"{PAGE}/colleagues", guards=[supplier(Permission.MANAGE_COLLEAGUES)], name="supplier_company_colleague")
 async def invite(request: Req, db: Db) -> Response[Any]:
     data = await request.form()
-    origin = link_origin(request)
 
     async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
         await invite_colleague(
@@ -184,7 +182,6 @@ async def invite(request: Req, db: Db) -> Response[Any]:
             email=str(data.get("email", "")).strip(),
             full_name=str(data.get("full_name", "")).strip(),
             role=str(data.get("role", "")),
-            origin=origin,
             invited_by=actor.identity_id,
         )
 

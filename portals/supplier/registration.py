@@ -30,7 +30,7 @@ from backend.audit.service import acting
 from backend.auth import identities, links
 from backend.auth import service as auth
 from backend.auth.links import LinkRefused
-from backend.auth.origins import client_address, link_origin
+from backend.auth.origins import client_address
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
 from backend.dependencies import Db
@@ -139,7 +139,7 @@ async def register(request: Req) -> Response[Any]:
     form = bind(RegistrationRequest, await request.form())
     async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
         try:
-            await service.request(session, form, origin=link_origin(request))
+            await service.request(session, form)
         except InvalidForm as rejected:
             context = _start_page(request, form, errors=rejected.errors)
             raise FormRejected("supplier/register_start.html", context) from rejected

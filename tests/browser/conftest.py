@@ -124,6 +124,8 @@ def running_server(owner_url: str, data_dir: Path, extra_env: Mapping[str, str] 
         "MERKATO_SECRET_KEY": "browser-test-secret-key-with-enough-entropy-0123456789",
         "MERKATO_DATA_DIR": str(data_dir),
         "MERKATO_BASE_DOMAIN": "localhost",
+        # the links its worker e-mails lead back to this server
+        "MERKATO_PUBLIC_PORT": str(port),
         **extra,
     }
     env.pop("DATABASE_APP_URL", None)

@@ -138,9 +138,7 @@ def _account_link(purpose: LinkPurpose) -> Queue:
                 await session.flush()
             payload = {"legal_name": "Schraubenwerk GmbH", "full_name": "Ada Lovelace", "tenant_id": str(acme.id)}
             workspace = None if purpose == LinkPurpose.SIGNUP else str(acme.id)
-            await send_link(
-                session, purpose=purpose.value, email=to, workspace_id=workspace, origin=None, payload=payload
-            )
+            await send_link(session, purpose=purpose.value, email=to, workspace_id=workspace, payload=payload)
 
         async def learn(delivered: str) -> str:
             found = re.search(r"[?&]token=([\w-]+)", delivered)

@@ -77,7 +77,7 @@ async def _signed_up(db: Database, settings: Settings, index: int, run: str) -> 
         tenant.billing_interval = Interval.YEAR.value if index % 4 == 0 else Interval.MONTH.value
         owner = PersonForm(email=f"owner{index}@rp{run}.test", full_name=f"Owner {index}")
         owner.roles = ["owner"]
-        await add_person(session, owner, kind=MembershipKind.STAFF, origin="http://localhost")
+        await add_person(session, owner, kind=MembershipKind.STAFF)
     url = await billing.checkout_url(
         db, settings, tenant_id, success_url="http://localhost/ok", cancel_url="http://localhost/no"
     )

@@ -69,7 +69,7 @@ async def people(db: Database) -> People:
         ):
             email = f"{local}@{slug}.test"
             form = PersonForm(email=email, full_name=local.title(), roles=staff_roles)
-            membership = await add_person(session, form, kind=kind, supplier_id=party, origin="http://localhost")
+            membership = await add_person(session, form, kind=kind, supplier_id=party)
             actors[local] = Actor(
                 kind=kind.value, identity_id=membership.identity_id, membership_id=membership.id, email=email
             )

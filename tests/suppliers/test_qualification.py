@@ -90,7 +90,7 @@ async def buyer(db: Database) -> Buyer:
             (f"sales@{slug}.test", MembershipKind.SUPPLIER, [], supplier.id),
         ):
             form = PersonForm(email=email, full_name=email.split("@")[0].title(), roles=roles)
-            membership = await add_person(session, form, kind=kind, supplier_id=party, origin="http://localhost")
+            membership = await add_person(session, form, kind=kind, supplier_id=party)
         category = await create_category(session, "ELEC", "Electronics")
         await require_document(session, category, "business_licence", "Business licence")
         await require_document(session, category, "iso_9001", "ISO 9001 certificate")

@@ -85,7 +85,6 @@ async def desk(db: Database) -> Desk:
             session,
             PersonForm(email=f"buyer@{slug}.test", full_name="Bea Buyer", roles=["buyer"]),
             kind=MembershipKind.STAFF,
-            origin="http://localhost",
         )
         category = await create_category(session, "MECH", "Mechanical parts")
         await require_document(session, category, "business_licence", "Business licence")

@@ -22,6 +22,7 @@ from backend.models import Identity, LinkPurpose, MailStatus, Membership, Member
 from backend.settings import get_settings
 from tenants.context import TenantContext
 from tenants.isolation import Database
+from tenants.resolution import workspace_origin
 from tests.fixtures.accounts import expire_link, link_row, send_mail, token_of
 from tests.fixtures.mail import delivered_link, kept_mail, mails_to, point_smtp_at, text_of
 from tests.fixtures.people import give_login, taking_away_memberships_made
@@ -166,7 +167,7 @@ async def test_a_chinese_workspace_invites_in_chinese(browser: Any, db: Database
     assert mail.locale == "zh_Hans"
     assert '<html lang="zh-Hans">' in mail.html_body
     [message] = kept_mail(email)
-    assert "http://globex.localhost/account/set-password?token=" in text_of(message)
+    assert f"{workspace_origin(get_settings(), 'globex')}/account/set-password?token=" in text_of(message)
 
 
 async def test_an_expired_invitation_is_refused_clearly(browser: Any, db: Database, demo: Any) -> None:
@@ -353,7 +354,7 @@ async def test_an_existing_login_gets_no_invitation_but_a_notice(browser: Any, d
     (notice,) = await mails_to(db, globex.id, "customer@acme.test")
     assert notice.template == "access_granted"
     assert "token=" not in notice.text_body
-    assert "http://globex.localhost/login" in notice.text_body
+    assert f"{workspace_origin(get_settings(), 'globex')}/login" in notice.text_body
     async with db.transaction(TenantContext.system(globex.id)) as session:
         membership = await session.scalar(
             select(Membership)

@@ -159,7 +159,7 @@ async def world(db: Database, demo: Any) -> World:
             email = f"{local}-{token}@acme.test"
             await give_login(session, email, PASSWORD, local.title())
             form = PersonForm(email=email, full_name=local.title(), roles=["finance"])
-            membership = await add_person(session, form, kind=MembershipKind.STAFF, origin="http://acme.localhost")
+            membership = await add_person(session, form, kind=MembershipKind.STAFF)
             finance[local] = Actor(
                 kind="staff", identity_id=membership.identity_id, membership_id=membership.id, email=email
             )
