@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from backend.authz.roles import StaffRole, SupplierRole
 from backend.billing.gateway import InvoiceStatus
 from backend.kit import i18n
 from backend.kit.labels import LabelledEnum
 from backend.models import MailStatus
 from backend.models.party import PartyStatus, RiskTier
-from backend.suppliers.profile import SupplierRole
 from tenants.billing.access import SubscriptionStatus
 from tenants.billing.plans import Limit
 
@@ -26,9 +26,16 @@ def _labelled() -> list[type[LabelledEnum]]:
 
 def test_the_enums_are_found() -> None:
     # one from each module that declares some (importing them is what lets the check see them all)
-    assert {PartyStatus, RiskTier, MailStatus, SubscriptionStatus, Limit, InvoiceStatus, SupplierRole} <= set(
-        _labelled()
-    )
+    assert {
+        PartyStatus,
+        RiskTier,
+        MailStatus,
+        SubscriptionStatus,
+        Limit,
+        InvoiceStatus,
+        StaffRole,
+        SupplierRole,
+    } <= set(_labelled())
 
 
 @pytest.mark.parametrize("enum", _labelled(), ids=lambda each: each.__name__)

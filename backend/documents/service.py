@@ -12,7 +12,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.authz.roles import Permission, permissions_of
+from backend.authz.principal import Principal
+from backend.authz.roles import Permission, may
 from backend.documents.repository import DocumentRepository
 from backend.documents.tasks import RENDER_JOB, render_job_key
 from backend.jobs.outbox import enqueue
@@ -31,10 +32,10 @@ SAME_REQUEST_WINDOW = timedelta(minutes=10)
 VIEW_PERMISSION: dict[str, Permission] = {DocumentKind.SUPPLIER_SUMMARY: Permission.VIEW_SUPPLIERS}
 
 
-def staff_may_view(roles: frozenset[str], document: Document) -> bool:
+def staff_may_view(principal: Principal, document: Document) -> bool:
     """Deny by default: a kind without an entry above is for no staff member's eyes."""
     permission = VIEW_PERMISSION.get(document.kind)
-    return permission is not None and permission in permissions_of(roles)
+    return permission is not None and may(principal, permission)
 
 
 # The labels are the enums'; these names stay for portals/shared/documents.py until it asks them.

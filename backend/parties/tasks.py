@@ -36,7 +36,7 @@ async def announce_supplier(session: AsyncSession, supplier_id: str) -> None:
     )
     name, number = supplier.name, supplier.number
     for member in staff:
-        if Permission.MANAGE_SUPPLIERS in permissions_of(member.roles):
+        if Permission.MANAGE_SUPPLIERS in permissions_of(member.kind, member.roles):
             await notify(
                 session,
                 member.id,

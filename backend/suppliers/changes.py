@@ -1,8 +1,9 @@
 """Four eyes on a supplier's sensitive data: bank account, legal name, tax id.
 
 A change is proposed (by the supplier's people, or by staff typing it in for them) and waits as a
-change request; the old values stay in force. Only a staff member with the finance role decides,
-and never the person who asked for the change or typed the new data in. Both the supplier's
+change request; the old values stay in force. Only a staff member whose role may decide supplier
+changes (finance) decides, and never the person who asked for the change or typed the new data in:
+`refusal_to_decide` says so for the service, the 360 page, and (its permission) the route's guard. Both the supplier's
 people and the tenant's finance staff are told of every bank change, proposed and decided.
 
 Call these in the tenant's system context, naming the actor: supplier users cannot write the
@@ -19,7 +20,8 @@ from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
-from backend.authz.roles import StaffRole
+from backend.authz.principal import Principal
+from backend.authz.roles import Permission, may
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
@@ -135,6 +137,31 @@ async def _propose(
     return request
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeAuthors:
+    """Whom a change request comes from, none of whom may decide it: who asked for it, who typed
+    the new data in (a bank account), and who gave the asker their access to the workspace (a
+    staff member who made a supplier login must not approve what that login asks for)."""
+
+    requested_by: UUID | None
+    entered_by: UUID | None
+    access_giver: UUID | None
+
+    def __contains__(self, identity_id: object) -> bool:
+        return identity_id is not None and identity_id in (self.requested_by, self.entered_by, self.access_giver)
+
+
+def refusal_to_decide(decider: Principal, authors: ChangeAuthors) -> str | None:
+    """Four eyes: why this person may not decide a change from these authors (None: they may).
+    The route's guard checks the permission alone (it has no change in hand); the service and
+    the 360 page ask this of the change itself."""
+    if not may(decider, Permission.DECIDE_SUPPLIER_CHANGES):
+        return Permission.DECIDE_SUPPLIER_CHANGES.refusal
+    if decider.identity_id in authors:
+        return _("Someone other than the person who asked for or entered this change must decide it.")
+    return None
+
+
 async def change_to_decide(session: AsyncSession, change_id: UUID) -> SupplierChangeRequest | None:
     """The change request, locked: two deciders at once decide one after the other."""
     change: SupplierChangeRequest | None = await session.scalar(
@@ -148,28 +175,27 @@ async def decide(
     request: SupplierChangeRequest,
     *,
     approve: bool,
-    decider: Actor,
-    roles: list[str],
+    decider: Principal,
     reason: str = "",
 ) -> None:
     """Approve or reject a pending change. Refused (InvalidForm on "decision") unless the decider
-    has the finance role and is neither who asked nor who typed the new data in."""
+    may (`refusal_to_decide`)."""
     errors = FieldErrors()
     entered_by = None
     if request.kind == ChangeKind.BANK_ACCOUNT:
         account = await _proposed_account(session, request)
         entered_by = account.entered_by
+    authors = ChangeAuthors(request.requested_by, entered_by, await _access_giver(session, request))
     if request.status != ChangeStatus.PENDING:
         errors["decision"] = _("This change has been decided already.")
-    elif StaffRole.FINANCE.value not in roles:
-        errors["decision"] = _("Only a member of finance can decide on this change.")
-    elif decider.identity_id in {request.requested_by, entered_by, await _access_giver(session, request)}:
-        errors["decision"] = _("Someone other than the person who asked for or entered this change must decide it.")
+    elif refusal := refusal_to_decide(decider, authors):
+        errors["decision"] = refusal
     elif approve and await _pending_of_kind(session, request, newer=True):
         # approving a stale request would replace what the supplier asked for since
         errors["decision"] = _("A newer request of the supplier replaces this one: decide that one.")
     if errors:
         raise InvalidForm(errors)
+    actor = Actor.of(decider)
     supplier = await session.get(Supplier, (request.tenant_id, request.supplier_id), with_for_update=True)
     assert supplier is not None
     before: dict[str, str | None] = {}
@@ -210,11 +236,11 @@ async def decide(
                 "supplier",
                 stale.supplier_id,
                 after={"kind": stale.kind, "reason": stale.reason},
-                actor=decider,
+                actor=actor,
             )
     await session.flush()
     action = "supplier.change_approved" if approve else "supplier.change_rejected"
-    await record(session, action, "supplier", supplier.id, before=before, after=after, actor=decider)
+    await record(session, action, "supplier", supplier.id, before=before, after=after, actor=actor)
     await enqueue(
         session, NOTIFY_CHANGE, key=f"change:{request.id}:decided", change_request_id=request.id, status=request.status
     )

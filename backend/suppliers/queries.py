@@ -17,6 +17,7 @@ from backend.models import (
     ChangeKind,
     DocumentRequirement,
     Identity,
+    Membership,
     Supplier,
     SupplierBankAccount,
     SupplierCategory,
@@ -26,6 +27,7 @@ from backend.models import (
     SupplierQualification,
     SupplierRegistration,
 )
+from backend.suppliers.changes import ChangeAuthors
 from backend.suppliers.registration import Gaps
 
 # --- the review queue -------------------------------------------------------------------------
@@ -131,10 +133,12 @@ class ChangeRow:
     account: SupplierBankAccount | None  # the proposed account of a bank account change
     requested_by: str  # "Name <e-mail>", or "" for nobody known
     decided_by: str
+    authors: ChangeAuthors  # who may not decide it (four eyes)
 
 
 async def changes(session: AsyncSession, supplier_id: UUID) -> list[ChangeRow]:
-    """The supplier's change requests, newest first, with the people who asked and decided."""
+    """The supplier's change requests, newest first, with the people who asked and decided, and
+    whom each comes from (four eyes)."""
     found = list(
         await session.scalars(
             select(SupplierChangeRequest)
@@ -153,19 +157,36 @@ async def changes(session: AsyncSession, supplier_id: UUID) -> list[ChangeRow]:
         identity.id: f"{identity.full_name} <{identity.email}>"
         for identity in await session.scalars(select(Identity).where(Identity.id.in_([i for i in people if i])))
     }
-    return [
-        ChangeRow(
-            change=change,
-            account=(
-                accounts.get(UUID(change.proposed["bank_account_id"]))
-                if change.kind == ChangeKind.BANK_ACCOUNT
-                else None
-            ),
-            requested_by=names.get(change.requested_by, "") if change.requested_by else "",
-            decided_by=names.get(change.decided_by, "") if change.decided_by else "",
+    requesters = [change.requested_by for change in found if change.requested_by]
+    access_givers = dict(
+        (
+            await session.execute(
+                select(Membership.identity_id, Membership.created_by).where(Membership.identity_id.in_(requesters))
+            )
         )
-        for change in found
-    ]
+        .tuples()
+        .all()
+    )
+    rows = []
+    for change in found:
+        account = (
+            accounts.get(UUID(change.proposed["bank_account_id"])) if change.kind == ChangeKind.BANK_ACCOUNT else None
+        )
+        authors = ChangeAuthors(
+            change.requested_by,
+            account.entered_by if account else None,
+            access_givers.get(change.requested_by) if change.requested_by else None,
+        )
+        rows.append(
+            ChangeRow(
+                change=change,
+                account=account,
+                requested_by=names.get(change.requested_by, "") if change.requested_by else "",
+                decided_by=names.get(change.decided_by, "") if change.decided_by else "",
+                authors=authors,
+            )
+        )
+    return rows
 
 
 async def change_of(session: AsyncSession, supplier_id: UUID, change_id: UUID) -> UUID | None:

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import any_, select
+from sqlalchemy import any_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.tokens import new_secret
-from backend.authz.roles import Permission, StaffRole, permissions_of
+from backend.authz.roles import Permission, permissions_of, roles_with
 from backend.jobs.registry import job
 from backend.models import (
     DocumentRequirement,
@@ -95,7 +95,7 @@ async def _remind(session: AsyncSession, tenant: Tenant, document: SupplierDocum
     )
     for membership, identity in people:
         if membership.kind == MembershipKind.STAFF and Permission.MANAGE_SUPPLIERS not in permissions_of(
-            membership.roles
+            membership.kind, membership.roles
         ):
             continue
         path = "/supplier" if membership.kind == MembershipKind.SUPPLIER else f"/suppliers/{supplier.id}"
@@ -118,7 +118,7 @@ async def _remind(session: AsyncSession, tenant: Tenant, document: SupplierDocum
 
 @job(NOTIFY_CHANGE)
 async def notify_change(session: AsyncSession, change_request_id: str, status: str) -> None:
-    """E-mail the supplier's people and the tenant's finance staff about a change request: asked
+    """E-mail the supplier's people and the tenant's staff who decide it (finance) about a change request: asked
     for (status pending), approved or rejected — the status when the job was queued, whatever it
     is by the time the job runs. A bank change nobody expected is how payment fraud shows itself."""
     request = await session.scalar(
@@ -136,7 +136,15 @@ async def notify_change(session: AsyncSession, change_request_id: str, status: s
         .where(Membership.active.is_(True))
         .where(
             (Membership.supplier_id == request.supplier_id)
-            | ((Membership.kind == MembershipKind.STAFF) & (any_(Membership.roles) == StaffRole.FINANCE.value))
+            | (
+                (Membership.kind == MembershipKind.STAFF)
+                & or_(
+                    *(
+                        any_(Membership.roles) == role
+                        for role in roles_with(MembershipKind.STAFF, Permission.DECIDE_SUPPLIER_CHANGES)
+                    )
+                )
+            )
         )
         .order_by(Identity.email)
     )
@@ -184,7 +192,7 @@ async def notify_registration(
         recipients = [
             (identity, f"{origin}/suppliers/{supplier.id}")
             for membership, identity in staff
-            if Permission.MANAGE_SUPPLIERS in permissions_of(membership.roles)
+            if Permission.MANAGE_SUPPLIERS in permissions_of(membership.kind, membership.roles)
         ]
     else:
         registrant = await session.get(Identity, registration.registrant_id) if registration.registrant_id else None

@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Request
 
 from backend.authz.principal import Principal
-from backend.authz.roles import Permission, StaffRole, permissions_of
+from backend.authz.roles import Permission, StaffRole, may
 from tenants.billing.access import Access
 from tenants.billing.entitlements import UPGRADE_PATH
 from tenants.resolution import tenant_of
@@ -38,7 +38,7 @@ def workspace_notice(request: Request[Any, Any, Any]) -> WorkspaceNotice | None:
         return None
     if not user.is_staff:
         return WorkspaceNotice("unavailable") if access == Access.READ_ONLY else None
-    link = UPGRADE_PATH if Permission.MANAGE_BILLING in permissions_of(user.roles) else None
+    link = UPGRADE_PATH if may(user, Permission.MANAGE_BILLING) else None
     if access == Access.READ_ONLY:
         return WorkspaceNotice("read_only", billing_link=link)
     if {StaffRole.OWNER.value, StaffRole.ADMIN.value} & set(user.roles):

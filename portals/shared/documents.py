@@ -151,7 +151,7 @@ async def document(request: Req, db: Db, document_id: FromPath[UUID]) -> Respons
     found = await DocumentRepository(db).get(document_id)
     if found is None:
         raise NotFoundException()
-    if principal.is_staff and not staff_may_view(principal.roles, found):
+    if principal.is_staff and not staff_may_view(principal, found):
         raise PermissionDeniedException()
     row = DocumentRow.of(found)
     if request.headers.get("hx-request") == "true":

@@ -42,7 +42,9 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         log.info("bad request on %s: %s", request.url.path, exc.detail)
     template = f"errors/{status}.html" if status in (400, 403, 404, 405, 413, 429) else "errors/500.html"
     template = getattr(exc, "template", template)  # an error with a page of its own
-    return Template(template_name=template, context={"status": status}, status_code=status)
+    # a refusal with words of its own (backend/authz/guards.py Refused) says them on the page
+    context = {"status": status, "reason": getattr(exc, "reason", None)}
+    return Template(template_name=template, context=context, status_code=status)
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -9,7 +9,8 @@ from pathlib import Path
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
-from backend.authz.roles import role_label
+from backend.authz.principal import Principal
+from backend.authz.roles import Permission, may, role_label
 from backend.kit.i18n import LOCALE_NAMES, current_locale, moment, money, translated_environment
 from backend.models.party import PartyStatus
 from portals.shared.billing_notice import workspace_notice
@@ -27,6 +28,14 @@ def _moment(context: Context, value: datetime) -> str:
     return moment(value, tenant.timezone if tenant else "UTC")
 
 
+@pass_context
+def _may(context: Context, permission: Permission) -> bool:
+    """{% if may(Permission.X) %}: whether the person viewing the page holds a permission, asked
+    of the same table as the route guards."""
+    user = context["request"].scope.get("user")
+    return isinstance(user, Principal) and may(user, Permission(permission))
+
+
 @cache
 def environment() -> Environment:
     env = translated_environment(TEMPLATE_DIRS)
@@ -38,6 +47,8 @@ def environment() -> Environment:
     env.globals["current_locale"] = current_locale
     env.globals["locale_names"] = LOCALE_NAMES
     env.globals["nav_for"] = nav_for
+    env.globals["may"] = _may
+    env.globals["Permission"] = Permission
     env.globals["home_of"] = home_of
     env.globals["workspace_notice"] = workspace_notice
     return env

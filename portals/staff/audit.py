@@ -19,7 +19,7 @@ from backend.audit.labels import action_labels, field_labels, object_type_labels
 from backend.audit.repository import AuditEntry, AuditFilter, AuditRepository
 from backend.audit.service import ANONYMOUS
 from backend.authz.guards import staff
-from backend.authz.roles import Permission, permissions_of, role_label
+from backend.authz.roles import Permission, may, role_label
 from backend.dependencies import Db
 from backend.kit.forms import FieldErrors
 from backend.kit.i18n import gettext as _
@@ -114,7 +114,7 @@ def _views(page: Page[AuditEntry]) -> Page[EventView]:
 
 
 def _can_view(request: Req) -> bool:
-    return Permission.VIEW_AUDIT in permissions_of(request.scope["user"].roles)
+    return may(request.scope["user"], Permission.VIEW_AUDIT)
 
 
 async def history_for(db: Db, request: Req, object_type: str, object_id: UUID) -> Page[EventView] | None:

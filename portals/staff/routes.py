@@ -23,7 +23,7 @@ from backend.accounts.service import (
     staff_membership,
 )
 from backend.authz.guards import staff
-from backend.authz.roles import Permission, StaffRole, permissions_of
+from backend.authz.roles import Permission, StaffRole, may
 from backend.catalog.repository import search_items
 from backend.dependencies import Db
 from backend.kit.forms import COUNTRIES, CURRENCIES, InvalidForm, bind
@@ -46,13 +46,12 @@ Req = Request[Any, Any, Any]
 async def dashboard(request: Req, db: Db) -> Template:
     figures = await overview(db)
     # A new workspace's first steps, for the people who can take them, until all are done.
-    granted = permissions_of(request.scope["user"].roles)
     checklist = [
         (_("Invite your colleagues"), "/admin/users", figures.staff > 1, Permission.MANAGE_USERS),
         (_("Invite your suppliers"), "/suppliers/new", figures.suppliers > 0, Permission.MANAGE_SUPPLIERS),
         (_("Add your items"), "/items", figures.items > 0, Permission.VIEW_ITEMS),
     ]
-    onboarding = [(label, href, done) for label, href, done, needs in checklist if needs in granted]
+    onboarding = [(label, href, done) for label, href, done, needs in checklist if may(request.scope["user"], needs)]
     return Template(
         template_name="staff/dashboard.html",
         context={
@@ -205,7 +204,7 @@ class PartyPages:
         if party is None:
             raise NotFoundException()
         people = await list_people(db, PageRequest(size=100), kind=self.kind, party_id=party.id)
-        can_manage = self.manage in permissions_of(request.scope["user"].roles)
+        can_manage = may(request.scope["user"], self.manage)
         history = await history_for(db, request, self.kind.value, party.id)
         common = {
             "party": party,
@@ -238,7 +237,7 @@ class PartyPages:
             request: Req, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: FromQuery[int] = 1
         ) -> Template:
             found = await pages.repository(db).search(PageRequest.clamp(page, 25), text=q.strip(), status=status)
-            can_manage = pages.manage in permissions_of(request.scope["user"].roles)
+            can_manage = may(request.scope["user"], pages.manage)
             context = pages.context(page=found, q=q, status=status, can_manage=can_manage)
             return Template(template_name="staff/parties.html", context=context)
 

@@ -9,13 +9,15 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from backend.accounts.service import list_people
 from backend.audit.service import Actor
+from backend.authz.guards import supplier
 from backend.authz.principal import Principal
+from backend.authz.roles import Permission, SupplierRole
 from backend.dependencies import Db
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
@@ -31,18 +33,9 @@ from backend.suppliers.changes import (
     propose_bank_account,
     propose_value,
 )
+from backend.suppliers.colleagues import colleague, invite_colleague, set_colleague_active, set_colleague_role
 from backend.suppliers.documents import accepted_types
-from backend.suppliers.profile import (
-    ProfileForm,
-    SupplierRole,
-    colleague,
-    document_standings,
-    invite_colleague,
-    set_colleague_active,
-    set_colleague_role,
-    supplier_role_label,
-    update_profile,
-)
+from backend.suppliers.profile import ProfileForm, document_standings, update_profile
 from backend.suppliers.validation import BankAccountForm, tax_id
 from portals.shared.clock import workspace_today
 from portals.shared.documents import stored_file
@@ -77,14 +70,12 @@ async def _context(session: Db, request: Req, supplier: Supplier) -> dict[str, A
         "changes": await queries.recent_changes(session, supplier.id),
         "documents": await document_standings(session, supplier.id, today=workspace_today(request)),
         "people": await list_people(session, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id),
-        "is_admin": SupplierRole.ADMIN.value in user.roles,
-        "may_change_bank": bool({SupplierRole.ADMIN.value, SupplierRole.ACCOUNTING.value} & set(user.roles)),
         "change_kind_label": change_kind_label,
         "change_status_label": change_status_label,
         "me": user.membership_id,
         "accepted_types": await accepted_types(session),
         "roles": list(SupplierRole),
-        "role_label": supplier_role_label,
+        "role_label": SupplierRole.label_of,
         "bank": BankAccountForm(country=supplier.country),
         "errors": {},
         "section": "",
@@ -109,19 +100,13 @@ async def _on_own_supplier(request: Req, db: Db, section: str, change: Change | 
     return Redirect(path=f"{PAGE}#{section}")
 
 
-def _admin_only(request: Req) -> None:
-    if SupplierRole.ADMIN.value not in _me(request).roles:
-        raise PermissionDeniedException()
-
-
 @get(PAGE, name="supplier_company")
 async def company(request: Req, db: Db) -> Response[Any]:
     return await _on_own_supplier(request, db, "")
 
 
-@post(PAGE, name="supplier_company_update")
+@post(PAGE, guards=[supplier(Permission.MANAGE_COMPANY_PROFILE)], name="supplier_company_update")
 async def update(request: Req, db: Db) -> Response[Any]:
-    _admin_only(request)
     form = bind(ProfileForm, await request.form())
 
     async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
@@ -130,10 +115,9 @@ async def update(request: Req, db: Db) -> Response[Any]:
     return await _on_own_supplier(request, db, "profile", change)
 
 
-@post(f"{PAGE}/changes", name="supplier_company_change")
+@post(f"{PAGE}/changes", guards=[supplier(Permission.MANAGE_COMPANY_PROFILE)], name="supplier_company_change")
 async def request_change(request: Req, db: Db) -> Response[Any]:
     """A new legal name or tax id: a change request for the buyer's finance to approve."""
-    _admin_only(request)
     data = await request.form()
     kind, value = str(data.get("kind", "")), str(data.get("value", "")).strip()
 
@@ -154,11 +138,9 @@ async def request_change(request: Req, db: Db) -> Response[Any]:
     return await _on_own_supplier(request, db, "sensitive", change)
 
 
-@post(f"{PAGE}/bank", name="supplier_company_bank")
+@post(f"{PAGE}/bank", guards=[supplier(Permission.CHANGE_BANK_ACCOUNT)], name="supplier_company_bank")
 async def request_bank_change(request: Req, db: Db) -> Response[Any]:
-    """Admins and accounting: the people who answer for where the money goes."""
-    if not {SupplierRole.ADMIN.value, SupplierRole.ACCOUNTING.value} & set(_me(request).roles):
-        raise PermissionDeniedException()
+    """For the people who answer for where the money goes (admins and accounting)."""
     form = bind(BankAccountForm, await request.form())
 
     async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
@@ -189,9 +171,8 @@ async def document_file(request: Req, db: Db, document_id: FromPath[UUID]) -> Re
     return await stored_file(request, document.storage_key, filename=document.filename, media_type=document.mime_type)
 
 
-@post(f"{PAGE}/colleagues", name="supplier_company_colleague")
+@post(f"{PAGE}/colleagues", guards=[supplier(Permission.MANAGE_COLLEAGUES)], name="supplier_company_colleague")
 async def invite(request: Req, db: Db) -> Response[Any]:
-    _admin_only(request)
     data = await request.form()
 
     async def change(session: Db, supplier: Supplier, actor: Actor) -> None:
@@ -207,10 +188,13 @@ async def invite(request: Req, db: Db) -> Response[Any]:
     return await _on_own_supplier(request, db, "colleagues", change)
 
 
-@post(f"{PAGE}/colleagues/{{membership_id:uuid}}", name="supplier_company_colleague_change")
+@post(
+    f"{PAGE}/colleagues/{{membership_id:uuid}}",
+    guards=[supplier(Permission.MANAGE_COLLEAGUES)],
+    name="supplier_company_colleague_change",
+)
 async def change_colleague(request: Req, db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
     """A colleague's role, or their access taken away or given back (`access`: off / on)."""
-    _admin_only(request)
     data = await request.form()
     role, access = str(data.get("role", "")), str(data.get("access", ""))
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from backend.accounts.service import PersonForm, add_person
 from backend.audit.service import Actor
+from backend.authz.principal import Principal
 from backend.jobs.broker import load_jobs
 from backend.kit.forms import InvalidForm
 from backend.kit.ids import new_id
@@ -41,7 +42,7 @@ class People:
     supplier_id: UUID
     other_supplier_id: UUID
     actors: dict[str, Actor]
-    roles: dict[str, list[str]]
+    deciders: dict[str, Principal]  # the same people, as a decision's page hands them to the service
     emails: dict[str, str]
 
     @property
@@ -54,7 +55,7 @@ async def people(db: Database) -> People:
     load_jobs()
     tenant_id = new_id()
     slug = f"fe-{secrets.token_hex(3)}"
-    actors, roles, emails = {}, {}, {}
+    actors, deciders, emails = {}, {}, {}
     async with db.transaction(TenantContext.system(tenant_id)) as session:
         await create_tenant(session, slug=slug, name="Four Eyes Buyer", tenant_id=tenant_id, status=TenantStatus.ACTIVE)
         supplier = await create_supplier(session, PartyForm(name="Old Name GmbH", country="DE", currency="EUR"))
@@ -72,8 +73,18 @@ async def people(db: Database) -> People:
             actors[local] = Actor(
                 kind=kind.value, identity_id=membership.identity_id, membership_id=membership.id, email=email
             )
-            roles[local], emails[local] = staff_roles, email
-    return People(tenant_id, supplier.id, other.id, actors, roles, emails)
+            deciders[local] = Principal(
+                tenant_id=tenant_id,
+                identity_id=membership.identity_id,
+                membership_id=membership.id,
+                kind=kind.value,
+                party_id=party,
+                roles=frozenset(staff_roles),
+                email=email,
+                name=local.title(),
+            )
+            emails[local] = email
+    return People(tenant_id, supplier.id, other.id, actors, deciders, emails)
 
 
 DE = BankDetails(
@@ -89,7 +100,7 @@ async def _refusal(db: Database, people: People, request_id: UUID, who: str, *, 
         async with db.transaction(people.system) as session:
             request = await session.get(SupplierChangeRequest, (people.tenant_id, request_id))
             assert request is not None
-            await decide(session, request, approve=approve, decider=people.actors[who], roles=people.roles[who])
+            await decide(session, request, approve=approve, decider=people.deciders[who])
 
     with pytest.raises(InvalidForm) as refused:
         await attempt()
@@ -100,7 +111,7 @@ async def _decide(db: Database, people: People, request_id: UUID, who: str, *, a
     async with db.transaction(people.system) as session:
         request = await session.get(SupplierChangeRequest, (people.tenant_id, request_id))
         assert request is not None
-        await decide(session, request, approve=approve, decider=people.actors[who], roles=people.roles[who])
+        await decide(session, request, approve=approve, decider=people.deciders[who])
 
 
 async def _in_force(db: Database, people: People) -> str | None:

@@ -4,8 +4,10 @@ cannot ship without someone deciding who may use it.
 
 Callers: nobody logged in, one person of each staff role, one of each supplier role at supplier
 A, supplier B's admin, customers A and B, and another tenant's admin. A route's row says what
-staff permission it needs, and backend/authz/roles.py's table then says which staff roles get
-through (403 for the others), so the matrix cannot drift from the rules it checks.
+permission staff (or a supplier's people) need, and backend/authz/roles.py's table then says
+which of their roles get through (403 for the others), so the matrix cannot drift from the rules
+it checks; tests/authz/test_roles.py pins who holds the permissions that were once checked by hand.
+The menus are held to the same rows: each shows exactly the pages its person gets.
 
 Outcomes: OK = served (a page, a redirect elsewhere than the login page, or the empty form
 refused with 400), LOGIN = must log in first (401, or the login page for a browser), NOT_FOUND =
@@ -20,14 +22,16 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.authz.roles import Permission, StaffRole, permissions_of
+from backend.authz.guards import Requires
+from backend.authz.principal import Principal
+from backend.authz.roles import Permission, StaffRole, SupplierRole, permissions_of
 from backend.dev.demo import DEMO_PASSWORD, DemoData
 from backend.documents.storage import storage_from
 from backend.models import (
@@ -42,7 +46,7 @@ from backend.models import (
     SupplierDocument,
     Tenant,
 )
-from backend.suppliers.profile import SupplierRole
+from portals.shared.navigation import MENU, nav_for
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
@@ -86,9 +90,9 @@ SUPPLIER_B = next(caller for caller in CALLERS if caller.audience == "supplier" 
 
 @dataclass(frozen=True)
 class Rule:
-    """What each caller gets from one route. Staff outcomes follow backend/authz/roles.py: a staff
-    member whose roles lack `needs` gets 403, the others get `staff`; a supplier's person without
-    one of `supplier_roles` (when given) gets 403. `only` names the callers that are exceptions."""
+    """What each caller gets from one route. Outcomes follow backend/authz/roles.py: a staff
+    member whose roles lack `needs` gets 403, the others get `staff`; a supplier's person whose
+    roles lack `supplier_needs` (when given) gets 403. `only` names the callers that are exceptions."""
 
     anonymous: str
     staff: str
@@ -98,7 +102,7 @@ class Rule:
     customer_b: str
     other_tenant: str
     needs: Permission | None = None
-    supplier_roles: frozenset[str] | None = None
+    supplier_needs: Permission | None = None
     only: Mapping[str, str] = field(default_factory=dict)
 
     def but(self, **only: str) -> Rule:
@@ -108,9 +112,11 @@ class Rule:
         if caller.name in self.only:
             return self.only[caller.name]
         if caller.audience == "staff":
-            return DENIED if self.needs is not None and self.needs not in permissions_of(caller.roles) else self.staff
+            granted = permissions_of(MembershipKind.STAFF, caller.roles)
+            return DENIED if self.needs is not None and self.needs not in granted else self.staff
         if caller.audience == "supplier":
-            if self.supplier_roles is not None and not self.supplier_roles & set(caller.roles):
+            granted = permissions_of(MembershipKind.SUPPLIER, caller.roles)
+            if self.supplier_needs is not None and self.supplier_needs not in granted:
                 return DENIED
             return (self.supplier_a, self.supplier_b)[caller.party]
         if caller.audience == "customer":
@@ -129,9 +135,9 @@ def staff(needs: Permission | None = None, *, found: str = OK) -> Rule:
     return Rule(LOGIN, found, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN, needs=needs)
 
 
-def suppliers(*roles: SupplierRole, a: str = OK, b: str = OK) -> Rule:
-    """A supplier's people (with one of `roles`, if named): `a` for supplier A's, `b` for B's."""
-    return Rule(LOGIN, NOT_FOUND, a, b, NOT_FOUND, NOT_FOUND, LOGIN, supplier_roles=frozenset(roles) or None)
+def suppliers(needs: Permission | None = None, *, a: str = OK, b: str = OK) -> Rule:
+    """A supplier's people (holding `needs`, if named): `a` for supplier A's, `b` for B's."""
+    return Rule(LOGIN, NOT_FOUND, a, b, NOT_FOUND, NOT_FOUND, LOGIN, supplier_needs=needs)
 
 
 def customers() -> Rule:
@@ -196,7 +202,7 @@ TENANT_ROUTES: dict[tuple[str, str], Rule] = {
     # SUPPLIER_DOCUMENT_ID, supplier A's: the empty form names no decision (400), so nothing changes
     ("POST", "/suppliers/{party_id:uuid}/documents/{document_id:uuid}/review"): staff(Permission.MANAGE_SUPPLIERS),
     ("GET", "/suppliers/{party_id:uuid}/documents/{document_id:uuid}/file"): staff(Permission.VIEW_SUPPLIERS),
-    # no such change request
+    # no such change request; owners and admins are not finance, so the guard refuses them
     ("POST", "/suppliers/{party_id:uuid}/changes/{change_id:uuid}"): staff(
         Permission.DECIDE_SUPPLIER_CHANGES, found=NOT_FOUND
     ),
@@ -251,14 +257,14 @@ TENANT_ROUTES: dict[tuple[str, str], Rule] = {
     # the supplier's own company pages: its people only (party scope inside); profile, legal data
     # and colleagues are its admins', the bank account its admins' and accounting's
     ("GET", "/supplier/company"): suppliers(),
-    ("POST", "/supplier/company"): suppliers(SupplierRole.ADMIN),
-    ("POST", "/supplier/company/changes"): suppliers(SupplierRole.ADMIN),
-    ("POST", "/supplier/company/bank"): suppliers(SupplierRole.ADMIN, SupplierRole.ACCOUNTING),
+    ("POST", "/supplier/company"): suppliers(Permission.MANAGE_COMPANY_PROFILE),
+    ("POST", "/supplier/company/changes"): suppliers(Permission.MANAGE_COMPANY_PROFILE),
+    ("POST", "/supplier/company/bank"): suppliers(Permission.CHANGE_BANK_ACCOUNT),
     ("POST", "/supplier/company/documents"): suppliers(),
-    ("POST", "/supplier/company/colleagues"): suppliers(SupplierRole.ADMIN),
+    ("POST", "/supplier/company/colleagues"): suppliers(Permission.MANAGE_COLLEAGUES),
     # supplier B's admin: not a colleague of A's people (404); B's admin on themselves without a
     # role is refused (400), so nothing changes
-    ("POST", "/supplier/company/colleagues/{membership_id:uuid}"): suppliers(SupplierRole.ADMIN, a=NOT_FOUND),
+    ("POST", "/supplier/company/colleagues/{membership_id:uuid}"): suppliers(Permission.MANAGE_COLLEAGUES, a=NOT_FOUND),
     # SUPPLIER_DOCUMENT_ID is supplier A's: its own people only
     ("GET", "/supplier/company/documents/{document_id:uuid}/file"): suppliers(b=NOT_FOUND),
     # self-registration is public: the draft is reached through its signed cookie, which no caller
@@ -560,6 +566,41 @@ async def test_every_tenant_route_is_in_the_table(app: HostDispatcher) -> None:
     assert not missing, f"routes without a row in the authorization table: {missing}"
     stale = set(TENANT_ROUTES) - {(e.method, e.template) for e in routes}
     assert not stale, f"rows for routes that no longer exist: {stale}"
+
+
+def _principal(caller: Caller) -> Principal:
+    """The caller as the menus see them (ids of no one: menus read the audience and roles only)."""
+    return Principal(
+        tenant_id=uuid4(),
+        identity_id=uuid4(),
+        membership_id=uuid4(),
+        kind=caller.audience,
+        party_id=None if caller.audience == "staff" else uuid4(),
+        roles=frozenset(caller.roles),
+        email=caller.email,
+        name=caller.name,
+    )
+
+
+@pytest.mark.parametrize("caller", PEOPLE, ids=lambda caller: caller.name)
+def test_the_menu_offers_exactly_the_pages_the_matrix_serves(caller: Caller) -> None:
+    offered = {link.href for link in nav_for(_principal(caller))}
+    served = {entry.href for entry in MENU if TENANT_ROUTES[("GET", entry.href)].expect(caller) == OK}
+    assert offered == served
+
+
+async def test_each_menu_entry_names_its_routes_guard(app: HostDispatcher) -> None:
+    """A menu entry's guard is its page's own: a guard changed on the route (or the entry) fails
+    here, before any menu could offer a page that refuses its person."""
+    handlers = {
+        route.path: handler
+        for route in app.tenant.routes
+        for handler in getattr(route, "route_handlers", ())
+        if "GET" in (handler.http_methods or ())
+    }
+    for entry in MENU:
+        guards = [guard for guard in handlers[entry.href].resolve_guards() if isinstance(guard, Requires)]
+        assert entry.guard in guards, f"{entry.href}: {guards}"
 
 
 async def test_every_apex_route_is_in_the_table(app: HostDispatcher) -> None:

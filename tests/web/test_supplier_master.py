@@ -19,9 +19,12 @@ from uuid import UUID
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.service import PersonForm, add_person
 from backend.audit.service import Actor
+from backend.authz.principal import Principal
+from backend.authz.roles import StaffRole
 from backend.documents.storage import storage_from
 from backend.jobs.broker import load_jobs
 from backend.kit.ids import new_id
@@ -55,7 +58,7 @@ from portals.shared.security_headers import SANDBOXED_FILE_POLICY
 from tenants.context import TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
-from tests.fixtures.people import give_login
+from tests.fixtures.people import add_login, give_login, remove_people
 from tests.uploads.samples import png
 from tests.web.conftest import api_token
 
@@ -167,7 +170,20 @@ async def world(db: Database, demo: Any) -> World:
             BankDetails(holder="Alpha", account=OLD_ACCOUNT, bic="COBADEFFXXX", bank_name=None, country="DE"),
             actor=supplier_person,
         )
-        await decide(session, first, approve=True, decider=finance["finance1"], roles=["finance"])
+        finance1 = finance["finance1"]
+        assert finance1.identity_id is not None
+        assert finance1.membership_id is not None
+        decider = Principal(
+            tenant_id=acme.id,
+            identity_id=finance1.identity_id,
+            membership_id=finance1.membership_id,
+            kind=MembershipKind.STAFF,
+            party_id=None,
+            roles=frozenset({StaffRole.FINANCE.value}),
+            email=finance1.email or "",
+            name="Finance1",
+        )
+        await decide(session, first, approve=True, decider=decider)
     return World(
         acme.id,
         token,
@@ -549,18 +565,21 @@ async def test_a_bank_change_needs_a_second_finance_person(browser: Any, db: Dat
             actor=world.finance["finance1"],  # typed in by finance1 for the supplier
         )
     url = f"/suppliers/{world.alpha}/changes/{change.id}"
+    message = "Someone other than the person who asked for or entered this change must decide it."
     finance1 = await _staff(browser, world.finance["finance1"].email or "", PASSWORD)
     page = await finance1.get(f"/suppliers/{world.alpha}")
-    assert f'action="{url}"' in page.text
+    # the page asks the service's own question of the row: no buttons for the one who typed it in
+    assert f'action="{url}"' not in page.text
+    assert message in page.text
     refused = await finance1.post_form(url, {"decision": "approve"})
     assert refused.status_code == 400
-    message = "Someone other than the person who asked for or entered this change must decide it."
     assert message in refused.text
     assert f'id="e-change-{change.id}"' in refused.text
 
-    admin = await _staff(browser)  # an owner, but not in finance
+    admin = await _staff(browser)  # an owner, but not in finance: the route's guard refuses
+    assert f'action="{url}"' not in (await admin.get(f"/suppliers/{world.alpha}")).text
     not_finance = await admin.post_form(url, {"decision": "approve"})
-    assert not_finance.status_code == 400
+    assert not_finance.status_code == 403
     assert "Only a member of finance can decide on this change." in not_finance.text
     buyer = await _staff(browser, "buyer@acme.test")
     assert (await buyer.post_form(url, {"decision": "approve"})).status_code == 403
@@ -570,6 +589,7 @@ async def test_a_bank_change_needs_a_second_finance_person(browser: Any, db: Dat
     assert in_force.account == OLD_ACCOUNT  # the old account stays in force until approval
 
     finance2 = await _staff(browser, world.finance["finance2"].email or "", PASSWORD)
+    assert f'action="{url}"' in (await finance2.get(f"/suppliers/{world.alpha}")).text
     approved = await finance2.post_form(url, {"decision": "approve", "reason": "Confirmed by phone"})
     assert approved.status_code in (302, 303)
     async with db.transaction(world.system) as session:
@@ -761,7 +781,9 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
     assert bounced.headers["location"].startswith("/login?")
 
 
-async def test_other_tenants_ids_are_404(browser: Any, db: Database, demo: Any, world: World) -> None:
+async def test_other_tenants_ids_are_404(
+    browser: Any, db: Database, demo: Any, world: World, owner_engine: AsyncEngine
+) -> None:
     async with db.transaction(world.system) as session:
         change = await propose_value(
             session, world.alpha, ChangeKind.TAX_ID, "DE136695976", actor=world.finance["finance1"]
@@ -770,15 +792,23 @@ async def test_other_tenants_ids_are_404(browser: Any, db: Database, demo: Any, 
             select(SupplierDocument.id).where(SupplierDocument.supplier_id == world.chinese)
         )
     globex = browser("globex.localhost")
-    await globex.login("admin@globex.test")  # an owner there: every permission, in its own tenant
+    await globex.login("admin@globex.test")  # an owner there: every permission but finance's, in its own tenant
     assert (await globex.get(f"/suppliers/{world.alpha}")).status_code == 404
     for path, data in (
         (f"/suppliers/{world.alpha}/risk", {"risk_tier": "low", "risk_reason": "x"}),
         (f"/suppliers/{world.alpha}/registration", {"action": "approve"}),
-        (f"/suppliers/{world.alpha}/changes/{change.id}", {"decision": "approve"}),
         (f"/suppliers/{world.chinese}/documents/{document_id}/review", {"decision": "approve"}),
     ):
         assert (await globex.post_form(path, data)).status_code == 404, path
+    email = f"finance-{world.token}@globex.test"
+    globex_finance = await add_login(db, demo.tenants["globex"].id, email, MembershipKind.STAFF, roles=["finance"])
+    try:
+        decider = browser("globex.localhost")
+        assert (await decider.login(email)).status_code in (302, 303)
+        decision = await decider.post_form(f"/suppliers/{world.alpha}/changes/{change.id}", {"decision": "approve"})
+        assert decision.status_code == 404
+    finally:
+        await remove_people(owner_engine, [globex_finance])
     # acme's admin with a globex supplier's id
     admin = await _staff(browser)
     globex_supplier = demo.tenants["globex"].supplier_ids[0]

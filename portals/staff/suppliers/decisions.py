@@ -11,7 +11,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from backend.audit.service import Actor
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
 from backend.dependencies import Db
@@ -52,11 +51,10 @@ async def decide_change(request: Req, db: Db, party_id: FromPath[UUID], change_i
             db,
             change,
             approve=decision == "approve",
-            decider=Actor.of(principal),
-            roles=list(principal.roles),
+            decider=principal,
             reason=reason,
         )
-    except InvalidForm as rejected:  # four eyes, the finance role, or decided already
+    except InvalidForm as rejected:  # four eyes, or decided already
         message = rejected.errors.get("decision") or next(iter(rejected.errors.values()))
         context = await detail_again(db, request, party_id, change_errors={str(change_id): message}, notice=message)
         raise FormRejected(SUPPLIER_PAGES.detail_template, context) from rejected

@@ -13,7 +13,7 @@ from litestar.params import FromQuery
 from litestar.response import Stream, Template
 
 from backend.authz.guards import staff
-from backend.authz.roles import Permission, permissions_of
+from backend.authz.roles import Permission, may
 from backend.dependencies import Db
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
@@ -55,7 +55,7 @@ async def listing(
         risk_tiers=risk_tiers(),
         qualification_statuses=[(status.value, status.label) for status in QualificationStatus],
         risk_label=RiskTier.label_of,
-        can_manage=Permission.MANAGE_SUPPLIERS in permissions_of(request.scope["user"].roles),
+        can_manage=may(request.scope["user"], Permission.MANAGE_SUPPLIERS),
     )
     return Template(template_name="staff/supplier_list.html", context=context)
 

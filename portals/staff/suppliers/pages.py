@@ -14,7 +14,8 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 from litestar.status_codes import HTTP_409_CONFLICT
 
-from backend.authz.roles import Permission, StaffRole
+from backend.authz.principal import Principal
+from backend.authz.roles import Permission, may
 from backend.dependencies import Db
 from backend.kit.i18n import current_locale
 from backend.models import (
@@ -32,7 +33,7 @@ from backend.models import (
 from backend.models.party import RiskTier
 from backend.parties.repository import SupplierRepository
 from backend.suppliers import queries
-from backend.suppliers.changes import account_in_force, masked
+from backend.suppliers.changes import account_in_force, masked, refusal_to_decide
 from backend.suppliers.qualification import expiry
 from backend.suppliers.registration import duplicates, missing
 from backend.suppliers.standing import RiskForm
@@ -74,6 +75,7 @@ class ChangeView:
     status_label: str
     requested_by: str
     decided_by: str
+    refusal: str | None  # why the person viewing may not decide it (None: they may)
 
     @property
     def pending(self) -> bool:
@@ -101,7 +103,7 @@ def _document_view(row: queries.DocumentRow, today: date) -> DocumentView:
     )
 
 
-def _change_view(row: queries.ChangeRow) -> ChangeView:
+def _change_view(row: queries.ChangeRow, viewer: Principal) -> ChangeView:
     change, account = row.change, row.account
     if change.kind == ChangeKind.BANK_ACCOUNT:
         # never the whole number on a page: the last four tell two accounts apart
@@ -117,6 +119,7 @@ def _change_view(row: queries.ChangeRow) -> ChangeView:
         status_label=ChangeStatus.label_of(change.status),
         requested_by=row.requested_by or NO_VALUE,
         decided_by=row.decided_by or NO_VALUE,
+        refusal=refusal_to_decide(viewer, row.authors),
     )
 
 
@@ -151,10 +154,11 @@ class SupplierPages(PartyPages):
             "duplicates": await duplicates(db, supplier),
             "bank_account": in_force,
             "bank_account_masked": masked(in_force.account) if in_force else "",
-            "changes": [_change_view(row) for row in await queries.changes(db, supplier.id)],
+            "changes": [_change_view(row, principal) for row in await queries.changes(db, supplier.id)],
             "change_errors": {},
-            # the buttons for those the service will hear; the route answers everyone else
-            "can_decide": StaffRole.FINANCE.value in principal.roles,
+            # the column for those the route lets decide; each row's buttons for those the
+            # service will hear on it (four eyes)
+            "can_decide": may(principal, Permission.DECIDE_SUPPLIER_CHANGES),
             "notice": "",
         }
 
