@@ -24,20 +24,20 @@ from backend.auth.origins import apex_link_origin, link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
 from backend.authz.workspace import AUTH
+from backend.dependencies import HostTenant
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, LinkPurpose
 from portals.shared.navigation import home_of
 from portals.shared.session_cookies import session_cookie, start_session
-from tenants.resolution import tenant_of
+from tenants.directory import TenantInfo
 
 Req = Request[Any, Any, Any]
 UNLOCK_LINKS = (LinkPurpose.UNLOCK.value,)
 
 
-def _workspace(request: Req) -> UUID | None:
+def _workspace(tenant: TenantInfo | None) -> UUID | None:
     """The host's tenant (None on the apex): where a link must lead to be usable here."""
-    tenant = tenant_of(request.scope)
     return tenant.id if tenant else None
 
 
@@ -55,17 +55,17 @@ def link_refused(refusal: LinkRefused, offer: str = "reset") -> Template:
     )
 
 
-async def _holder(request: Req, token: str, purposes: tuple[str, ...]) -> LinkHolder:
-    workspace = _workspace(request)
+async def _holder(request: Req, workspace: UUID | None, token: str, purposes: tuple[str, ...]) -> LinkHolder:
     async with elevated_step(request.app.state.db, workspace) as session:
         return await links.inspect(session, token, purposes, workspace_id=workspace)
 
 
-async def _log_in(request: Req, session: Any, identity: Identity, action: str, via: str) -> Response[Any]:
+async def _log_in(
+    request: Req, workspace: UUID | None, session: Any, identity: Identity, action: str, via: str
+) -> Response[Any]:
     """Log this browser in as `identity` where the link led: the workspace (if they are an active
     member of it; else they are told their password is saved) or the apex."""
     state = request.app.state
-    workspace = _workspace(request)
     if workspace is None:
         new = await service.start_apex_session(
             session, identity, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
@@ -104,28 +104,28 @@ def _password_page(holder: LinkHolder, token: str, errors: FieldErrors | None = 
 
 
 @get("/account/set-password", name="set_password_form")
-async def set_password_form(request: Req, token: FromQuery[str] = "") -> Template:
+async def set_password_form(request: Req, tenant: HostTenant, token: FromQuery[str] = "") -> Template:
     """Looking does not use the link up: only choosing the password does."""
     try:
-        holder = await _holder(request, token, PASSWORD_PURPOSES)
+        holder = await _holder(request, _workspace(tenant), token, PASSWORD_PURPOSES)
     except LinkRefused as refusal:
         return link_refused(refusal)
     return _password_page(holder, token)
 
 
 @post("/account/set-password", name="set_password", opt=AUTH)
-async def set_password(request: Req) -> Response[Any]:
+async def set_password(request: Req, tenant: HostTenant) -> Response[Any]:
     # not bound through kit.forms.bind: that strips fields, and a password's spaces are its own
     form = await request.form()
     token, password, confirm = (str(form.get(name, "")) for name in ("token", "password", "confirm"))
-    workspace = _workspace(request)
+    workspace = _workspace(tenant)
     try:
         async with elevated_step(request.app.state.db, workspace) as session:
             identity = await links.choose_password(session, token, password, confirm, workspace_id=workspace)
-            return await _log_in(request, session, identity, "auth.password_set", "link")
+            return await _log_in(request, workspace, session, identity, "auth.password_set", "link")
     except InvalidForm as rejected:
         try:
-            return _password_page(await _holder(request, token, PASSWORD_PURPOSES), token, rejected.errors)
+            return _password_page(await _holder(request, workspace, token, PASSWORD_PURPOSES), token, rejected.errors)
         except LinkRefused as refusal:
             return link_refused(refusal)
     except LinkRefused as refusal:
@@ -141,7 +141,7 @@ async def forgot_password_form(email: FromQuery[str] = "") -> Template:
 
 
 @post("/account/forgot-password", name="forgot_password", opt=AUTH)
-async def forgot_password(request: Req) -> Template:
+async def forgot_password(request: Req, tenant: HostTenant) -> Template:
     """The same answer whether or not the address belongs to anyone: the page must not tell a
     stranger who uses Merkato, or who works with this company. The job decides what to send."""
     email = str((await request.form()).get("email", "")).strip()
@@ -153,7 +153,7 @@ async def forgot_password(request: Req) -> Template:
             context={"email": email, "errors": errors},
             status_code=HTTP_400_BAD_REQUEST,
         )
-    db, workspace = request.app.state.db, _workspace(request)
+    db, workspace = request.app.state.db, _workspace(tenant)
     if workspace is None:
         await links.ask_on_apex(db, LinkPurpose.PASSWORD_RESET, email, origin=apex_link_origin(request))
     else:
@@ -178,25 +178,25 @@ async def forgot_password(request: Req) -> Template:
 
 
 @get("/account/unlock", name="unlock_form")
-async def unlock_form(request: Req, token: FromQuery[str] = "") -> Template:
+async def unlock_form(request: Req, tenant: HostTenant, token: FromQuery[str] = "") -> Template:
     """A GET does not log in (mail scanners open links): the page asks for one click."""
     try:
-        holder = await _holder(request, token, UNLOCK_LINKS)
+        holder = await _holder(request, _workspace(tenant), token, UNLOCK_LINKS)
     except LinkRefused as refusal:
         return link_refused(refusal)
     return Template(template_name="public/unlock.html", context={"holder": holder, "token": token})
 
 
 @post("/account/unlock", name="unlock", opt=AUTH)
-async def unlock(request: Req) -> Response[Any]:
+async def unlock(request: Req, tenant: HostTenant) -> Response[Any]:
     token = str((await request.form()).get("token", ""))
-    workspace = _workspace(request)
+    workspace = _workspace(tenant)
     try:
         async with elevated_step(request.app.state.db, workspace) as session:
             holder = await links.use(session, token, UNLOCK_LINKS, workspace_id=workspace)
             if holder.identity is None:
                 raise LinkRefused(links.LinkProblem.UNKNOWN)
-            return await _log_in(request, session, holder.identity, "auth.login", "unlock link")
+            return await _log_in(request, workspace, session, holder.identity, "auth.login", "unlock link")
     except LinkRefused as refusal:
         return link_refused(refusal)
 

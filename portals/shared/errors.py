@@ -64,8 +64,8 @@ def access_changed(request: Request[Any, Any, Any], exc: AccessChanged) -> Respo
 
 
 def form_rejected(request: Request[Any, Any, Any], exc: FormRejected) -> Response[Any]:
-    log.info("form rejected on %s: %s", request.url.path, sorted(exc.context.get("errors", {})))
-    return Template(template_name=exc.template, context=exc.context, status_code=HTTP_400_BAD_REQUEST)
+    log.info("step refused on %s (%s): %s", request.url.path, exc.status_code, exc.__cause__)
+    return Template(template_name=exc.template, context=exc.context, status_code=exc.status_code)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
