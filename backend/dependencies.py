@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.authz.principal import ApexUser, Principal
@@ -69,14 +70,15 @@ def provide_workspace(request: Req) -> TenantInfo:
 
 
 # The handler parameters that receive them, by name (a handler declares `db: Db`, `user: CurrentUser`…).
+# The middleware made these values itself: validating them again would only copy them.
 Db = NamedDependency[AsyncSession]
 # whoever is logged in on this host, if anyone: a member (tenant host), an identity (apex) or None
-Visitor = NamedDependency[Principal | ApexUser | None]
-CurrentUser = NamedDependency[Principal]
-ApexIdentity = NamedDependency[ApexUser]
+Visitor = NamedDependency[SkipValidation[Principal | ApexUser | None]]
+CurrentUser = NamedDependency[SkipValidation[Principal]]
+ApexIdentity = NamedDependency[SkipValidation[ApexUser]]
 # the host's workspace, None on the apex (for pages both kinds of host serve)
-HostTenant = NamedDependency[TenantInfo | None]
-Workspace = NamedDependency[TenantInfo]
+HostTenant = NamedDependency[SkipValidation[TenantInfo | None]]
+Workspace = NamedDependency[SkipValidation[TenantInfo]]
 
 DEPENDENCIES = {
     "db": Provide(provide_db),
