@@ -8,6 +8,8 @@ and the one address it is for.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
@@ -24,15 +26,18 @@ from backend.auth.origins import apex_link_origin, link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
 from backend.authz.workspace import AUTH
-from backend.dependencies import HostTenant
+from backend.dependencies import Db, HostTenant
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, LinkPurpose
+from portals.shared.forms import FormRejected
 from portals.shared.navigation import home_of
 from portals.shared.session_cookies import session_cookie, start_session
 from tenants.directory import TenantInfo
 
 Req = Request[Any, Any, Any]
+MESSAGE = "public/account_message.html"
+SET_PASSWORD = "public/set_password.html"
 UNLOCK_LINKS = (LinkPurpose.UNLOCK.value,)
 
 
@@ -41,23 +46,47 @@ def _workspace(tenant: TenantInfo | None) -> UUID | None:
     return tenant.id if tenant else None
 
 
+def _refused_context(refusal: LinkRefused, offer: str) -> dict[str, Any]:
+    return {"heading": _("This link cannot be used"), "message": refusal.problem.message(), f"offer_{offer}": True}
+
+
 def link_refused(refusal: LinkRefused, offer: str = "reset") -> Template:
     """A link that cannot be used: say why, and where to go instead (`offer`: reset, register or
     login: a fresh link, the registration's start, the login page)."""
-    return Template(
-        template_name="public/account_message.html",
-        context={
-            "heading": _("This link cannot be used"),
-            "message": refusal.problem.message(),
-            f"offer_{offer}": True,
-        },
-        status_code=HTTP_400_BAD_REQUEST,
-    )
+    return Template(template_name=MESSAGE, context=_refused_context(refusal, offer), status_code=HTTP_400_BAD_REQUEST)
 
 
 async def _holder(request: Req, workspace: UUID | None, token: str, purposes: tuple[str, ...]) -> LinkHolder:
     async with elevated_step(request.app.state.db, workspace) as session:
         return await links.inspect(session, token, purposes, workspace_id=workspace)
+
+
+@asynccontextmanager
+async def through_link(
+    request: Req,
+    workspace: UUID | None,
+    token: str,
+    purposes: tuple[str, ...],
+    *,
+    template: str,
+    context_of: Callable[[LinkHolder, Mapping[str, str]], dict[str, Any]],
+    offer: str = "reset",
+) -> AsyncIterator[Db]:
+    """The step a form reached through an e-mailed link takes (choosing a password, say), in the
+    elevated step of the host's tenant: a link that cannot be used says why (400, `offer` where to
+    go instead); a refused form shows `template` again (400) with `context_of` a fresh look at
+    the link and the field messages. Nothing of a refused step is kept."""
+    try:
+        async with elevated_step(request.app.state.db, workspace) as session:
+            yield session
+    except LinkRefused as refusal:
+        raise FormRejected(MESSAGE, _refused_context(refusal, offer), HTTP_400_BAD_REQUEST) from refusal
+    except InvalidForm as rejected:
+        try:
+            holder = await _holder(request, workspace, token, purposes)
+        except LinkRefused as refusal:  # it expired, or was used, meanwhile
+            raise FormRejected(MESSAGE, _refused_context(refusal, offer), HTTP_400_BAD_REQUEST) from refusal
+        raise FormRejected(template, context_of(holder, rejected.errors), rejected.status_code) from rejected
 
 
 async def _log_in(
@@ -74,7 +103,7 @@ async def _log_in(
     principal = await service.membership_principal(session, workspace, identity)
     if principal is None:  # a supplier's registrant waiting for approval, say
         return Template(
-            template_name="public/account_message.html",
+            template_name=MESSAGE,
             context={
                 "heading": _("Password saved"),
                 "message": _("Your password is saved. You can log in once you have access to this workspace."),
@@ -89,18 +118,14 @@ async def _log_in(
 # --- choosing a password (invitation or reset) ------------------------------------------------
 
 
-def _password_page(holder: LinkHolder, token: str, errors: FieldErrors | None = None) -> Template:
-    return Template(
-        template_name="public/set_password.html",
-        context={
-            "holder": holder,
-            "invited": holder.purpose == LinkPurpose.INVITATION,
-            "token": token,
-            "errors": errors or {},
-            "min_length": MIN_LENGTH,
-        },
-        status_code=HTTP_400_BAD_REQUEST if errors else 200,
-    )
+def _password_page(holder: LinkHolder, token: str, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "holder": holder,
+        "invited": holder.purpose == LinkPurpose.INVITATION,
+        "token": token,
+        "errors": errors or {},
+        "min_length": MIN_LENGTH,
+    }
 
 
 @get("/account/set-password", name="set_password_form")
@@ -110,7 +135,7 @@ async def set_password_form(request: Req, tenant: HostTenant, token: FromQuery[s
         holder = await _holder(request, _workspace(tenant), token, PASSWORD_PURPOSES)
     except LinkRefused as refusal:
         return link_refused(refusal)
-    return _password_page(holder, token)
+    return Template(template_name=SET_PASSWORD, context=_password_page(holder, token))
 
 
 @post("/account/set-password", name="set_password", opt=AUTH)
@@ -119,17 +144,15 @@ async def set_password(request: Req, tenant: HostTenant) -> Response[Any]:
     form = await request.form()
     token, password, confirm = (str(form.get(name, "")) for name in ("token", "password", "confirm"))
     workspace = _workspace(tenant)
-    try:
-        async with elevated_step(request.app.state.db, workspace) as session:
-            identity = await links.choose_password(session, token, password, confirm, workspace_id=workspace)
-            return await _log_in(request, workspace, session, identity, "auth.password_set", "link")
-    except InvalidForm as rejected:
-        try:
-            return _password_page(await _holder(request, workspace, token, PASSWORD_PURPOSES), token, rejected.errors)
-        except LinkRefused as refusal:
-            return link_refused(refusal)
-    except LinkRefused as refusal:
-        return link_refused(refusal)
+
+    def again(holder: LinkHolder, errors: Mapping[str, str]) -> dict[str, Any]:
+        return _password_page(holder, token, errors)
+
+    async with through_link(
+        request, workspace, token, PASSWORD_PURPOSES, template=SET_PASSWORD, context_of=again
+    ) as session:
+        identity = await links.choose_password(session, token, password, confirm, workspace_id=workspace)
+        return await _log_in(request, workspace, session, identity, "auth.password_set", "link")
 
 
 # --- asking for a reset -----------------------------------------------------------------------
@@ -162,7 +185,7 @@ async def forgot_password(request: Req, tenant: HostTenant) -> Template:
                 session, LinkPurpose.PASSWORD_RESET, email, workspace_id=workspace, origin=link_origin(request)
             )
     return Template(
-        template_name="public/account_message.html",
+        template_name=MESSAGE,
         context={
             "heading": _("Check your e-mail"),
             "message": _(

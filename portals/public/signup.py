@@ -30,18 +30,19 @@ from backend.authz.guards import apex_user
 from backend.authz.principal import ApexUser, Principal
 from backend.billing import service as billing
 from backend.dependencies import ApexIdentity, Visitor
-from backend.kit.forms import FieldErrors, InvalidForm, bind
+from backend.kit.forms import bind
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
 from backend.models import Identity, Tenant, TenantStatus
 from backend.signup import service as signups
-from portals.public.account import link_refused
+from portals.public.account import link_refused, through_link
 from portals.shared.forms import form_page
 from portals.shared.session_cookies import session_cookie
 from tenants.billing.plans import PLANS, Interval, Limit, Module, limit_label, module_label
 from tenants.context import NO_CONTEXT
 
 Req = Request[Any, Any, Any]
+CONFIRM = "public/signup_confirm.html"
 
 
 def _interval(value: str) -> Interval:
@@ -152,12 +153,8 @@ async def _continue(request: Req, tenant_id: UUID) -> Response[Any]:
     return Redirect(path=f"/signup/{tenant_id}/ready")
 
 
-def _confirm_page(holder: links.LinkHolder, token: str, errors: FieldErrors | None = None) -> Template:
-    return Template(
-        template_name="public/signup_confirm.html",
-        context={"holder": holder, "token": token, "errors": errors or {}, "min_length": MIN_LENGTH},
-        status_code=400 if errors else 200,
-    )
+def _confirm_page(holder: links.LinkHolder, token: str, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {"holder": holder, "token": token, "errors": errors or {}, "min_length": MIN_LENGTH}
 
 
 @get("/signup/confirm", name="signup_confirm_form")
@@ -169,7 +166,7 @@ async def signup_confirm_form(request: Req, token: FromQuery[str] = "") -> Templ
             holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
         except LinkRefused as refusal:
             return link_refused(refusal, "login")
-    return _confirm_page(holder, token)
+    return Template(template_name=CONFIRM, context=_confirm_page(holder, token))
 
 
 @post("/signup/confirm", name="signup_confirm")
@@ -178,21 +175,18 @@ async def signup_confirm(request: Req) -> Response[Any]:
     # not bound through kit.forms.bind: that strips fields, and a password's spaces are its own
     data = await request.form()
     token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
-    try:
-        async with elevated_step(state.db, None) as session:
-            owner, tenant_id = await signups.confirm_owner(session, token, password=password, confirm=confirm)
-            new = await auth.start_apex_session(
-                session, owner, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
-            )
-    except LinkRefused as refusal:
-        return link_refused(refusal, "login")
-    except InvalidForm as rejected:
-        async with elevated_step(state.db, None) as session:
-            try:
-                holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
-            except LinkRefused as refusal:
-                return link_refused(refusal, "login")
-        return _confirm_page(holder, token, rejected.errors)
+
+    def again(holder: links.LinkHolder, errors: Mapping[str, str]) -> dict[str, Any]:
+        return _confirm_page(holder, token, errors)
+
+    async with through_link(
+        request, None, token, signups.SIGNUP_LINKS, template=CONFIRM, context_of=again, offer="login"
+    ) as session:
+        owner, tenant_id = await signups.confirm_owner(session, token, password=password, confirm=confirm)
+        new = await auth.start_apex_session(
+            session, owner, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
+        )
+    # on to payment once the owner's login is committed: the checkout opens transactions of its own
     response = await _continue(request, tenant_id)
     response.set_cookie(session_cookie(request, new))
     return response

@@ -50,7 +50,7 @@ from backend.suppliers.documents import accepted_types
 from backend.suppliers.registration import EDITABLE, CompanyForm, RegistrationRequest
 from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import BankAccountForm
-from portals.public.account import link_refused
+from portals.public.account import link_refused, through_link
 from portals.shared.clock import workspace_today
 from portals.shared.forms import form_page
 from portals.supplier.document_upload import upload_from_form
@@ -61,6 +61,7 @@ COOKIE = "merkato_registration"
 PATH = "/supplier/register"
 LIFETIME = 30 * 86400
 START = "supplier/register_start.html"
+CONTINUE = "supplier/register_continue.html"
 
 
 # --- the registration cookie ----------------------------------------------------------------------
@@ -143,18 +144,14 @@ async def register(request: Req, workspace: Workspace) -> Response[Any]:
     return _check_mail(identities.normalize_email(form.login_email))
 
 
-def _continue_page(holder: links.LinkHolder, token: str, errors: FieldErrors | None = None) -> Template:
-    return Template(
-        template_name="supplier/register_continue.html",
-        context={
-            "holder": holder,
-            "company": holder.payload.get("legal_name", ""),
-            "token": token,
-            "errors": errors or {},
-            "min_length": MIN_LENGTH,
-        },
-        status_code=HTTP_400_BAD_REQUEST if errors else 200,
-    )
+def _continue_page(holder: links.LinkHolder, token: str, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "holder": holder,
+        "company": holder.payload.get("legal_name", ""),
+        "token": token,
+        "errors": errors or {},
+        "min_length": MIN_LENGTH,
+    }
 
 
 @get(f"{PATH}/continue", name="supplier_register_link")
@@ -166,7 +163,7 @@ async def continue_form(request: Req, workspace: Workspace, token: FromQuery[str
             holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=workspace.id)
         except LinkRefused as refusal:
             return link_refused(refusal, "register")
-    return _continue_page(holder, token)
+    return Template(template_name=CONTINUE, context=_continue_page(holder, token))
 
 
 @post(f"{PATH}/continue", name="supplier_register_from_link")
@@ -174,20 +171,15 @@ async def continue_from_link(request: Req, workspace: Workspace) -> Response[Any
     # not bound through kit.forms.bind: that strips fields, and a password's spaces are its own
     data = await request.form()
     token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
-    tenant_id = workspace.id
-    try:
-        async with elevated_step(request.app.state.db, tenant_id) as session:
-            registration, identity = await service.start_from_link(session, token, password=password, confirm=confirm)
-            cookie = registration_cookie(request, registration, identity)
-    except LinkRefused as refusal:
-        return link_refused(refusal, "register")
-    except InvalidForm as rejected:
-        async with elevated_step(request.app.state.db, tenant_id) as session:
-            try:
-                holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=tenant_id)
-            except LinkRefused as refusal:
-                return link_refused(refusal, "register")
-        return _continue_page(holder, token, rejected.errors)
+
+    def again(holder: links.LinkHolder, errors: Mapping[str, str]) -> dict[str, Any]:
+        return _continue_page(holder, token, errors)
+
+    async with through_link(
+        request, workspace.id, token, service.REGISTRATION_LINKS, template=CONTINUE, context_of=again, offer="register"
+    ) as session:
+        registration, identity = await service.start_from_link(session, token, password=password, confirm=confirm)
+        cookie = registration_cookie(request, registration, identity)
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 
 
