@@ -50,15 +50,16 @@ def _refused_context(refusal: LinkRefused, offer: str) -> dict[str, Any]:
     return {"heading": _("This link cannot be used"), "message": refusal.problem.message(), f"offer_{offer}": True}
 
 
-def link_refused(refusal: LinkRefused, offer: str = "reset") -> Template:
-    """A link that cannot be used: say why, and where to go instead (`offer`: reset, register or
-    login: a fresh link, the registration's start, the login page)."""
-    return Template(template_name=MESSAGE, context=_refused_context(refusal, offer), status_code=HTTP_400_BAD_REQUEST)
-
-
-async def _holder(request: Req, workspace: UUID | None, token: str, purposes: tuple[str, ...]) -> LinkHolder:
-    async with elevated_step(request.app.state.db, workspace) as session:
-        return await links.inspect(session, token, purposes, workspace_id=workspace)
+@asynccontextmanager
+async def link_step(request: Req, workspace: UUID | None, offer: str = "reset") -> AsyncIterator[Db]:
+    """An elevated step of the host's tenant (None: the apex) that looks at or uses an e-mailed
+    link: a link that cannot be used says why (400) and where to go instead (`offer`: reset,
+    register or login: a fresh link, the registration's start, the login page)."""
+    try:
+        async with elevated_step(request.app.state.db, workspace) as session:
+            yield session
+    except LinkRefused as refusal:
+        raise FormRejected(MESSAGE, _refused_context(refusal, offer), HTTP_400_BAD_REQUEST) from refusal
 
 
 @asynccontextmanager
@@ -72,20 +73,15 @@ async def through_link(
     context_of: Callable[[LinkHolder, Mapping[str, str]], dict[str, Any]],
     offer: str = "reset",
 ) -> AsyncIterator[Db]:
-    """The step a form reached through an e-mailed link takes (choosing a password, say), in the
-    elevated step of the host's tenant: a link that cannot be used says why (400, `offer` where to
-    go instead); a refused form shows `template` again (400) with `context_of` a fresh look at
+    """The step a form reached through an e-mailed link takes (choosing a password, say), as a
+    `link_step`: a refused form shows `template` again (400) with `context_of` a fresh look at
     the link and the field messages. Nothing of a refused step is kept."""
     try:
-        async with elevated_step(request.app.state.db, workspace) as session:
+        async with link_step(request, workspace, offer) as session:
             yield session
-    except LinkRefused as refusal:
-        raise FormRejected(MESSAGE, _refused_context(refusal, offer), HTTP_400_BAD_REQUEST) from refusal
     except InvalidForm as rejected:
-        try:
-            holder = await _holder(request, workspace, token, purposes)
-        except LinkRefused as refusal:  # it expired, or was used, meanwhile
-            raise FormRejected(MESSAGE, _refused_context(refusal, offer), HTTP_400_BAD_REQUEST) from refusal
+        async with link_step(request, workspace, offer) as session:  # it may have expired meanwhile
+            holder = await links.inspect(session, token, purposes, workspace_id=workspace)
         raise FormRejected(template, context_of(holder, rejected.errors), rejected.status_code) from rejected
 
 
@@ -131,10 +127,9 @@ def _password_page(holder: LinkHolder, token: str, errors: Mapping[str, str] | N
 @get("/account/set-password", name="set_password_form")
 async def set_password_form(request: Req, tenant: HostTenant, token: FromQuery[str] = "") -> Template:
     """Looking does not use the link up: only choosing the password does."""
-    try:
-        holder = await _holder(request, _workspace(tenant), token, PASSWORD_PURPOSES)
-    except LinkRefused as refusal:
-        return link_refused(refusal)
+    workspace = _workspace(tenant)
+    async with link_step(request, workspace) as session:
+        holder = await links.inspect(session, token, PASSWORD_PURPOSES, workspace_id=workspace)
     return Template(template_name=SET_PASSWORD, context=_password_page(holder, token))
 
 
@@ -203,10 +198,9 @@ async def forgot_password(request: Req, tenant: HostTenant) -> Template:
 @get("/account/unlock", name="unlock_form")
 async def unlock_form(request: Req, tenant: HostTenant, token: FromQuery[str] = "") -> Template:
     """A GET does not log in (mail scanners open links): the page asks for one click."""
-    try:
-        holder = await _holder(request, _workspace(tenant), token, UNLOCK_LINKS)
-    except LinkRefused as refusal:
-        return link_refused(refusal)
+    workspace = _workspace(tenant)
+    async with link_step(request, workspace) as session:
+        holder = await links.inspect(session, token, UNLOCK_LINKS, workspace_id=workspace)
     return Template(template_name="public/unlock.html", context={"holder": holder, "token": token})
 
 
@@ -214,14 +208,11 @@ async def unlock_form(request: Req, tenant: HostTenant, token: FromQuery[str] = 
 async def unlock(request: Req, tenant: HostTenant) -> Response[Any]:
     token = str((await request.form()).get("token", ""))
     workspace = _workspace(tenant)
-    try:
-        async with elevated_step(request.app.state.db, workspace) as session:
-            holder = await links.use(session, token, UNLOCK_LINKS, workspace_id=workspace)
-            if holder.identity is None:
-                raise LinkRefused(links.LinkProblem.UNKNOWN)
-            return await _log_in(request, workspace, session, holder.identity, "auth.login", "unlock link")
-    except LinkRefused as refusal:
-        return link_refused(refusal)
+    async with link_step(request, workspace) as session:
+        holder = await links.use(session, token, UNLOCK_LINKS, workspace_id=workspace)
+        if holder.identity is None:
+            raise LinkRefused(links.LinkProblem.UNKNOWN)
+        return await _log_in(request, workspace, session, holder.identity, "auth.login", "unlock link")
 
 
 ACCOUNT_ROUTES = [set_password_form, set_password, forgot_password_form, forgot_password, unlock_form, unlock]

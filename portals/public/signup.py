@@ -20,7 +20,6 @@ from litestar.response import Redirect, Template
 
 from backend.auth import links
 from backend.auth import service as auth
-from backend.auth.links import LinkRefused
 from backend.auth.middleware import SESSION_COOKIE
 from backend.auth.origins import apex_link_origin
 from backend.auth.passwords import MIN_LENGTH
@@ -35,7 +34,7 @@ from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
 from backend.models import Identity, Tenant, TenantStatus
 from backend.signup import service as signups
-from portals.public.account import link_refused, through_link
+from portals.public.account import link_step, through_link
 from portals.shared.forms import form_page
 from portals.shared.session_cookies import session_cookie
 from tenants.billing.plans import PLANS, Interval, Limit, Module, limit_label, module_label
@@ -161,11 +160,8 @@ def _confirm_page(holder: links.LinkHolder, token: str, errors: Mapping[str, str
 async def signup_confirm_form(request: Req, token: FromQuery[str] = "") -> Template:
     """The page the signup e-mail's link opens: a password to choose for an owner who has no
     Merkato login yet; one who has logs in (their password, not the link, opens their login)."""
-    async with elevated_step(request.app.state.db, None) as session:
-        try:
-            holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
-        except LinkRefused as refusal:
-            return link_refused(refusal, "login")
+    async with link_step(request, None, "login") as session:
+        holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
     return Template(template_name=CONFIRM, context=_confirm_page(holder, token))
 
 

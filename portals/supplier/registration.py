@@ -29,7 +29,6 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_
 from backend.audit.service import acting
 from backend.auth import identities, links
 from backend.auth import service as auth
-from backend.auth.links import LinkRefused
 from backend.auth.origins import client_address, link_origin
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
@@ -50,7 +49,7 @@ from backend.suppliers.documents import accepted_types
 from backend.suppliers.registration import EDITABLE, CompanyForm, RegistrationRequest
 from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import BankAccountForm
-from portals.public.account import link_refused, through_link
+from portals.public.account import link_step, through_link
 from portals.shared.clock import workspace_today
 from portals.shared.forms import form_page
 from portals.supplier.document_upload import upload_from_form
@@ -158,11 +157,8 @@ def _continue_page(holder: links.LinkHolder, token: str, errors: Mapping[str, st
 async def continue_form(request: Req, workspace: Workspace, token: FromQuery[str] = "") -> Template:
     """The page the e-mailed link opens: whom it is for, and a password to choose for a person who
     has none yet. Looking does not use the link up."""
-    async with elevated_step(request.app.state.db, workspace.id) as session:
-        try:
-            holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=workspace.id)
-        except LinkRefused as refusal:
-            return link_refused(refusal, "register")
+    async with link_step(request, workspace.id, "register") as session:
+        holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=workspace.id)
     return Template(template_name=CONTINUE, context=_continue_page(holder, token))
 
 
