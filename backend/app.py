@@ -13,7 +13,6 @@ from typing import Any
 from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
@@ -27,7 +26,7 @@ from backend.auth.middleware import AuthMiddleware
 from backend.auth.tokens import ApiTokens
 from backend.authz.workspace import workspace_allows
 from backend.billing.controllers import WEBHOOK_ROUTES
-from backend.dependencies import provide_db
+from backend.dependencies import DEPENDENCIES
 from backend.jobs.broker import BatchingPublisher, load_jobs
 from backend.jobs.runtime import EmbeddedWorker, install
 from backend.kit.request_id import RequestIdMiddleware
@@ -97,7 +96,7 @@ def _app_kwargs(settings: Settings, state: State) -> dict[str, Any]:
             AuthMiddleware,
         ],
         "request_max_body_size": settings.request_max_body_bytes,
-        "dependencies": {"db": Provide(provide_db)},
+        "dependencies": DEPENDENCIES,
         "logging_config": LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},
             # HTTP clients (the Stripe SDK and its httpx) would log every call at INFO

@@ -14,11 +14,10 @@ from backend.auth import links, service
 from backend.auth.origins import client_address
 from backend.auth.schemas import Me, TokenRequest, TokenResponse
 from backend.auth.steps import elevated_step
-from backend.authz.guards import any_member, principal_of
+from backend.authz.guards import any_member
 from backend.authz.workspace import AUTH
-from backend.dependencies import Db
+from backend.dependencies import CurrentUser, Db, HostTenant
 from backend.models import Identity, LinkPurpose, Membership
-from tenants.resolution import tenant_of
 
 
 class AuthController(Controller):
@@ -26,10 +25,11 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/token", status_code=200, security=[], opt=AUTH)
-    async def token(self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]) -> TokenResponse:
+    async def token(
+        self, request: Request[Any, Any, Any], tenant: HostTenant, data: JSONBody[TokenRequest]
+    ) -> TokenResponse:
         """A bearer token for this workspace (the host's tenant), valid for a few minutes."""
         state = request.app.state
-        tenant = tenant_of(request.scope)
         if tenant is None:
             raise NotAuthorizedException()
         max_failures = state.settings.login_max_failures_per_hour
@@ -62,10 +62,9 @@ class AuthController(Controller):
         return TokenResponse(access_token=access_token, expires_in=expires_in)
 
     @get("/me", guards=[any_member])
-    async def me(self, request: Request[Any, Any, Any], db: Db) -> Me:
+    async def me(self, db: Db, user: CurrentUser) -> Me:
         """Who the token is for, as the database says now (a token whose login changed since it
         was issued is refused on this read, like on every other)."""
-        user = principal_of(request)
         membership = await db.get(Membership, (user.tenant_id, user.membership_id))
         identity = await db.get(Identity, user.identity_id)
         if membership is None or identity is None:

@@ -28,6 +28,7 @@ from backend.auth.steps import elevated_step
 from backend.authz.roles import StaffRole
 from backend.billing.gateway import StripeGateway, Subscription
 from backend.jobs.outbox import enqueue
+from backend.kit.errors import DomainError
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
 from backend.models import Identity, Membership, MembershipKind, StripeEvent, Tenant, TenantStatus
@@ -212,8 +213,8 @@ async def store_event(session: AsyncSession, event: dict[str, Any]) -> bool:
 # apply Stripe's answer at once, so the owner sees the result without waiting for the webhook.
 
 
-class BillingRefused(Exception):
-    """The change cannot be made (the message says why); nothing was asked of Stripe."""
+class BillingRefused(DomainError):
+    """The change cannot be made (the message says why, 400); nothing was asked of Stripe."""
 
 
 async def _subscribed(db: Database, context: TenantContext, settings: Settings) -> tuple[Tenant, Subscription]:

@@ -10,6 +10,7 @@ import msgspec
 from babel import Locale
 from babel.numbers import list_currencies
 
+from backend.kit.errors import DomainError
 from backend.kit.i18n import gettext as _
 
 FormT = TypeVar("FormT", bound=msgspec.Struct)
@@ -46,12 +47,12 @@ class FieldErrors(dict[str, str]):
             self[field] = _("At most %(limit)d characters.") % {"limit": limit}
 
 
-class InvalidForm(Exception):
-    """A service refused a form; the page shows `errors` next to the fields and changes nothing."""
+class InvalidForm(DomainError):
+    """A service refused a form (400); the page shows `errors` next to the fields and changes nothing."""
 
     def __init__(self, errors: FieldErrors) -> None:
-        super().__init__(", ".join(sorted(errors)))
-        self.errors = errors
+        super().__init__(next(iter(errors.values()), ""), errors)
+        self.errors: FieldErrors = errors
 
 
 def bind(form_type: type[FormT], data: Mapping[str, Any]) -> FormT:

@@ -11,9 +11,10 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from backend.authz.guards import principal_of, staff, staff_permission_or_party
+from backend.authz.guards import staff, staff_permission_or_party
+from backend.authz.principal import Principal
 from backend.authz.roles import Permission
-from backend.dependencies import Db
+from backend.dependencies import CurrentUser, Db
 from backend.kit.forms import InvalidForm
 from backend.kit.pagination import Page, PageRequest
 from backend.parties.queries import SupplierFilter, search_suppliers
@@ -29,9 +30,11 @@ def _page(found: Page[Any], page: int, size: int) -> PartyPage:
     return PartyPage(items=[PartyOut.of(p) for p in found.items], total=found.total, page=page, size=size)
 
 
-async def _one(request: Request[Any, Any, Any], repository: type[PartyRepository[Any]], party_id: UUID) -> PartyOut:
+async def _one(
+    request: Request[Any, Any, Any], reader: Principal, repository: type[PartyRepository[Any]], party_id: UUID
+) -> PartyOut:
     """The API's hottest read: scope checked first, then one prepared statement on the bare driver."""
-    context = principal_of(request).context
+    context = reader.context
     if not repository.in_scope(context, party_id):
         raise NotFoundException()
     async with request.app.state.db.read(context) as driver:
@@ -55,8 +58,10 @@ class SupplierController(Controller):
         return _page(await search_suppliers(db, filters, PageRequest(page=page, size=size)), page, size)
 
     @get("/{supplier_id:uuid}")
-    async def get_supplier(self, request: Request[Any, Any, Any], supplier_id: FromPath[UUID]) -> PartyOut:
-        return await _one(request, SupplierRepository, supplier_id)
+    async def get_supplier(
+        self, request: Request[Any, Any, Any], user: CurrentUser, supplier_id: FromPath[UUID]
+    ) -> PartyOut:
+        return await _one(request, user, SupplierRepository, supplier_id)
 
     @post("/", guards=[staff(Permission.MANAGE_SUPPLIERS)], status_code=201)
     async def create_supplier(self, db: Db, data: JSONBody[NewParty]) -> PartyOut:
@@ -82,5 +87,7 @@ class CustomerController(Controller):
         return _page(found, page, size)
 
     @get("/{customer_id:uuid}")
-    async def get_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[UUID]) -> PartyOut:
-        return await _one(request, CustomerRepository, customer_id)
+    async def get_customer(
+        self, request: Request[Any, Any, Any], user: CurrentUser, customer_id: FromPath[UUID]
+    ) -> PartyOut:
+        return await _one(request, user, CustomerRepository, customer_id)

@@ -31,6 +31,7 @@ from backend.audit.service import Actor, record
 from backend.auth import identities, links
 from backend.auth.tokens import digest
 from backend.jobs.outbox import enqueue
+from backend.kit.errors import Conflict
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
@@ -77,7 +78,7 @@ TRANSITIONS: dict[tuple[str, str], RegistrationStatus] = {
 EDITABLE = frozenset({RegistrationStatus.DRAFT, RegistrationStatus.INFO_REQUESTED})
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
     """A step the registration's state does not allow (`action`: a TRANSITIONS action, "edited"
     or "invite"); the message is for the person who tried it."""
 

@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record, snapshot
+from backend.kit.errors import Conflict
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import Supplier
@@ -19,8 +20,11 @@ from tenants.billing.plans import Limit
 MAX_REASON = 500
 
 
-class StatusUnchanged(Exception):
+class StatusUnchanged(Conflict):
     """The supplier is not in the state the step starts from (someone else was faster)."""
+
+    def __init__(self) -> None:
+        super().__init__(_("The supplier's status has changed meanwhile."))
 
 
 async def set_status(session: AsyncSession, supplier: Supplier, action: str, reason: str) -> None:

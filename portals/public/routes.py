@@ -29,6 +29,7 @@ from backend.auth.tokens import digest
 from backend.authz.guards import apex_user
 from backend.authz.principal import ApexUser, Principal
 from backend.authz.workspace import AUTH
+from backend.dependencies import ApexIdentity, HostTenant, Visitor, Workspace
 from backend.kit.i18n import LOCALES
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, LinkPurpose, MembershipKind
@@ -41,7 +42,7 @@ from portals.shared.session_cookies import (
     session_cookie,
     start_session,
 )
-from tenants.resolution import tenant_of
+from tenants.directory import TenantInfo
 
 Req = Request[Any, Any, Any]
 BINDING_COOKIE = "merkato_ticket_binding"
@@ -49,9 +50,8 @@ BINDING_SECONDS = 300
 
 
 def _login_page(
-    request: Req, *, email: str = "", next_path: str = "", message: str = "", status: int = 200
+    tenant: TenantInfo | None, *, email: str = "", next_path: str = "", message: str = "", status: int = 200
 ) -> Template:
-    tenant = tenant_of(request.scope)
     return Template(
         template_name="public/login.html",
         context={"email": email, "next": next_path, "message": message, "tenant_name": tenant.name if tenant else None},
@@ -59,31 +59,29 @@ def _login_page(
     )
 
 
-def _refused(request: Req, refusal: LoginRefused, email: str, next_path: str) -> Template:
+def _refused(tenant: TenantInfo | None, refusal: LoginRefused, email: str, next_path: str) -> Template:
     status = HTTP_400_BAD_REQUEST if refusal.reason == Refusal.WRONG else HTTP_429_TOO_MANY_REQUESTS
-    page = _login_page(request, email=email, next_path=next_path, message=refusal_message(refusal), status=status)
+    page = _login_page(tenant, email=email, next_path=next_path, message=refusal_message(refusal), status=status)
     if refusal.retry_after:
         page.headers["Retry-After"] = str(refusal.retry_after)
     return page
 
 
 @get("/login", name="login_form")
-async def login_form(request: Req, next: FromQuery[str] = "") -> Response[Any]:  # noqa: A002  (the query parameter's name)
-    user = request.scope.get("user")
-    if isinstance(user, Principal):
-        return Redirect(path=home_of(user))
-    if isinstance(user, ApexUser):
+async def login_form(visitor: Visitor, tenant: HostTenant, next: FromQuery[str] = "") -> Response[Any]:  # noqa: A002  (the query parameter's name)
+    if isinstance(visitor, Principal):
+        return Redirect(path=home_of(visitor))
+    if isinstance(visitor, ApexUser):
         return Redirect(path="/workspaces")
-    return _login_page(request, next_path=next)
+    return _login_page(tenant, next_path=next)
 
 
 @post("/login", name="login", opt=AUTH)
-async def login(request: Req) -> Response[Any]:
+async def login(request: Req, tenant: HostTenant) -> Response[Any]:
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     next_path = str(form.get("next", ""))
     state = request.app.state
-    tenant = tenant_of(request.scope)
     replacing = request.cookies.get(SESSION_COOKIE)
     max_failures = state.settings.login_max_failures_per_hour
     client = client_address(request)
@@ -103,7 +101,7 @@ async def login(request: Req) -> Response[Any]:
         if refused is not None:
             if refused.shielded_identity is not None:
                 await links.ask_on_apex(state.db, LinkPurpose.UNLOCK, email)
-            return _refused(request, refused, email, next_path)
+            return _refused(tenant, refused, email, next_path)
         return Redirect(path=safe_next(next_path, "/workspaces"), cookies=[session_cookie(request, new)])
     async with elevated_step(state.db, tenant.id) as session:
         try:
@@ -113,25 +111,24 @@ async def login(request: Req) -> Response[Any]:
         except LoginRefused as refusal:
             if refusal.shielded_identity is not None:
                 await links.ask(session, LinkPurpose.UNLOCK, email, workspace_id=tenant.id)
-            return _refused(request, refusal, email, next_path)
+            return _refused(tenant, refusal, email, next_path)
         cookie = await start_session(request, session, principal)
         await record(session, "auth.login", "membership", principal.membership_id, actor=Actor.of(principal))
     return Redirect(path=safe_next(next_path, home_of(principal)), cookies=[cookie])
 
 
 @post("/logout", name="logout", opt=AUTH)
-async def logout(request: Req) -> Response[Any]:
+async def logout(request: Req, visitor: Visitor, tenant: HostTenant) -> Response[Any]:
     token = request.cookies.get(SESSION_COOKIE)
     state = request.app.state
-    tenant = tenant_of(request.scope)
     if token:
         async with elevated_step(state.db, tenant.id if tenant else None) as session:
             if tenant is None:
                 await service.end_apex_session(session, token)
             else:
                 await service.end_session(session, token)
-                if isinstance(user := request.scope.get("user"), Principal):
-                    await record(session, "auth.logout", "membership", user.membership_id, actor=Actor.of(user))
+                if isinstance(visitor, Principal):
+                    await record(session, "auth.logout", "membership", visitor.membership_id, actor=Actor.of(visitor))
     return Redirect(path="/login", cookies=[cleared_session_cookie()])
 
 
@@ -153,10 +150,9 @@ async def landing() -> Template:
 
 
 @get("/workspaces", guards=[apex_user], name="workspaces")
-async def workspaces(request: Req) -> Template:
-    user: ApexUser = request.scope["user"]
+async def workspaces(request: Req, apex_identity: ApexIdentity) -> Template:
     # no tenant, only this identity: RLS shows its own memberships in every tenant, nothing else
-    async with elevated_step(request.app.state.db, None, acting_for=user.identity_id) as session:
+    async with elevated_step(request.app.state.db, None, acting_for=apex_identity.identity_id) as session:
         found = await service.workspaces(session)
     kind_labels = {
         MembershipKind.STAFF: _("Staff"),
@@ -171,17 +167,18 @@ async def workspaces(request: Req) -> Template:
 
 
 @get("/workspaces/{slug:str}/ticket", guards=[apex_user], name="workspace_ticket")
-async def workspace_ticket(request: Req, slug: FromPath[str], binding: FromQuery[str] = "") -> Response[Any]:
+async def workspace_ticket(
+    request: Req, apex_identity: ApexIdentity, slug: FromPath[str], binding: FromQuery[str] = ""
+) -> Response[Any]:
     """Step 2 of entering a workspace: a ticket for the browser whose binding cookie hashes to
     `binding` (the workspace host set it in step 1 and sent the browser here)."""
-    user: ApexUser = request.scope["user"]
     try:
         binding_hash = bytes.fromhex(binding)
     except ValueError:
         binding_hash = b""
     if len(binding_hash) != 32:
         raise NotFoundException()
-    return await ticket_redirect(request, slug.lower(), user.identity_id, binding_hash)
+    return await ticket_redirect(request, slug.lower(), apex_identity.identity_id, binding_hash)
 
 
 async def ticket_redirect(request: Req, slug: str, identity_id: UUID, binding_hash: bytes) -> Response[Any]:
@@ -204,12 +201,9 @@ async def ticket_redirect(request: Req, slug: str, identity_id: UUID, binding_ha
 
 
 @get("/auth/enter", name="enter_workspace")
-async def enter_workspace(request: Req) -> Response[Any]:
+async def enter_workspace(request: Req, workspace: Workspace) -> Response[Any]:
     """Step 1 of entering from the apex: this host's binding cookie, then to the apex for a
     ticket bound to it."""
-    tenant = tenant_of(request.scope)
-    if tenant is None:
-        raise NotFoundException()
     settings = request.app.state.settings
     binding = secrets.token_urlsafe(32)
     cookie = Cookie(
@@ -222,21 +216,18 @@ async def enter_workspace(request: Req) -> Response[Any]:
         secure=settings.production,
     )
     apex = origin_of(request, None)
-    return Redirect(path=f"{apex}/workspaces/{tenant.slug}/ticket?binding={digest(binding).hex()}", cookies=[cookie])
+    return Redirect(path=f"{apex}/workspaces/{workspace.slug}/ticket?binding={digest(binding).hex()}", cookies=[cookie])
 
 
 @get("/auth/ticket", name="redeem_ticket")
-async def redeem_ticket(request: Req, token: FromQuery[str] = "") -> Response[Any]:
-    tenant = tenant_of(request.scope)
-    if tenant is None:
-        raise NotFoundException()
+async def redeem_ticket(request: Req, workspace: Workspace, token: FromQuery[str] = "") -> Response[Any]:
     state = request.app.state
     forget = Cookie(key=BINDING_COOKIE, value="", max_age=0, path="/auth", httponly=True, samesite="lax")
-    async with elevated_step(state.db, tenant.id) as session:
+    async with elevated_step(state.db, workspace.id) as session:
         principal = await service.redeem_ticket(session, token, request.cookies.get(BINDING_COOKIE, ""))
         if principal is None:
             page = _login_page(
-                request, message=_("That sign-in link has expired. Please log in."), status=HTTP_400_BAD_REQUEST
+                workspace, message=_("That sign-in link has expired. Please log in."), status=HTTP_400_BAD_REQUEST
             )
             page.cookies.append(forget)
             return page

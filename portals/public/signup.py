@@ -8,6 +8,7 @@ Without Stripe (self-hosted) the workspace is active on the default plan at once
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -19,26 +20,27 @@ from litestar.response import Redirect, Template
 
 from backend.auth import links
 from backend.auth import service as auth
-from backend.auth.links import LinkRefused
 from backend.auth.middleware import SESSION_COOKIE
 from backend.auth.origins import origin_of
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
 from backend.authz.guards import apex_user
-from backend.authz.principal import ApexUser
+from backend.authz.principal import ApexUser, Principal
 from backend.billing import service as billing
-from backend.kit.forms import FieldErrors, InvalidForm, bind
+from backend.dependencies import ApexIdentity, Visitor
+from backend.kit.forms import bind
 from backend.kit.i18n import gettext as _
 from backend.kit.ids import new_id
 from backend.models import Identity, Tenant, TenantStatus
 from backend.signup import service as signups
-from portals.public.account import link_refused
-from portals.shared.forms import FormRejected
+from portals.public.account import link_step, through_link
+from portals.shared.forms import form_page
 from portals.shared.session_cookies import session_cookie
 from tenants.billing.plans import PLANS, Interval, Limit, Module, limit_label, module_label
 from tenants.context import NO_CONTEXT
 
 Req = Request[Any, Any, Any]
+CONFIRM = "public/signup_confirm.html"
 
 
 def _interval(value: str) -> Interval:
@@ -61,22 +63,25 @@ async def pricing(request: Req, interval: FromQuery[str] = "month") -> Template:
     return Template(template_name="public/pricing.html", context=context)
 
 
-def _signup_page(request: Req, form: signups.SignupForm, errors: dict[str, str]) -> dict[str, Any]:
-    user = request.scope.get("user")
+def _signup_page(
+    request: Req, visitor: Principal | ApexUser | None, form: signups.SignupForm, errors: Mapping[str, str]
+) -> dict[str, Any]:
     return {
         **_catalog(),
         "form": form,
         "errors": errors,
-        "signed_in": user if isinstance(user, ApexUser) else None,
+        "signed_in": visitor if isinstance(visitor, ApexUser) else None,
         "base_domain": request.app.state.settings.base_domain,
         "billing": request.app.state.settings.billing_enabled,
     }
 
 
 @get("/signup", name="signup_form")
-async def signup_form(request: Req, plan: FromQuery[str] = "growth", interval: FromQuery[str] = "month") -> Template:
+async def signup_form(
+    request: Req, visitor: Visitor, plan: FromQuery[str] = "growth", interval: FromQuery[str] = "month"
+) -> Template:
     form = signups.SignupForm(plan=plan if plan in PLANS else "growth", interval=_interval(interval).value)
-    return Template(template_name="public/signup.html", context=_signup_page(request, form, {}))
+    return Template(template_name="public/signup.html", context=_signup_page(request, visitor, form, {}))
 
 
 @get("/signup/slug", name="signup_slug_check")
@@ -107,20 +112,19 @@ async def _to_checkout(request: Req, tenant_id: UUID) -> Response[Any]:
 
 
 @post("/signup", name="signup")
-async def signup(request: Req) -> Response[Any]:
+async def signup(request: Req, visitor: Visitor) -> Response[Any]:
     state = request.app.state
     form = bind(signups.SignupForm, await request.form())
     form.slug = form.slug.lower()
-    user = request.scope.get("user")
     tenant_id = new_id()
     # the new tenant's context, acting for the apex user if one signs up (RLS shows them their own identity)
-    acting = user.identity_id if isinstance(user, ApexUser) else None
+    acting = visitor.identity_id if isinstance(visitor, ApexUser) else None
     async with elevated_step(state.db, tenant_id, acting_for=acting) as session:
         identity = await session.get(Identity, acting) if acting else None
-        try:
+        async with form_page(
+            "public/signup.html", lambda refused: _signup_page(request, visitor, form, refused.errors)
+        ):
             await signups.sign_up(session, form, identity=identity, settings=state.settings)
-        except InvalidForm as rejected:
-            raise FormRejected("public/signup.html", _signup_page(request, form, rejected.errors)) from rejected
     if identity is None:
         # the same answer whether the address has a Merkato login or not: the e-mail says which
         return Template(
@@ -144,24 +148,17 @@ async def _continue(request: Req, tenant_id: UUID) -> Response[Any]:
     return Redirect(path=f"/signup/{tenant_id}/ready")
 
 
-def _confirm_page(holder: links.LinkHolder, token: str, errors: FieldErrors | None = None) -> Template:
-    return Template(
-        template_name="public/signup_confirm.html",
-        context={"holder": holder, "token": token, "errors": errors or {}, "min_length": MIN_LENGTH},
-        status_code=400 if errors else 200,
-    )
+def _confirm_page(holder: links.LinkHolder, token: str, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {"holder": holder, "token": token, "errors": errors or {}, "min_length": MIN_LENGTH}
 
 
 @get("/signup/confirm", name="signup_confirm_form")
 async def signup_confirm_form(request: Req, token: FromQuery[str] = "") -> Template:
     """The page the signup e-mail's link opens: a password to choose for an owner who has no
     Merkato login yet; one who has logs in (their password, not the link, opens their login)."""
-    async with elevated_step(request.app.state.db, None) as session:
-        try:
-            holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
-        except LinkRefused as refusal:
-            return link_refused(refusal, "login")
-    return _confirm_page(holder, token)
+    async with link_step(request, None, "login") as session:
+        holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
+    return Template(template_name=CONFIRM, context=_confirm_page(holder, token))
 
 
 @post("/signup/confirm", name="signup_confirm")
@@ -170,31 +167,27 @@ async def signup_confirm(request: Req) -> Response[Any]:
     # not bound through kit.forms.bind: that strips fields, and a password's spaces are its own
     data = await request.form()
     token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
-    try:
-        async with elevated_step(state.db, None) as session:
-            owner, tenant_id = await signups.confirm_owner(session, token, password=password, confirm=confirm)
-            new = await auth.start_apex_session(
-                session, owner, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
-            )
-    except LinkRefused as refusal:
-        return link_refused(refusal, "login")
-    except InvalidForm as rejected:
-        async with elevated_step(state.db, None) as session:
-            try:
-                holder = await links.inspect(session, token, signups.SIGNUP_LINKS, workspace_id=None)
-            except LinkRefused as refusal:
-                return link_refused(refusal, "login")
-        return _confirm_page(holder, token, rejected.errors)
+
+    def again(holder: links.LinkHolder, errors: Mapping[str, str]) -> dict[str, Any]:
+        return _confirm_page(holder, token, errors)
+
+    async with through_link(
+        request, None, token, signups.SIGNUP_LINKS, template=CONFIRM, context_of=again, offer="login"
+    ) as session:
+        owner, tenant_id = await signups.confirm_owner(session, token, password=password, confirm=confirm)
+        new = await auth.start_apex_session(
+            session, owner, days=state.settings.session_days, replacing=request.cookies.get(SESSION_COOKIE)
+        )
+    # on to payment once the owner's login is committed: the checkout opens transactions of its own
     response = await _continue(request, tenant_id)
     response.set_cookie(session_cookie(request, new))
     return response
 
 
-async def _owned_tenant(request: Req, tenant_id: UUID) -> Tenant:
+async def _owned_tenant(request: Req, owner: ApexUser, tenant_id: UUID) -> Tenant:
     """The workspace, if the apex user is its owner; 404 for anyone else, as for a missing one."""
-    user: ApexUser = request.scope["user"]
     async with elevated_step(request.app.state.db, tenant_id) as session:
-        tenant = await signups.owned_workspace(session, tenant_id, user.identity_id)
+        tenant = await signups.owned_workspace(session, tenant_id, owner.identity_id)
     if tenant is None:
         raise NotFoundException()
     return tenant
@@ -202,11 +195,15 @@ async def _owned_tenant(request: Req, tenant_id: UUID) -> Tenant:
 
 @get("/signup/{tenant_id:uuid}/ready", guards=[apex_user], name="signup_ready")
 async def signup_ready(
-    request: Req, tenant_id: FromPath[UUID], cancelled: FromQuery[str] = "", failed: FromQuery[str] = ""
+    request: Req,
+    apex_identity: ApexIdentity,
+    tenant_id: FromPath[UUID],
+    cancelled: FromQuery[str] = "",
+    failed: FromQuery[str] = "",
 ) -> Response[Any]:
     """ "Setting up your workspace" until the webhook has activated it (the page polls itself),
     then straight into the staff app."""
-    tenant = await _owned_tenant(request, tenant_id)
+    tenant = await _owned_tenant(request, apex_identity, tenant_id)
     if tenant.status == TenantStatus.ACTIVE:
         enter = f"/signup/{tenant_id}/enter"
         if request.headers.get("hx-request"):
@@ -217,8 +214,8 @@ async def signup_ready(
 
 
 @get("/signup/{tenant_id:uuid}/enter", guards=[apex_user], name="signup_enter")
-async def signup_enter(request: Req, tenant_id: FromPath[UUID]) -> Response[Any]:
-    tenant = await _owned_tenant(request, tenant_id)
+async def signup_enter(request: Req, apex_identity: ApexIdentity, tenant_id: FromPath[UUID]) -> Response[Any]:
+    tenant = await _owned_tenant(request, apex_identity, tenant_id)
     if tenant.status != TenantStatus.ACTIVE:
         return Redirect(path=f"/signup/{tenant_id}/ready")
     request.app.state.directory.forget(tenant.slug)  # it may have been looked up while pending
@@ -226,9 +223,9 @@ async def signup_enter(request: Req, tenant_id: FromPath[UUID]) -> Response[Any]
 
 
 @post("/signup/{tenant_id:uuid}/checkout", guards=[apex_user], name="signup_checkout")
-async def signup_checkout(request: Req, tenant_id: FromPath[UUID]) -> Response[Any]:
+async def signup_checkout(request: Req, apex_identity: ApexIdentity, tenant_id: FromPath[UUID]) -> Response[Any]:
     """Back to Stripe Checkout for a workspace still waiting for its subscription."""
-    tenant = await _owned_tenant(request, tenant_id)
+    tenant = await _owned_tenant(request, apex_identity, tenant_id)
     if tenant.status != TenantStatus.PENDING or not request.app.state.settings.billing_enabled:
         return Redirect(path=f"/signup/{tenant_id}/ready")
     return await _to_checkout(request, tenant_id)

@@ -4,11 +4,10 @@ the server's zone."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request
+from tenants.directory import TenantInfo
 
 
-def workspace_today(request: Request[Any, Any, Any]) -> date:
-    return datetime.now(ZoneInfo(request.scope["state"]["tenant"].timezone)).date()
+def workspace_today(workspace: TenantInfo) -> date:
+    return datetime.now(ZoneInfo(workspace.timezone)).date()

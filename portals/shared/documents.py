@@ -24,7 +24,7 @@ from litestar.response import Redirect, Template
 from backend.authz.guards import any_member, staff, supplier_user
 from backend.authz.principal import Principal
 from backend.authz.roles import Permission
-from backend.dependencies import Db
+from backend.dependencies import CurrentUser, Db
 from backend.documents.repository import DocumentRepository
 from backend.documents.service import kind_label, staff_may_view, status_label
 from backend.documents.storage import StorageKeyError, storage_from
@@ -144,21 +144,20 @@ async def stored_file(
 
 
 @get("/documents/{document_id:uuid}", guards=[any_member], name="document")
-async def document(request: Req, db: Db, document_id: FromPath[UUID]) -> Response[Any]:
+async def document(request: Req, db: Db, user: CurrentUser, document_id: FromPath[UUID]) -> Response[Any]:
     """The PDF once it is ready; until then a page that says so (and polls, with htmx). htmx's
     polls always get the status fragment, so a finished PDF is never swapped into the page."""
-    principal: Principal = request.scope["user"]
     found = await DocumentRepository(db).get(document_id)
     if found is None:
         raise NotFoundException()
-    if principal.is_staff and not staff_may_view(principal, found):
+    if user.is_staff and not staff_may_view(user, found):
         raise PermissionDeniedException()
     row = DocumentRow.of(found)
     if request.headers.get("hx-request") == "true":
         return Template(template_name="documents/_status.html", context={"row": row}, headers=NO_STORE)
     if found.status == DocumentStatus.READY and found.storage_key:
         return await stored_file(request, found.storage_key, filename=found.filename, media_type=found.content_type)
-    subject, back = await _subject_and_back(db, principal, found)
+    subject, back = await _subject_and_back(db, user, found)
     return Template(
         template_name="documents/status.html",
         context={"row": row, "subject": subject, "back": back},
@@ -176,14 +175,13 @@ async def staff_supplier_summary(request: Req, db: Db, party_id: FromPath[UUID])
 
 
 @post("/supplier/documents", guards=[supplier_user], name="own_supplier_summary")
-async def own_supplier_summary(request: Req, db: Db) -> Redirect:
+async def own_supplier_summary(request: Req, db: Db, user: CurrentUser) -> Redirect:
     """A supplier's user asks for their own company's account summary, in their own context;
     which supplier it is about comes from their session (their own party), never from the form."""
-    principal: Principal = request.scope["user"]
     locale = _locale(await request.form())
-    if principal.party_id is None:
+    if user.party_id is None:
         raise NotFoundException()
-    requested = await request_supplier_summary(db, principal.party_id, locale)
+    requested = await request_supplier_summary(db, user.party_id, locale)
     if requested is None:
         raise NotFoundException()
     return Redirect(path=f"/documents/{requested.id}", status_code=303)

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
 from backend.kit.asgi import Receive, Scope, Send
+from backend.kit.errors import DomainError
 from backend.kit.i18n import negotiate, set_locale
 from backend.kit.urls import API_PREFIX
 from portals.shared.forms import FormRejected
@@ -40,7 +41,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
     if status == HTTP_400_BAD_REQUEST:
         log.info("bad request on %s: %s", request.url.path, exc.detail)
-    template = f"errors/{status}.html" if status in (400, 403, 404, 405, 413, 429) else "errors/500.html"
+    template = f"errors/{status}.html" if status in (400, 403, 404, 405, 409, 413, 429) else "errors/500.html"
     template = getattr(exc, "template", template)  # an error with a page of its own
     # a refusal with words of its own (backend/authz/guards.py Refused) says them on the page
     context = {"status": status, "reason": getattr(exc, "reason", None)}
@@ -66,12 +67,20 @@ def access_changed(request: Request[Any, Any, Any], exc: AccessChanged) -> Respo
 
 
 def form_rejected(request: Request[Any, Any, Any], exc: FormRejected) -> Response[Any]:
-    log.info("form rejected on %s: %s", request.url.path, sorted(exc.context.get("errors", {})))
-    return Template(template_name=exc.template, context=exc.context, status_code=HTTP_400_BAD_REQUEST)
+    log.info("step refused on %s (%s): %s", request.url.path, exc.status_code, exc.__cause__)
+    return Template(template_name=exc.template, context=exc.context, status_code=exc.status_code)
+
+
+def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    """A refusal that no form page showed (an API call, a step without a form): its own status,
+    with its message and field messages for the API, instead of a server error."""
+    extra = dict(exc.errors) or None
+    return http_error(request, HTTPException(status_code=exc.status_code, detail=exc.message, extra=extra))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     FormRejected: form_rejected,
+    DomainError: domain_error,
     AccessChanged: access_changed,
     HTTPException: http_error,
     Exception: server_error,

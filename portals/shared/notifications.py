@@ -17,8 +17,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from backend.authz.guards import any_member, principal_of
-from backend.dependencies import Db
+from backend.authz.guards import any_member
+from backend.dependencies import CurrentUser, Db
 from backend.kit.pagination import PageRequest
 from backend.notifications.service import (
     is_local_link,
@@ -33,24 +33,24 @@ PAGE = "/notifications"
 
 
 @get(PAGE, guards=[any_member], name="notifications")
-async def notification_list(request: Req, db: Db, page: FromQuery[int] = 1) -> Template:
-    membership_id = principal_of(request).membership_id
+async def notification_list(db: Db, user: CurrentUser, page: FromQuery[int] = 1) -> Template:
+    membership_id = user.membership_id
     found = await list_notifications(db, membership_id, PageRequest.clamp(page, 25))
     unread = await unread_count(db, membership_id)
     return Template(template_name="notifications/list.html", context={"page": found, "unread": unread})
 
 
 @get(f"{PAGE}/bell", guards=[any_member], name="notification_bell")
-async def bell(request: Req, db: Db) -> Template:
+async def bell(db: Db, user: CurrentUser) -> Template:
     """The bell with its unread count, for htmx to swap into the header (and poll)."""
-    unread = await unread_count(db, principal_of(request).membership_id)
+    unread = await unread_count(db, user.membership_id)
     return Template(template_name="notifications/bell.html", context={"unread": unread})
 
 
 @post(f"{PAGE}/{{notification_id:uuid}}/read", guards=[any_member], name="notification_read")
-async def read_one(request: Req, db: Db, notification_id: FromPath[UUID]) -> Response[Any]:
+async def read_one(request: Req, db: Db, user: CurrentUser, notification_id: FromPath[UUID]) -> Response[Any]:
     """Mark it read; with open=1, go where it points (a path on this host, checked when it was made)."""
-    notification = await mark_read(db, principal_of(request).membership_id, notification_id)
+    notification = await mark_read(db, user.membership_id, notification_id)
     if notification is None:
         raise NotFoundException()
     form = await request.form()
@@ -60,8 +60,8 @@ async def read_one(request: Req, db: Db, notification_id: FromPath[UUID]) -> Res
 
 
 @post(f"{PAGE}/read-all", guards=[any_member], name="notifications_read_all")
-async def read_all(request: Req, db: Db) -> Response[Any]:
-    await mark_all_read(db, principal_of(request).membership_id)
+async def read_all(db: Db, user: CurrentUser) -> Response[Any]:
+    await mark_all_read(db, user.membership_id)
     return Redirect(path=PAGE, status_code=HTTP_303_SEE_OTHER)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from backend.accounts.service import list_people
+from backend.authz.principal import Principal
 from backend.kit.pagination import PageRequest
 from backend.models import MembershipKind
 from backend.parties.repository import PartyRepository
@@ -17,7 +17,7 @@ from portals.shared.documents import documents_panel
 
 
 async def party_home(
-    request: Request[Any, Any, Any],
+    user: Principal,
     repository: PartyRepository[Any],
     *,
     kind: MembershipKind,
@@ -27,7 +27,7 @@ async def party_home(
     document_request_url: str | None = None,
 ) -> Template:
     session = repository.session
-    party = await repository.get(request.scope["user"].party_id)
+    party = await repository.get(user.party_id) if user.party_id else None
     if party is None:
         raise NotFoundException()
     people = await list_people(session, PageRequest(size=100), kind=kind, party_id=party.id)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
@@ -19,16 +19,15 @@ from backend.audit.labels import action_labels, field_labels, object_type_labels
 from backend.audit.repository import AuditEntry, AuditFilter, AuditRepository
 from backend.audit.service import ANONYMOUS
 from backend.authz.guards import staff
+from backend.authz.principal import Principal
 from backend.authz.roles import Permission, may, role_label
-from backend.dependencies import Db
+from backend.dependencies import Db, Workspace
 from backend.kit.forms import FieldErrors
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import Page, PageRequest
 from backend.models import MembershipKind
 from backend.models.party import PartyStatus
 from tenants.context import PartyKind
-
-Req = Request[Any, Any, Any]
 
 HISTORY_SIZE = 20
 # where an object's own page is, by object type
@@ -113,13 +112,9 @@ def _views(page: Page[AuditEntry]) -> Page[EventView]:
     return Page(items=[_view(entry) for entry in page.items], total=page.total, request=page.request)
 
 
-def _can_view(request: Req) -> bool:
-    return may(request.scope["user"], Permission.VIEW_AUDIT)
-
-
-async def history_for(db: Db, request: Req, object_type: str, object_id: UUID) -> Page[EventView] | None:
+async def history_for(db: Db, reader: Principal, object_type: str, object_id: UUID) -> Page[EventView] | None:
     """An object's latest events for its page, or None for a reader without VIEW_AUDIT."""
-    if not _can_view(request):
+    if not may(reader, Permission.VIEW_AUDIT):
         return None
     found = await AuditRepository(db).history(object_type, object_id, PageRequest(size=HISTORY_SIZE))
     return _views(found)
@@ -137,8 +132,8 @@ def _day(value: str, field: str, errors: FieldErrors) -> date | None:
 
 @get("/admin/audit", guards=[staff(Permission.VIEW_AUDIT)], name="audit_trail")
 async def audit_trail(
-    request: Req,
     db: Db,
+    workspace: Workspace,
     action: FromQuery[str] = "",
     object_type: FromQuery[str] = "",
     object_id: FromQuery[UUID | None] = None,
@@ -152,7 +147,7 @@ async def audit_trail(
     first, last = _day(date_from.strip(), "date_from", errors), _day(date_to.strip(), "date_to", errors)
     if first and last and last < first:
         errors["date_to"] = _("The end date is before the start date.")
-    zone = ZoneInfo(request.scope["state"]["tenant"].timezone)
+    zone = ZoneInfo(workspace.timezone)
     filters = AuditFilter(
         action=action.strip(),
         object_type=object_type.strip(),

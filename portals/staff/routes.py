@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -23,10 +25,12 @@ from backend.accounts.service import (
     staff_membership,
 )
 from backend.authz.guards import staff
+from backend.authz.principal import Principal
 from backend.authz.roles import Permission, StaffRole, may
 from backend.catalog.repository import search_items
-from backend.dependencies import Db
-from backend.kit.forms import COUNTRIES, CURRENCIES, InvalidForm, bind
+from backend.dependencies import CurrentUser, Db, Workspace
+from backend.kit.errors import DomainError
+from backend.kit.forms import COUNTRIES, CURRENCIES, bind
 from backend.kit.i18n import country_name
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
@@ -35,15 +39,16 @@ from backend.parties.queries import overview
 from backend.parties.repository import CustomerRepository, PartyRepository
 from backend.parties.service import PartyForm, create_customer, create_supplier
 from portals.shared.documents import DocumentsPanel, documents_panel
-from portals.shared.forms import FormRejected
+from portals.shared.forms import form_page
 from portals.staff.audit import history_for
 from tenants.billing.entitlements import LimitReached
+from tenants.directory import TenantInfo
 
 Req = Request[Any, Any, Any]
 
 
 @get("/", guards=[staff()], name="staff_dashboard")
-async def dashboard(request: Req, db: Db) -> Template:
+async def dashboard(db: Db, user: CurrentUser) -> Template:
     figures = await overview(db)
     # A new workspace's first steps, for the people who can take them, until all are done.
     checklist = [
@@ -51,7 +56,7 @@ async def dashboard(request: Req, db: Db) -> Template:
         (_("Invite your suppliers"), "/suppliers/new", figures.suppliers > 0, Permission.MANAGE_SUPPLIERS),
         (_("Add your items"), "/items", figures.items > 0, Permission.VIEW_ITEMS),
     ]
-    onboarding = [(label, href, done) for label, href, done, needs in checklist if may(request.scope["user"], needs)]
+    onboarding = [(label, href, done) for label, href, done, needs in checklist if may(user, needs)]
     return Template(
         template_name="staff/dashboard.html",
         context={
@@ -72,7 +77,7 @@ async def items(db: Db, q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Tem
 
 
 def _users_context(
-    people: Any, q: str, form: PersonForm | None = None, errors: dict[str, str] | None = None, **values: Any
+    people: Any, q: str, form: PersonForm | None = None, errors: Mapping[str, str] | None = None, **values: Any
 ) -> dict[str, Any]:
     return {
         "people": people,
@@ -95,11 +100,13 @@ async def staff_users(db: Db, q: FromQuery[str] = "", page: FromQuery[int] = 1) 
 @post("/admin/users", guards=[staff(Permission.MANAGE_USERS)], name="add_staff_user")
 async def add_staff_user(request: Req, db: Db) -> Response[Any]:
     form = bind(PersonForm, await request.form())
-    try:
-        await add_person(db, form, kind=MembershipKind.STAFF)
-    except InvalidForm as rejected:
+
+    async def again(refused: DomainError) -> dict[str, Any]:
         people = await list_people(db, PageRequest(), kind=MembershipKind.STAFF)
-        raise FormRejected("staff/users.html", _users_context(people, "", form, rejected.errors)) from rejected
+        return _users_context(people, "", form, refused.errors)
+
+    async with form_page("staff/users.html", again):
+        await add_person(db, form, kind=MembershipKind.STAFF)
     return Redirect(path="/admin/users")
 
 
@@ -110,38 +117,37 @@ async def _staff_member(db: Db, membership_id: UUID) -> Membership:
     return membership
 
 
-async def _membership_rejected(db: Db, membership: Membership, rejected: InvalidForm) -> FormRejected:
-    """The users page again, the refusal at the top and next to the person it is about."""
-    people = await list_people(db, PageRequest(), kind=MembershipKind.STAFF)
-    message = next(iter(rejected.errors.values()))
-    context = _users_context(
-        people,
-        "",
-        notice=message,
-        row_errors={str(membership.id): message},
-        roles_open=str(membership.id) if "roles" in rejected.errors else "",
-        errors={"plan": message} if isinstance(rejected, LimitReached) else {},
-    )
-    return FormRejected("staff/users.html", context)
+def _on_membership(db: Db, membership: Membership) -> AbstractAsyncContextManager[None]:
+    """A step on one person's row: refused, the users page again, the refusal at the top and
+    next to the person it is about."""
+
+    async def again(refused: DomainError) -> dict[str, Any]:
+        people = await list_people(db, PageRequest(), kind=MembershipKind.STAFF)
+        return _users_context(
+            people,
+            "",
+            notice=refused.message,
+            row_errors={str(membership.id): refused.message},
+            roles_open=str(membership.id) if "roles" in refused.errors else "",
+            errors={"plan": refused.message} if isinstance(refused, LimitReached) else {},
+        )
+
+    return form_page("staff/users.html", again)
 
 
 @post("/admin/users/{membership_id:uuid}/roles", guards=[staff(Permission.MANAGE_USERS)], name="change_staff_roles")
 async def change_staff_roles(request: Req, db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
     membership = await _staff_member(db, membership_id)
-    try:
+    async with _on_membership(db, membership):
         await change_roles(db, membership, bind(RolesForm, await request.form()))
-    except InvalidForm as rejected:
-        raise await _membership_rejected(db, membership, rejected) from rejected
     return Redirect(path="/admin/users")
 
 
 @post("/admin/users/{membership_id:uuid}/deactivate", guards=[staff(Permission.MANAGE_USERS)], name="deactivate_staff")
 async def deactivate_staff_user(request: Req, db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
     membership = await _staff_member(db, membership_id)
-    try:
+    async with _on_membership(db, membership):
         await set_active(db, membership, active=False)
-    except InvalidForm as rejected:
-        raise await _membership_rejected(db, membership, rejected) from rejected
     # the membership's access epoch moved with it: their sessions and API tokens end everywhere
     return Redirect(path="/admin/users")
 
@@ -151,20 +157,16 @@ async def resend_staff_invitation(request: Req, db: Db, membership_id: FromPath[
     """A new invitation link for someone who has not chosen a password yet (the older one stops
     working): the invitation went astray, or expired."""
     membership = await _staff_member(db, membership_id)
-    try:
+    async with _on_membership(db, membership):
         await resend_invitation(db, membership)
-    except InvalidForm as rejected:
-        raise await _membership_rejected(db, membership, rejected) from rejected
     return Redirect(path="/admin/users")
 
 
 @post("/admin/users/{membership_id:uuid}/reactivate", guards=[staff(Permission.MANAGE_USERS)], name="reactivate_staff")
 async def reactivate_staff_user(db: Db, membership_id: FromPath[UUID]) -> Response[Any]:
     membership = await _staff_member(db, membership_id)
-    try:
+    async with _on_membership(db, membership):  # refused: no seat left on the plan
         await set_active(db, membership, active=True)
-    except InvalidForm as rejected:  # no seat left on the plan
-        raise await _membership_rejected(db, membership, rejected) from rejected
     return Redirect(path="/admin/users")
 
 
@@ -199,13 +201,15 @@ class PartyPages:
             **values,
         }
 
-    async def detail_context(self, db: Db, request: Req, party_id: UUID, **values: Any) -> dict[str, Any]:
+    async def detail_context(
+        self, db: Db, user: Principal, workspace: TenantInfo, party_id: UUID, **values: Any
+    ) -> dict[str, Any]:
         party = await self.repository(db).get(party_id)
         if party is None:
             raise NotFoundException()
         people = await list_people(db, PageRequest(size=100), kind=self.kind, party_id=party.id)
-        can_manage = may(request.scope["user"], self.manage)
-        history = await history_for(db, request, self.kind.value, party.id)
+        can_manage = may(user, self.manage)
+        history = await history_for(db, user, self.kind.value, party.id)
         common = {
             "party": party,
             "people": people,
@@ -215,9 +219,9 @@ class PartyPages:
             "form": PersonForm(),
             "errors": {},
         }
-        return self.context(**(common | await self.more_detail(db, request, party) | values))
+        return self.context(**(common | await self.more_detail(db, user, workspace, party) | values))
 
-    async def more_detail(self, db: Db, request: Req, party: Any) -> dict[str, Any]:
+    async def more_detail(self, db: Db, user: Principal, workspace: TenantInfo, party: Any) -> dict[str, Any]:
         """What one kind of party's page shows besides what all of them share (nothing, here)."""
         return {}
 
@@ -234,47 +238,49 @@ class PartyPages:
 
         @get("/", guards=[staff(pages.view)], name=f"{pages.path}_list")
         async def listing(
-            request: Req, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: FromQuery[int] = 1
+            db: Db, user: CurrentUser, q: FromQuery[str] = "", status: FromQuery[str] = "", page: FromQuery[int] = 1
         ) -> Template:
             found = await pages.repository(db).search(PageRequest.clamp(page, 25), text=q.strip(), status=status)
-            can_manage = may(request.scope["user"], pages.manage)
+            can_manage = may(user, pages.manage)
             context = pages.context(page=found, q=q, status=status, can_manage=can_manage)
             return Template(template_name="staff/parties.html", context=context)
 
         @get("/new", guards=[staff(pages.manage)], name=f"{pages.path}_new")
-        async def new(request: Req) -> Template:
-            form = PartyForm(currency=request.scope["state"]["tenant"].currency)
+        async def new(workspace: Workspace) -> Template:
+            form = PartyForm(currency=workspace.currency)
             return Template(template_name="staff/party_form.html", context=pages.context(form=form, errors={}))
 
         @post("/", guards=[staff(pages.manage)], name=f"{pages.path}_create")
         async def create(request: Req, db: Db) -> Response[Any]:
             form = bind(PartyForm, await request.form())
-            try:
+            async with form_page(
+                "staff/party_form.html", lambda refused: pages.context(form=form, errors=refused.errors)
+            ):
                 party = await pages.create(db, form)
-            except InvalidForm as rejected:
-                context = pages.context(form=form, errors=rejected.errors)
-                raise FormRejected("staff/party_form.html", context) from rejected
             return Redirect(path=f"/{pages.path}/{party.id}")
 
         @get("/{party_id:uuid}", guards=[staff(pages.view)], name=f"{pages.path}_detail")
-        async def detail(request: Req, db: Db, party_id: FromPath[UUID]) -> Template:
+        async def detail(db: Db, user: CurrentUser, workspace: Workspace, party_id: FromPath[UUID]) -> Template:
             return Template(
-                template_name=pages.detail_template, context=await pages.detail_context(db, request, party_id)
+                template_name=pages.detail_template,
+                context=await pages.detail_context(db, user, workspace, party_id),
             )
 
         @post("/{party_id:uuid}/users", guards=[staff(pages.manage)], name=f"{pages.path}_add_user")
-        async def add_user(request: Req, db: Db, party_id: FromPath[UUID]) -> Response[Any]:
+        async def add_user(
+            request: Req, db: Db, user: CurrentUser, workspace: Workspace, party_id: FromPath[UUID]
+        ) -> Response[Any]:
             party = await pages.repository(db).get(party_id)
             if party is None:
                 raise NotFoundException()
             form = bind(PersonForm, await request.form())
             party_column = "supplier_id" if pages.kind == MembershipKind.SUPPLIER else "customer_id"
-            try:
+
+            async def again(refused: DomainError) -> dict[str, Any]:
+                return await pages.detail_context(db, user, workspace, party_id, form=form, errors=refused.errors)
+
+            async with form_page(pages.detail_template, again):
                 await add_person(db, form, kind=pages.kind, **{party_column: party.id})
-            except InvalidForm as rejected:
-                context = await pages.detail_context(db, request, party_id)
-                context.update(form=form, errors=rejected.errors)
-                raise FormRejected(pages.detail_template, context) from rejected
             return Redirect(path=f"/{pages.path}/{party.id}")
 
         return {"listing": listing, "new": new, "create": create, "detail": detail, "add_user": add_user}

@@ -4,6 +4,7 @@ pages run in the staff member's own context, so the trail names them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 from uuid import UUID
 
@@ -14,8 +15,9 @@ from litestar.response import Redirect, Template
 
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
-from backend.dependencies import Db
-from backend.kit.forms import InvalidForm, bind
+from backend.dependencies import CurrentUser, Db, Workspace
+from backend.kit.errors import DomainError
+from backend.kit.forms import bind
 from backend.suppliers import queries
 from backend.suppliers.setup import (
     CategoryForm,
@@ -30,7 +32,7 @@ from backend.suppliers.setup import (
     set_office_formats,
 )
 from portals.shared.clock import workspace_today
-from portals.shared.forms import FormRejected
+from portals.shared.forms import form_page
 
 Req = Request[Any, Any, Any]
 TEMPLATE = "staff/supplier_setup.html"
@@ -71,11 +73,8 @@ async def setup_page(db: Db) -> Template:
 @post("/categories", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_setup_category")
 async def new_category(request: Req, db: Db) -> Response[Any]:
     form = bind(CategoryForm, await request.form())
-    try:
+    async with form_page(TEMPLATE, lambda refused: _context(db, category_form=form, category_errors=refused.errors)):
         category = await add_category(db, form)
-    except InvalidForm as rejected:
-        context = await _context(db, category_form=form, category_errors=rejected.errors)
-        raise FormRejected(TEMPLATE, context) from rejected
     return Redirect(path=f"{PATH}#category-{category.id}")
 
 
@@ -84,18 +83,17 @@ async def new_category(request: Req, db: Db) -> Response[Any]:
     guards=[staff(Permission.MANAGE_SUPPLIERS)],
     name="supplier_setup_requirement",
 )
-async def new_requirement(request: Req, db: Db, category_id: FromPath[UUID]) -> Response[Any]:
+async def new_requirement(request: Req, db: Db, workspace: Workspace, category_id: FromPath[UUID]) -> Response[Any]:
     category = await queries.category(db, category_id)
     if category is None:
         raise NotFoundException()
     form = bind(RequirementForm, await request.form())
-    try:
-        await add_requirement(db, category, form, today=workspace_today(request))
-    except InvalidForm as rejected:
-        context = await _context(
-            db, requirement_form=form, requirement_errors=rejected.errors, requirement_category=category.id
-        )
-        raise FormRejected(TEMPLATE, context) from rejected
+
+    def again(refused: DomainError) -> Awaitable[dict[str, Any]]:
+        return _context(db, requirement_form=form, requirement_errors=refused.errors, requirement_category=category.id)
+
+    async with form_page(TEMPLATE, again):
+        await add_requirement(db, category, form, today=workspace_today(workspace))
     return Redirect(path=f"{PATH}#category-{category.id}")
 
 
@@ -104,31 +102,27 @@ async def new_requirement(request: Req, db: Db, category_id: FromPath[UUID]) -> 
     guards=[staff(Permission.MANAGE_SUPPLIERS)],
     name="supplier_setup_requirement_remove",
 )
-async def drop_requirement(request: Req, db: Db, requirement_id: FromPath[UUID]) -> Response[Any]:
+async def drop_requirement(db: Db, workspace: Workspace, requirement_id: FromPath[UUID]) -> Response[Any]:
     requirement = await requirement_to_remove(db, requirement_id)
     if requirement is None:
         raise NotFoundException()
-    await remove_requirement(db, requirement, today=workspace_today(request))
+    await remove_requirement(db, requirement, today=workspace_today(workspace))
     return Redirect(path=f"{PATH}#category-{requirement.category_id}")
 
 
 @post("/terms", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_setup_terms")
-async def new_terms(request: Req, db: Db) -> Response[Any]:
+async def new_terms(request: Req, db: Db, user: CurrentUser) -> Response[Any]:
     body = str((await request.form()).get("body", ""))
-    try:
-        await publish_terms(db, body, publisher=request.scope["user"].identity_id)
-    except InvalidForm as rejected:
-        raise FormRejected(TEMPLATE, await _context(db, terms_body=body, terms_errors=rejected.errors)) from rejected
+    async with form_page(TEMPLATE, lambda refused: _context(db, terms_body=body, terms_errors=refused.errors)):
+        await publish_terms(db, body, publisher=user.identity_id)
     return Redirect(path=f"{PATH}#terms")
 
 
 @post("/uploads", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_setup_uploads")
 async def office_formats(request: Req, db: Db) -> Response[Any]:
     data = await request.form()
-    try:
+    async with form_page(TEMPLATE, lambda refused: _context(db, uploads_errors=refused.errors)):
         await set_office_formats(db, [str(value) for value in data.getall("office", [])])
-    except InvalidForm as rejected:
-        raise FormRejected(TEMPLATE, await _context(db, uploads_errors=rejected.errors)) from rejected
     return Redirect(path=f"{PATH}#uploads")
 
 

@@ -17,7 +17,6 @@ from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.suppliers.documents import upload_document
 from backend.uploads.gate import too_large
-from portals.shared.clock import workspace_today
 from portals.shared.upload_limit import dropped_files
 
 
@@ -30,9 +29,10 @@ def _date(value: object) -> date | None:
 
 
 async def upload_from_form(
-    request: Request[Any, Any, Any], session: Db, supplier_id: UUID, data: Any, actor: Actor
+    request: Request[Any, Any, Any], session: Db, supplier_id: UUID, data: Any, actor: Actor, *, today: date
 ) -> None:
-    """Raises InvalidForm (fields "file", "document_type", "issued_on", "expires_on")."""
+    """Raises InvalidForm (fields "file", "document_type", "issued_on", "expires_on"); `today`
+    on the workspace's clock."""
     settings = request.app.state.settings
     if "file" in dropped_files(request.scope):  # the body was over the limit: the file never arrived
         raise InvalidForm(FieldErrors(file=too_large(settings.upload_max_bytes)))
@@ -50,5 +50,5 @@ async def upload_from_form(
         expires_on=_date(data.get("expires_on")),
         max_bytes=settings.upload_max_bytes,
         uploaded_by=actor,
-        today=workspace_today(request),
+        today=today,
     )

@@ -13,7 +13,7 @@ steps before anyone is known (the link, the invitation, signing in) are elevated
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -29,11 +29,11 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_
 from backend.audit.service import acting
 from backend.auth import identities, links
 from backend.auth import service as auth
-from backend.auth.links import LinkRefused
 from backend.auth.origins import client_address
 from backend.auth.passwords import MIN_LENGTH
 from backend.auth.steps import elevated_step
-from backend.dependencies import Db
+from backend.dependencies import Db, Workspace
+from backend.kit.errors import DomainError
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.signing import sign, unsign
@@ -46,18 +46,21 @@ from backend.suppliers import queries
 from backend.suppliers import registration as service
 from backend.suppliers.changes import BankDetails, masked, propose_bank_account
 from backend.suppliers.documents import accepted_types
-from backend.suppliers.registration import EDITABLE, CompanyForm, IllegalTransition, RegistrationRequest
+from backend.suppliers.registration import EDITABLE, CompanyForm, RegistrationRequest
 from backend.suppliers.setup import current_terms
 from backend.suppliers.validation import BankAccountForm
-from portals.public.account import link_refused
+from portals.public.account import link_step, through_link
 from portals.shared.clock import workspace_today
-from portals.shared.forms import FormRejected
+from portals.shared.forms import form_page
 from portals.supplier.document_upload import upload_from_form
+from tenants.directory import TenantInfo
 
 Req = Request[Any, Any, Any]
 COOKIE = "merkato_registration"
 PATH = "/supplier/register"
 LIFETIME = 30 * 86400
+START = "supplier/register_start.html"
+CONTINUE = "supplier/register_continue.html"
 
 
 # --- the registration cookie ----------------------------------------------------------------------
@@ -99,11 +102,6 @@ def _from_cookie(request: Req) -> DraftCookie | None:
         return None
 
 
-def _tenant_id(request: Req) -> UUID:
-    tenant_id: UUID = request.scope["state"]["tenant"].id
-    return tenant_id
-
-
 # --- starting and continuing -----------------------------------------------------------------------
 
 
@@ -115,7 +113,7 @@ def _start_page(request: Req, form: RegistrationRequest | None = None, **values:
 async def register_form(request: Req) -> Response[Any]:
     if _from_cookie(request):
         return Redirect(path=f"{PATH}/draft")
-    return Template(template_name="supplier/register_start.html", context=_start_page(request))
+    return Template(template_name=START, context=_start_page(request))
 
 
 def _check_mail(email: str) -> Template:
@@ -133,74 +131,61 @@ def _check_mail(email: str) -> Template:
 
 
 @post(PATH, name="supplier_register")
-async def register(request: Req) -> Response[Any]:
+async def register(request: Req, workspace: Workspace) -> Response[Any]:
     """Step 1: the company and the person registering it; the link that continues it goes to the
     person's address. The answer is the same for any address."""
     form = bind(RegistrationRequest, await request.form())
-    async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
-        try:
-            await service.request(session, form)
-        except InvalidForm as rejected:
-            context = _start_page(request, form, errors=rejected.errors)
-            raise FormRejected("supplier/register_start.html", context) from rejected
+    async with (
+        elevated_step(request.app.state.db, workspace.id) as session,
+        form_page(START, lambda refused: _start_page(request, form, errors=refused.errors)),
+    ):
+        await service.request(session, form)
     return _check_mail(identities.normalize_email(form.login_email))
 
 
-def _continue_page(holder: links.LinkHolder, token: str, errors: FieldErrors | None = None) -> Template:
-    return Template(
-        template_name="supplier/register_continue.html",
-        context={
-            "holder": holder,
-            "company": holder.payload.get("legal_name", ""),
-            "token": token,
-            "errors": errors or {},
-            "min_length": MIN_LENGTH,
-        },
-        status_code=HTTP_400_BAD_REQUEST if errors else 200,
-    )
+def _continue_page(holder: links.LinkHolder, token: str, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "holder": holder,
+        "company": holder.payload.get("legal_name", ""),
+        "token": token,
+        "errors": errors or {},
+        "min_length": MIN_LENGTH,
+    }
 
 
 @get(f"{PATH}/continue", name="supplier_register_link")
-async def continue_form(request: Req, token: FromQuery[str] = "") -> Template:
+async def continue_form(request: Req, workspace: Workspace, token: FromQuery[str] = "") -> Template:
     """The page the e-mailed link opens: whom it is for, and a password to choose for a person who
     has none yet. Looking does not use the link up."""
-    async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
-        try:
-            holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=_tenant_id(request))
-        except LinkRefused as refusal:
-            return link_refused(refusal, "register")
-    return _continue_page(holder, token)
+    async with link_step(request, workspace.id, "register") as session:
+        holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=workspace.id)
+    return Template(template_name=CONTINUE, context=_continue_page(holder, token))
 
 
 @post(f"{PATH}/continue", name="supplier_register_from_link")
-async def continue_from_link(request: Req) -> Response[Any]:
+async def continue_from_link(request: Req, workspace: Workspace) -> Response[Any]:
     # not bound through kit.forms.bind: that strips fields, and a password's spaces are its own
     data = await request.form()
     token, password, confirm = (str(data.get(name, "")) for name in ("token", "password", "confirm"))
-    tenant_id = _tenant_id(request)
-    try:
-        async with elevated_step(request.app.state.db, tenant_id) as session:
-            registration, identity = await service.start_from_link(session, token, password=password, confirm=confirm)
-            cookie = registration_cookie(request, registration, identity)
-    except LinkRefused as refusal:
-        return link_refused(refusal, "register")
-    except InvalidForm as rejected:
-        async with elevated_step(request.app.state.db, tenant_id) as session:
-            try:
-                holder = await links.inspect(session, token, service.REGISTRATION_LINKS, workspace_id=tenant_id)
-            except LinkRefused as refusal:
-                return link_refused(refusal, "register")
-        return _continue_page(holder, token, rejected.errors)
+
+    def again(holder: links.LinkHolder, errors: Mapping[str, str]) -> dict[str, Any]:
+        return _continue_page(holder, token, errors)
+
+    async with through_link(
+        request, workspace.id, token, service.REGISTRATION_LINKS, template=CONTINUE, context_of=again, offer="register"
+    ) as session:
+        registration, identity = await service.start_from_link(session, token, password=password, confirm=confirm)
+        cookie = registration_cookie(request, registration, identity)
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 
 
 @post(f"{PATH}/sign-in", name="supplier_register_continue")
-async def continue_registration(request: Req) -> Response[Any]:
+async def continue_registration(request: Req, workspace: Workspace) -> Response[Any]:
     """From another browser: e-mail and password find the person's open registration here."""
     state = request.app.state
     data = await request.form()
     email, password = str(data.get("email", "")), str(data.get("password", ""))
-    tenant_id = _tenant_id(request)
+    tenant_id = workspace.id
     refusal = None
     async with elevated_step(state.db, tenant_id) as session:
         registration = None
@@ -223,7 +208,7 @@ async def continue_registration(request: Req) -> Response[Any]:
         )
         status = HTTP_429_TOO_MANY_REQUESTS if refusal is not None and refusal.throttled else HTTP_400_BAD_REQUEST
         context = _start_page(request, continue_error=message)
-        return Template(template_name="supplier/register_start.html", context=context, status_code=status)
+        return Template(template_name=START, context=context, status_code=status)
     return Redirect(path=f"{PATH}/draft", cookies=[registration_cookie(request, registration, identity)])
 
 
@@ -247,11 +232,15 @@ def _taken() -> Template:
             "This invitation has been taken up already: continue the registration with your e-mail and password."
         ),
     }
-    return Template(template_name="supplier/register_start.html", context=context, status_code=HTTP_409_CONFLICT)
+    return Template(template_name=START, context=context, status_code=HTTP_409_CONFLICT)
 
 
 async def _invitation_page(
-    session: Db, request: Req, registration: SupplierRegistration, form: RegistrationRequest | None = None
+    session: Db,
+    request: Req,
+    registration: SupplierRegistration,
+    form: RegistrationRequest | None = None,
+    errors: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The registration form filled in with what the inviting staff knew; a password to choose
     only for an invited address without a Merkato login."""
@@ -267,7 +256,7 @@ async def _invitation_page(
     known = await identities.find(session, form.login_email)
     return {
         "form": form,
-        "errors": {},
+        "errors": errors or {},
         "action": request.url.path,
         "invited": True,
         "has_login": known is not None and known.has_password,
@@ -277,33 +266,31 @@ async def _invitation_page(
 
 
 @get(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invitation")
-async def invitation_form(request: Req, token: FromPath[str]) -> Response[Any]:
-    async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
+async def invitation_form(request: Req, workspace: Workspace, token: FromPath[str]) -> Response[Any]:
+    async with elevated_step(request.app.state.db, workspace.id) as session:
         registration = await _invitation(session, token)
         if registration.registrant_id is not None:
             return _taken()
         context = await _invitation_page(session, request, registration)
-    return Template(template_name="supplier/register_start.html", context=context)
+    return Template(template_name=START, context=context)
 
 
 @post(f"{PATH}/invitation/{{token:str}}", name="supplier_register_invited")
-async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]:
+async def accept_invitation(request: Req, workspace: Workspace, token: FromPath[str]) -> Response[Any]:
     data = await request.form()
     form = bind(RegistrationRequest, data)  # what was typed, to show again
     company = bind(CompanyForm, data)
     password, confirm = str(data.get("password", "")), str(data.get("confirm", ""))
-    async with elevated_step(request.app.state.db, _tenant_id(request)) as session:
+    async with elevated_step(request.app.state.db, workspace.id) as session:
         registration = await _invitation(session, token)
         if registration.registrant_id is not None:  # checked on the locked row, before anyone is created
             return _taken()
-        try:
+        async with form_page(
+            START, lambda refused: _invitation_page(session, request, registration, form, errors=refused.errors)
+        ):
             identity = await service.accept_invitation(
                 session, registration, company, full_name=form.full_name, password=password, confirm=confirm
             )
-        except InvalidForm as rejected:
-            context = await _invitation_page(session, request, registration, form)
-            context["errors"] = rejected.errors
-            raise FormRejected("supplier/register_start.html", context) from rejected
         cookie = registration_cookie(request, registration, identity)
     return Redirect(path=f"{PATH}/draft", cookies=[cookie])
 
@@ -311,7 +298,7 @@ async def accept_invitation(request: Req, token: FromPath[str]) -> Response[Any]
 # --- the draft: one page, a section per step, each saved on its own ---------------------------------
 
 
-async def _draft_context(session: Db, registration: SupplierRegistration) -> dict[str, Any]:
+async def _draft_context(session: Db, registration: SupplierRegistration, **values: Any) -> dict[str, Any]:
     found = await queries.draft(session, registration)
     supplier = found.supplier
     return {
@@ -342,22 +329,21 @@ async def _draft_context(session: Db, registration: SupplierRegistration) -> dic
         "bank_entered": masked(found.bank_entered.account) if found.bank_entered else "",
         "errors": {},
         "section": "",
+        **values,
     }
 
 
-def _as_registrant(request: Req, opened: DraftCookie) -> AbstractAsyncContextManager[Db]:
-    return service.as_registrant(request.app.state.db, _tenant_id(request), opened.supplier_id, opened.identity_id)
+def _as_registrant(request: Req, tenant_id: UUID, opened: DraftCookie) -> AbstractAsyncContextManager[Db]:
+    return service.as_registrant(request.app.state.db, tenant_id, opened.supplier_id, opened.identity_id)
 
 
 async def _open_draft(
-    session: Db, request: Req, opened: DraftCookie, *, lock: bool = False
+    session: Db, tenant_id: UUID, opened: DraftCookie, *, lock: bool = False
 ) -> SupplierRegistration | None:
     """The cookie's registration while it is still this person's: theirs, not approved (from then
     on the company is the portal's, behind the login, where access can be taken away), and made
     before no newer password (whoever knew the old one must not keep the draft); else None."""
-    registration = await session.get(
-        SupplierRegistration, (_tenant_id(request), opened.registration_id), with_for_update=lock
-    )
+    registration = await session.get(SupplierRegistration, (tenant_id, opened.registration_id), with_for_update=lock)
     if (
         registration is None
         or registration.registrant_id != opened.identity_id
@@ -377,20 +363,20 @@ def _elsewhere(approved: bool) -> Response[Any]:
     return Redirect(path=PATH, cookies=[forget])
 
 
-async def _approved(session: Db, request: Req, opened: DraftCookie) -> bool:
-    registration = await session.get(SupplierRegistration, (_tenant_id(request), opened.registration_id))
+async def _approved(session: Db, tenant_id: UUID, opened: DraftCookie) -> bool:
+    registration = await session.get(SupplierRegistration, (tenant_id, opened.registration_id))
     return registration is not None and registration.status == RegistrationStatus.APPROVED
 
 
 @get(f"{PATH}/draft", name="supplier_register_draft")
-async def draft(request: Req) -> Response[Any]:
+async def draft(request: Req, workspace: Workspace) -> Response[Any]:
     opened = _from_cookie(request)
     if opened is None:
         return Redirect(path=PATH)
-    async with _as_registrant(request, opened) as session:
-        registration = await _open_draft(session, request, opened)
+    async with _as_registrant(request, workspace.id, opened) as session:
+        registration = await _open_draft(session, workspace.id, opened)
         if registration is None:
-            return _elsewhere(await _approved(session, request, opened))
+            return _elsewhere(await _approved(session, workspace.id, opened))
         context = await _draft_context(session, registration)
     return Template(template_name="supplier/register_draft.html", context=context)
 
@@ -398,38 +384,39 @@ async def draft(request: Req) -> Response[Any]:
 Change = Callable[[Db, SupplierRegistration], Awaitable[None]]
 
 
-async def _step(request: Req, section: str, change: Change) -> Response[Any]:
-    """Run one section's change on the registration, as the registrant; its errors come back on
-    the draft page (400) and nothing of the step is kept."""
+async def _step(request: Req, workspace: TenantInfo, section: str, change: Change) -> Response[Any]:
+    """Run one section's change on the registration, as the registrant; a refusal comes back on
+    the draft page with that section open (400; 409 for a step the registration has moved past)
+    and nothing of the step is kept."""
     opened = _from_cookie(request)
     if opened is None:
         return Redirect(path=PATH)
-    async with _as_registrant(request, opened) as session:
-        registration = await _open_draft(session, request, opened, lock=True)
+    async with _as_registrant(request, workspace.id, opened) as session:
+        registration = await _open_draft(session, workspace.id, opened, lock=True)
         if registration is None:
-            return _elsewhere(await _approved(session, request, opened))
-        try:
+            return _elsewhere(await _approved(session, workspace.id, opened))
+
+        async def again(refused: DomainError) -> dict[str, Any]:
+            errors = refused.errors or {"registration": refused.message}
+            return await _draft_context(session, registration, errors=errors, section=section)
+
+        async with form_page("supplier/register_draft.html", again):
             await change(session, registration)
-        except (InvalidForm, IllegalTransition) as rejected:
-            errors = rejected.errors if isinstance(rejected, InvalidForm) else {"registration": str(rejected)}
-            context = await _draft_context(session, registration)
-            context.update(errors=errors, section=section)
-            raise FormRejected("supplier/register_draft.html", context) from rejected
     return Redirect(path=f"{PATH}/draft#{section}")
 
 
 @post(f"{PATH}/company", name="supplier_register_company")
-async def save_company(request: Req) -> Response[Any]:
+async def save_company(request: Req, workspace: Workspace) -> Response[Any]:
     form = bind(CompanyForm, await request.form())
 
     async def change(session: Db, registration: SupplierRegistration) -> None:
         await service.update_company(session, registration, form)
 
-    return await _step(request, "company", change)
+    return await _step(request, workspace, "company", change)
 
 
 @post(f"{PATH}/contacts", name="supplier_register_contact")
-async def add_contact(request: Req) -> Response[Any]:
+async def add_contact(request: Req, workspace: Workspace) -> Response[Any]:
     data = await request.form()
 
     async def change(session: Db, registration: SupplierRegistration) -> None:
@@ -442,44 +429,46 @@ async def add_contact(request: Req) -> Response[Any]:
             title=str(data.get("title", "")).strip(),
         )
 
-    return await _step(request, "contacts", change)
+    return await _step(request, workspace, "contacts", change)
 
 
 @post(f"{PATH}/categories", name="supplier_register_categories")
-async def choose_categories(request: Req) -> Response[Any]:
+async def choose_categories(request: Req, workspace: Workspace) -> Response[Any]:
     data = await request.form()
     wanted = {str(value) for value in data.getall("category", [])} if hasattr(data, "getall") else set()
 
     async def change(session: Db, registration: SupplierRegistration) -> None:
-        await service.choose_categories(session, registration, wanted, today=workspace_today(request))
+        await service.choose_categories(session, registration, wanted, today=workspace_today(workspace))
 
-    return await _step(request, "categories", change)
+    return await _step(request, workspace, "categories", change)
 
 
 @post(f"{PATH}/bank", name="supplier_register_bank")
-async def bank_account(request: Req) -> Response[Any]:
+async def bank_account(request: Req, workspace: Workspace) -> Response[Any]:
     form = bind(BankAccountForm, await request.form())
 
     async def change(session: Db, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
         await propose_bank_account(session, registration.supplier_id, BankDetails.of(form), actor=await acting(session))
 
-    return await _step(request, "bank", change)
+    return await _step(request, workspace, "bank", change)
 
 
 @post(f"{PATH}/documents", name="supplier_register_document")
-async def upload(request: Req) -> Response[Any]:
+async def upload(request: Req, workspace: Workspace) -> Response[Any]:
     data = await request.form()
 
     async def change(session: Db, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
-        await upload_from_form(request, session, registration.supplier_id, data, await acting(session))
+        await upload_from_form(
+            request, session, registration.supplier_id, data, await acting(session), today=workspace_today(workspace)
+        )
 
-    return await _step(request, "documents", change)
+    return await _step(request, workspace, "documents", change)
 
 
 @post(f"{PATH}/terms", name="supplier_register_terms")
-async def accept_terms(request: Req) -> Response[Any]:
+async def accept_terms(request: Req, workspace: Workspace) -> Response[Any]:
     data = await request.form()
 
     async def change(session: Db, registration: SupplierRegistration) -> None:
@@ -487,15 +476,15 @@ async def accept_terms(request: Req) -> Response[Any]:
             raise InvalidForm(FieldErrors(accept=_("Please accept the supplier terms.")))
         await service.accept_terms(session, registration)
 
-    return await _step(request, "terms", change)
+    return await _step(request, workspace, "terms", change)
 
 
 @post(f"{PATH}/submit", name="supplier_register_submit")
-async def submit(request: Req) -> Response[Any]:
+async def submit(request: Req, workspace: Workspace) -> Response[Any]:
     async def change(session: Db, registration: SupplierRegistration) -> None:
         await service.submit(session, registration, actor=await acting(session))
 
-    return await _step(request, "submit", change)
+    return await _step(request, workspace, "submit", change)
 
 
 registration_router = Router(

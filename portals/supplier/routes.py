@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Router, get
+from litestar import Router, get
 from litestar.response import Template
 
 from backend.authz.guards import supplier_user
-from backend.dependencies import Db
+from backend.dependencies import CurrentUser, Db, Workspace
 from backend.kit.i18n import gettext as _
 from backend.models import MembershipKind
 from backend.parties.repository import SupplierRepository
@@ -17,14 +15,13 @@ from portals.supplier.company import COMPANY_ROUTES
 
 
 @get("/supplier", name="supplier_home")
-async def home(request: Request[Any, Any, Any], db: Db) -> Template:
-    user, tenant = request.scope["user"], request.scope["state"]["tenant"]
+async def home(db: Db, user: CurrentUser, workspace: Workspace) -> Template:
     return await party_home(
-        request,
+        user,
         SupplierRepository(db),
         kind=MembershipKind.SUPPLIER,
         heading=_("Supplier portal"),
-        welcome=_("Welcome, %(name)s. You supply %(tenant)s.") % {"name": user.name, "tenant": tenant.name},
+        welcome=_("Welcome, %(name)s. You supply %(tenant)s.") % {"name": user.name, "tenant": workspace.name},
         coming=_("Requests for quotation, purchase orders, ship notices and invoices will appear here."),
         document_request_url="/supplier/documents",
     )

@@ -105,6 +105,10 @@ async def _confirmed(apex: Browser, db: Database, slug: str, **overrides: str) -
     assert link.startswith("/signup/confirm?token=")
     page = await apex.get(link)
     assert 'name="password"' in page.text
+    # a refused password shows the page again and keeps the link good for the next try
+    mismatch = await apex.post_form("/signup/confirm", {"token": token_of(link), "password": PASSWORD, "confirm": "x"})
+    assert mismatch.status_code == 400
+    assert 'name="password"' in mismatch.text
     return await apex.post_form("/signup/confirm", {"token": token_of(link), "password": PASSWORD, "confirm": PASSWORD})
 
 

@@ -135,6 +135,11 @@ async def test_a_supplier_registers_is_asked_for_more_and_is_approved(
     assert "营业执照.pdf" in ready.text
     assert (await page.post_form("/supplier/register/submit")).status_code == 302
     assert 'data-status="submitted"' in (await page.get("/supplier/register/draft")).text
+    # under review the draft has moved on: another change is a conflict (409), not a bad form
+    late = await page.post_form("/supplier/register/contacts", {"name": "Late Latecomer", "email": email})
+    assert late.status_code == 409
+    assert 'id="registration-error"' in late.text
+    assert "Late Latecomer" not in (await page.get("/supplier/register/draft")).text
 
     await _review(db, demo, name, "request_info", "Please upload the licence as a colour scan.")
     asked = await page.get("/supplier/register/draft")

@@ -13,20 +13,14 @@ from litestar.response import Redirect
 
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
-from backend.dependencies import Db
+from backend.dependencies import CurrentUser, Db, Workspace
+from backend.kit.errors import DomainError
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.suppliers.changes import change_to_decide, decide
 from backend.suppliers.queries import change_of
-from backend.suppliers.standing import RiskForm, StatusUnchanged, set_risk, set_status
-from portals.shared.forms import FormRejected
-from portals.staff.suppliers.pages import (
-    SUPPLIER_PAGES,
-    Req,
-    conflict,
-    detail_again,
-    supplier_or_404,
-)
+from backend.suppliers.standing import RiskForm, set_risk, set_status
+from portals.staff.suppliers.pages import Req, on_detail, supplier_or_404
 
 
 @post(
@@ -34,14 +28,20 @@ from portals.staff.suppliers.pages import (
     guards=[staff(Permission.DECIDE_SUPPLIER_CHANGES)],
     name="supplier_change_decision",
 )
-async def decide_change(request: Req, db: Db, party_id: FromPath[UUID], change_id: FromPath[UUID]) -> Response[Any]:
+async def decide_change(
+    request: Req, db: Db, user: CurrentUser, workspace: Workspace, party_id: FromPath[UUID], change_id: FromPath[UUID]
+) -> Response[Any]:
     await supplier_or_404(db, party_id)
     if await change_of(db, party_id, change_id) is None:
         raise NotFoundException()
     form = await request.form()
     decision, reason = str(form.get("decision", "")), str(form.get("reason", "")).strip()
-    principal = request.scope["user"]
-    try:
+
+    def shown(refused: DomainError) -> dict[str, Any]:  # four eyes, the finance role, or decided already
+        message = refused.errors.get("decision") or refused.message
+        return {"change_errors": {str(change_id): message}, "notice": message}
+
+    async with on_detail(db, user, workspace, party_id, shown):
         if decision not in ("approve", "reject"):
             raise InvalidForm(FieldErrors(decision=_("Choose approve or reject.")))
         change = await change_to_decide(db, change_id)
@@ -51,38 +51,35 @@ async def decide_change(request: Req, db: Db, party_id: FromPath[UUID], change_i
             db,
             change,
             approve=decision == "approve",
-            decider=principal,
+            decider=user,
             reason=reason,
         )
-    except InvalidForm as rejected:  # four eyes, or decided already
-        message = rejected.errors.get("decision") or next(iter(rejected.errors.values()))
-        context = await detail_again(db, request, party_id, change_errors={str(change_id): message}, notice=message)
-        raise FormRejected(SUPPLIER_PAGES.detail_template, context) from rejected
     return Redirect(path=f"/suppliers/{party_id}")
 
 
 @post("/{party_id:uuid}/risk", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_risk")
-async def set_risk_tier(request: Req, db: Db, party_id: FromPath[UUID]) -> Response[Any]:
+async def set_risk_tier(
+    request: Req, db: Db, user: CurrentUser, workspace: Workspace, party_id: FromPath[UUID]
+) -> Response[Any]:
     supplier = await supplier_or_404(db, party_id)
     form = bind(RiskForm, await request.form())
-    try:
+    async with on_detail(
+        db, user, workspace, party_id, lambda refused: {"risk_form": form, "risk_errors": refused.errors}
+    ):
         await set_risk(db, supplier, form)
-    except InvalidForm as rejected:
-        context = await detail_again(db, request, party_id, risk_form=form, risk_errors=rejected.errors)
-        raise FormRejected(SUPPLIER_PAGES.detail_template, context) from rejected
     return Redirect(path=f"/suppliers/{party_id}")
 
 
 @post("/{party_id:uuid}/status", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_status")
-async def block_or_unblock(request: Req, db: Db, party_id: FromPath[UUID]) -> Response[Any]:
+async def block_or_unblock(
+    request: Req, db: Db, user: CurrentUser, workspace: Workspace, party_id: FromPath[UUID]
+) -> Response[Any]:
     supplier = await supplier_or_404(db, party_id)
     form = await request.form()
     action, reason = str(form.get("action", "")), str(form.get("status_reason", ""))
-    try:
+    # refused: no reason, or (unblocking) the plan's supplier limit; a conflict: the status changed meanwhile
+    async with on_detail(
+        db, user, workspace, party_id, lambda refused: {"status_errors": refused.errors, "status_reason": reason}
+    ):
         await set_status(db, supplier, action, reason)
-    except InvalidForm as rejected:  # no reason, or (unblocking) the plan's supplier limit
-        context = await detail_again(db, request, party_id, status_errors=rejected.errors, status_reason=reason)
-        raise FormRejected(SUPPLIER_PAGES.detail_template, context) from rejected
-    except StatusUnchanged:
-        return await conflict(db, request, party_id, _("The supplier's status has changed meanwhile."))
     return Redirect(path=f"/suppliers/{party_id}")

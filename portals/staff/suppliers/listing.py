@@ -13,8 +13,9 @@ from litestar.params import FromQuery
 from litestar.response import Stream, Template
 
 from backend.authz.guards import staff
+from backend.authz.principal import Principal
 from backend.authz.roles import Permission, may
-from backend.dependencies import Db
+from backend.dependencies import CurrentUser, Db, Workspace
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import QualificationStatus
@@ -36,8 +37,8 @@ def _encoded(filters: SupplierFilter) -> str:
 
 @get("/", guards=[staff(Permission.VIEW_SUPPLIERS)], name="suppliers_list")
 async def listing(
-    request: Req,
     db: Db,
+    user: CurrentUser,
     q: FromQuery[str] = "",
     status: FromQuery[str] = "",
     risk: FromQuery[str] = "",
@@ -55,7 +56,7 @@ async def listing(
         risk_tiers=risk_tiers(),
         qualification_statuses=[(status.value, status.label) for status in QualificationStatus],
         risk_label=RiskTier.label_of,
-        can_manage=may(request.scope["user"], Permission.MANAGE_SUPPLIERS),
+        can_manage=may(user, Permission.MANAGE_SUPPLIERS),
     )
     return Template(template_name="staff/supplier_list.html", context=context)
 
@@ -96,7 +97,7 @@ def _export_row(row: ExportRow) -> list[object]:
     ]
 
 
-async def _export_rows(request: Req, filters: SupplierFilter) -> AsyncIterator[bytes]:
+async def _export_rows(request: Req, reader: Principal, filters: SupplierFilter) -> AsyncIterator[bytes]:
     """The matching suppliers in batches, read in a transaction of the caller's own context that
     lives as long as the download (the request's own ends when the handler returns the stream)."""
     header = [
@@ -119,7 +120,7 @@ async def _export_rows(request: Req, filters: SupplierFilter) -> AsyncIterator[b
     ]
     # the BOM: without it, Excel reads UTF-8 as the machine's legacy code page and garbles Chinese
     yield codecs.BOM_UTF8 + _csv_rows([header])
-    async with request.app.state.db.transaction(request.scope["user"].context) as session:
+    async with request.app.state.db.transaction(reader.context) as session:
         async for batch in export_batches(session, filters, size=EXPORT_BATCH):
             yield _csv_rows(_export_row(row) for row in batch)
 
@@ -127,15 +128,17 @@ async def _export_rows(request: Req, filters: SupplierFilter) -> AsyncIterator[b
 @get("/export.csv", guards=[staff(Permission.VIEW_SUPPLIERS)], name="suppliers_export")
 async def export(
     request: Req,
+    user: CurrentUser,
+    workspace: Workspace,
     q: FromQuery[str] = "",
     status: FromQuery[str] = "",
     risk: FromQuery[str] = "",
     qualification: FromQuery[str] = "",
 ) -> Stream:
     filters = SupplierFilter(text=q.strip(), status=status, risk=risk, qualification=qualification)
-    filename = f"suppliers-{workspace_today(request).isoformat()}.csv"
+    filename = f"suppliers-{workspace_today(workspace).isoformat()}.csv"
     return Stream(
-        _export_rows(request, filters),
+        _export_rows(request, user, filters),
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
         headers={**NO_STORE, "content-disposition": f'attachment; filename="{filename}"'},
     )

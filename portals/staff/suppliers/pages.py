@@ -1,8 +1,10 @@
 """The supplier 360 page (the party pages' detail, with what only suppliers have) and what every
-supplier page shares: the supplier or a 404, the 360 page again with a refusal or a conflict."""
+supplier page shares: the supplier or a 404, and the 360 page again when a step taken on it is refused."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,12 +13,11 @@ from uuid import UUID
 from babel.dates import format_date
 from litestar import Request
 from litestar.exceptions import NotFoundException
-from litestar.response import Template
-from litestar.status_codes import HTTP_409_CONFLICT
 
 from backend.authz.principal import Principal
 from backend.authz.roles import Permission, may
 from backend.dependencies import Db
+from backend.kit.errors import DomainError
 from backend.kit.i18n import current_locale
 from backend.models import (
     ChangeKind,
@@ -38,7 +39,9 @@ from backend.suppliers.qualification import expiry
 from backend.suppliers.registration import duplicates, missing
 from backend.suppliers.standing import RiskForm
 from portals.shared.clock import workspace_today
+from portals.shared.forms import form_page
 from portals.staff.routes import PartyPages
+from tenants.directory import TenantInfo
 
 Req = Request[Any, Any, Any]
 NO_VALUE = "—"
@@ -126,10 +129,9 @@ def _change_view(row: queries.ChangeRow, viewer: Principal) -> ChangeView:
 class SupplierPages(PartyPages):
     """The party pages with the supplier's own 360 page."""
 
-    async def more_detail(self, db: Db, request: Req, party: Any) -> dict[str, Any]:
+    async def more_detail(self, db: Db, user: Principal, workspace: TenantInfo, party: Any) -> dict[str, Any]:
         supplier: Supplier = party
-        principal = request.scope["user"]
-        today = workspace_today(request)
+        today = workspace_today(workspace)
         registration = await queries.registration_of(db, supplier.id)
         in_force = await account_in_force(db, supplier.id)
         return {
@@ -154,11 +156,11 @@ class SupplierPages(PartyPages):
             "duplicates": await duplicates(db, supplier),
             "bank_account": in_force,
             "bank_account_masked": masked(in_force.account) if in_force else "",
-            "changes": [_change_view(row, principal) for row in await queries.changes(db, supplier.id)],
+            "changes": [_change_view(row, user) for row in await queries.changes(db, supplier.id)],
             "change_errors": {},
             # the column for those the route lets decide; each row's buttons for those the
             # service will hear on it (four eyes)
-            "can_decide": may(principal, Permission.DECIDE_SUPPLIER_CHANGES),
+            "can_decide": may(user, Permission.DECIDE_SUPPLIER_CHANGES),
             "notice": "",
         }
 
@@ -180,13 +182,19 @@ async def supplier_or_404(db: Db, party_id: UUID) -> Supplier:
     return supplier
 
 
-async def detail_again(db: Db, request: Req, party_id: UUID, **values: Any) -> dict[str, Any]:
-    """The 360 page's context with what a refused step shows (its errors, the values typed)."""
-    return await SUPPLIER_PAGES.detail_context(db, request, party_id, **values)
+def on_detail(
+    db: Db,
+    user: Principal,
+    workspace: TenantInfo,
+    party_id: UUID,
+    shown: Callable[[DomainError], dict[str, Any]] = lambda refused: {},
+) -> AbstractAsyncContextManager[None]:
+    """A step taken on the 360 page: refused, the page again with the refusal's status, showing
+    what `shown(refusal)` says (its errors by the form's fields, the values typed); a refusal of
+    the step as a whole (someone else was faster, the record has moved on) says why at the top."""
 
+    async def again(refused: DomainError) -> dict[str, Any]:
+        values = {"notice": "" if refused.errors else refused.message, **shown(refused)}
+        return await SUPPLIER_PAGES.detail_context(db, user, workspace, party_id, **values)
 
-async def conflict(db: Db, request: Req, party_id: UUID, message: str) -> Template:
-    """The page again, saying why the step cannot be taken now (someone else was faster, or the
-    record has moved on): a 409, like any illegal move of a state machine."""
-    context = await detail_again(db, request, party_id, notice=message)
-    return Template(template_name=SUPPLIER_PAGES.detail_template, context=context, status_code=HTTP_409_CONFLICT)
+    return form_page(SUPPLIER_PAGES.detail_template, again)

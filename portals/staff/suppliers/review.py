@@ -15,24 +15,18 @@ from litestar.response import Redirect, Template
 from backend.audit.service import Actor
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
-from backend.dependencies import Db
+from backend.dependencies import CurrentUser, Db, Workspace
+from backend.kit.errors import Conflict, DomainError
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
 from backend.models import RegistrationStatus, SupplierDocument, SupplierDocumentStatus
 from backend.suppliers.qualification import review_document
 from backend.suppliers.queries import registration_of, review_queue, supplier_document
-from backend.suppliers.registration import IllegalTransition, registration_to_decide, review
+from backend.suppliers.registration import registration_to_decide, review
 from portals.shared.clock import workspace_today
 from portals.shared.documents import stored_file
-from portals.shared.forms import FormRejected
-from portals.staff.suppliers.pages import (
-    SUPPLIER_PAGES,
-    Req,
-    conflict,
-    detail_again,
-    supplier_or_404,
-)
+from portals.staff.suppliers.pages import Req, on_detail, supplier_or_404
 
 REVIEW_ACTIONS = ("approve", "reject", "request_info")
 
@@ -61,27 +55,25 @@ async def registrations(
 
 
 @post("/{party_id:uuid}/registration", guards=[staff(Permission.MANAGE_SUPPLIERS)], name="supplier_registration_review")
-async def review_registration(request: Req, db: Db, party_id: FromPath[UUID]) -> Response[Any]:
+async def review_registration(
+    request: Req, db: Db, user: CurrentUser, workspace: Workspace, party_id: FromPath[UUID]
+) -> Response[Any]:
     supplier = await supplier_or_404(db, party_id)
     if await registration_of(db, supplier.id) is None:
         raise NotFoundException()
     form = await request.form()
     action, comment = str(form.get("action", "")), str(form.get("comment", "")).strip()
-    if action not in REVIEW_ACTIONS:
-        errors = FieldErrors(action=_("Choose approve, reject or request more information."))
-        context = await detail_again(db, request, party_id, review_errors=errors, review_comment=comment)
-        raise FormRejected(SUPPLIER_PAGES.detail_template, context)
-    try:
+    # refused: no comment, or (approving) the plan's supplier limit; a conflict: decided meanwhile
+    async with on_detail(
+        db, user, workspace, party_id, lambda refused: {"review_errors": refused.errors, "review_comment": comment}
+    ):
+        if action not in REVIEW_ACTIONS:
+            raise InvalidForm(FieldErrors(action=_("Choose approve, reject or request more information.")))
         async with db.begin_nested():  # an illegal move leaves nothing behind; the page still renders
             registration = await registration_to_decide(db, supplier.id)
             if registration is None:  # gone since the look above
                 raise NotFoundException()
-            await review(db, registration, action, reviewer=Actor.of(request.scope["user"]), comment=comment)
-    except InvalidForm as rejected:  # no comment, or (approving) the plan's supplier limit
-        context = await detail_again(db, request, party_id, review_errors=rejected.errors, review_comment=comment)
-        raise FormRejected(SUPPLIER_PAGES.detail_template, context) from rejected
-    except IllegalTransition as illegal:
-        return await conflict(db, request, party_id, str(illegal))
+            await review(db, registration, action, reviewer=Actor.of(user), comment=comment)
     return Redirect(path=f"/suppliers/{party_id}")
 
 
@@ -100,20 +92,19 @@ async def _document_or_404(db: Db, party_id: UUID, document_id: UUID, *, lock: b
     name="supplier_document_review",
 )
 async def review_supplier_document(
-    request: Req, db: Db, party_id: FromPath[UUID], document_id: FromPath[UUID]
+    request: Req, db: Db, user: CurrentUser, workspace: Workspace, party_id: FromPath[UUID], document_id: FromPath[UUID]
 ) -> Response[Any]:
     """In the staff member's own context (no outbox here), so the trail names who reviewed; the
     lock keeps a second reviewer from deciding the same version at the same time."""
     document = await _document_or_404(db, party_id, document_id, lock=True)
     decision = str((await request.form()).get("decision", ""))
-    if decision not in ("approve", "reject"):
-        context = await detail_again(db, request, party_id, notice=_("Choose approve or reject."))
-        raise FormRejected(SUPPLIER_PAGES.detail_template, context)
-    if document.status != SupplierDocumentStatus.PENDING_REVIEW:
-        return await conflict(db, request, party_id, _("This document has been reviewed already."))
-    principal = request.scope["user"]
+    async with on_detail(db, user, workspace, party_id):
+        if decision not in ("approve", "reject"):
+            raise DomainError(_("Choose approve or reject."))
+        if document.status != SupplierDocumentStatus.PENDING_REVIEW:
+            raise Conflict(_("This document has been reviewed already."))
     await review_document(
-        db, document, approve=decision == "approve", reviewer=principal.identity_id, today=workspace_today(request)
+        db, document, approve=decision == "approve", reviewer=user.identity_id, today=workspace_today(workspace)
     )
     return Redirect(path=f"/suppliers/{party_id}")
 
