@@ -17,6 +17,7 @@ from backend.auth.schemas import Me, TokenRequest, TokenResponse
 from backend.authz.guards import any_member, principal_of
 from backend.billing.guards import AUTH
 from backend.dependencies import Db
+from backend.kit.api import refusals
 from backend.models import Identity, LinkPurpose, Membership
 from tenants.context import TenantContext
 
@@ -25,7 +26,8 @@ class AuthController(Controller):
     path = "/api/v1"
     tags = ["auth"]
 
-    @post("/token", status_code=200, security=[], opt=AUTH)
+    # security [{}]: no credentials needed (an empty list would leave the document-wide bearer token)
+    @post("/token", status_code=200, security=[{}], opt=AUTH, responses=refusals(400, 401, 403, 413, 429))
     async def token(self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]) -> TokenResponse:
         """A bearer token for this workspace (the host's tenant), valid for a few minutes."""
         state = request.app.state
@@ -62,7 +64,7 @@ class AuthController(Controller):
         access_token, expires_in = state.tokens.issue(principal)
         return TokenResponse(access_token=access_token, expires_in=expires_in)
 
-    @get("/me", guards=[any_member])
+    @get("/me", guards=[any_member], responses=refusals(401, 403))
     async def me(self, request: Request[Any, Any, Any], db: Db) -> Me:
         """Who the token is for, as the database says now (a token whose login changed since it
         was issued is refused on this read, like on every other)."""

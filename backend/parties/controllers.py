@@ -3,25 +3,29 @@ user sees only their own company (anything else answers 404)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from backend.authz.guards import principal_of, staff, staff_permission_or_party
 from backend.authz.roles import Permission
 from backend.dependencies import Db
+from backend.kit.api import PageNumber, PageSize, SearchText, body_checked, refusals
 from backend.kit.forms import InvalidForm
 from backend.kit.pagination import PageRequest
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
 from backend.parties.schemas import NewParty, PartyOut, PartyPage
 from backend.parties.service import PartyForm, create_supplier
 
-PageNumber = Annotated[int, QueryParameter(ge=1)]
-PageSize = Annotated[int, QueryParameter(ge=1, le=100)]
+# what each operation may answer besides its success (backend/kit/api.py says what each means)
+LIST_REFUSALS = refusals(400, 401, 403)
+ONE_REFUSALS = refusals(401, 403, 404)
+# a party user is of the wrong audience for creating (404); staff may lack the permission (403)
+CREATE_REFUSALS = refusals(400, 401, 403, 404, 413)
 
 
 async def _page(repository: PartyRepository[Any], q: str, status: str, page: int, size: int) -> PartyPage:
@@ -46,17 +50,28 @@ class SupplierController(Controller):
     tags = ["suppliers"]
     guards = [staff_permission_or_party(Permission.VIEW_SUPPLIERS)]
 
-    @get("/")
+    @get("/", responses=LIST_REFUSALS)
     async def list_suppliers(
-        self, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: PageNumber = 1, size: PageSize = 25
+        self,
+        db: Db,
+        q: SearchText = "",
+        status: SearchText = "",
+        page: PageNumber = 1,
+        size: PageSize = 25,
     ) -> PartyPage:
         return await _page(SupplierRepository(db), q, status, page, size)
 
-    @get("/{supplier_id:uuid}")
+    @get("/{supplier_id:uuid}", responses=ONE_REFUSALS)
     async def get_supplier(self, request: Request[Any, Any, Any], supplier_id: FromPath[UUID]) -> PartyOut:
         return await _one(request, SupplierRepository, supplier_id)
 
-    @post("/", guards=[staff(Permission.MANAGE_SUPPLIERS)], status_code=201)
+    @post(
+        "/",
+        guards=[staff(Permission.MANAGE_SUPPLIERS)],
+        status_code=201,
+        responses=CREATE_REFUSALS,
+        before_request=body_checked(NewParty, "Invalid supplier"),
+    )
     async def create_supplier(self, db: Db, data: JSONBody[NewParty]) -> PartyOut:
         """Create a supplier (numbered SUP-…); the people who manage suppliers are notified."""
         form = msgspec.convert(msgspec.structs.asdict(data), PartyForm)
@@ -72,12 +87,17 @@ class CustomerController(Controller):
     tags = ["customers"]
     guards = [staff_permission_or_party(Permission.VIEW_CUSTOMERS)]
 
-    @get("/")
+    @get("/", responses=LIST_REFUSALS)
     async def list_customers(
-        self, db: Db, q: FromQuery[str] = "", status: FromQuery[str] = "", page: PageNumber = 1, size: PageSize = 25
+        self,
+        db: Db,
+        q: SearchText = "",
+        status: SearchText = "",
+        page: PageNumber = 1,
+        size: PageSize = 25,
     ) -> PartyPage:
         return await _page(CustomerRepository(db), q, status, page, size)
 
-    @get("/{customer_id:uuid}")
+    @get("/{customer_id:uuid}", responses=ONE_REFUSALS)
     async def get_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[UUID]) -> PartyOut:
         return await _one(request, CustomerRepository, customer_id)
