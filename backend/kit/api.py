@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ValidationException
+from litestar.exceptions import SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
@@ -69,9 +69,12 @@ def body_checked(shape: type[msgspec.Struct], detail: str) -> Callable[[Request[
     alone stops at the first), checked by the very constraints the document publishes for `shape`."""
 
     async def check(request: Request[Any, Any, Any]) -> None:
-        body = await request.json()
+        try:
+            body = await request.json()
+        except SerializationException:
+            return  # not JSON at all: the decoding refuses it, in the framework's words
         if isinstance(body, dict) and (errors := field_errors(shape, body)):
             raise ValidationException(detail=detail, extra=dict(errors))
-        # anything else (not an object, say) is refused by the decoding, in the framework's words
+        # a body of another shape (an array, say) is refused by the decoding too
 
     return check

@@ -121,3 +121,40 @@ async def test_create_supplier_validates_numbers_and_announces(app: Any, db: Any
     assert acme.memberships["buyer@acme.test"] in told
     assert acme.memberships["viewer@acme.test"] not in told  # cannot act on it
     assert acme.memberships["supplier@acme.test"] not in told
+
+
+async def test_out_of_range_paging_and_unstorable_text_are_refused_by_field(app: Any) -> None:
+    """A page past any list, or text PostgreSQL cannot store (NUL), is bad input (400, naming the
+    field), never a server error."""
+    async with client(app, token=await api_token(app, "buyer@acme.test")) as c:
+        far = await c.get("/api/v1/suppliers", params={"page": 2**63})
+        assert far.status_code == 400
+        assert far.json()["extra"][0]["key"] == "page"
+        assert (await c.get("/api/v1/customers", params={"page": 1_000_000})).status_code == 200
+        nul_query = await c.get("/api/v1/suppliers", params={"q": "Acme\x00"})
+        assert nul_query.status_code == 400
+        assert nul_query.json()["extra"][0]["key"] == "q"
+        nul_name = await c.post("/api/v1/suppliers", json={"name": "Ac\x00me", "country": "DE", "currency": "EUR"})
+        assert nul_name.status_code == 400
+        assert set(nul_name.json()["extra"]) == {"name"}
+        assert "NUL" in nul_name.json()["extra"]["name"]
+    async with client(app) as c:
+        nul_login = await c.post("/api/v1/token", json={"email": "admin@acme.test\x00", "password": DEMO_PASSWORD})
+        assert nul_login.status_code == 400
+        assert nul_login.json()["extra"][0]["key"] == "email"
+
+
+async def test_openapi_document_states_the_rules_and_every_refusal(app: Any) -> None:
+    async with client(app) as c:
+        spec = (await c.get("/api/v1/schema/openapi.json")).json()
+    one_supplier = spec["paths"]["/api/v1/suppliers/{supplier_id}"]["get"]["responses"]
+    assert {"200", "401", "403", "404"} <= set(one_supplier)
+    token = spec["paths"]["/api/v1/token"]["post"]
+    assert token["security"] == [{}]  # logging in needs no token
+    assert {"200", "400", "401", "429"} <= set(token["responses"])
+    new_party = spec["components"]["schemas"]["NewParty"]["properties"]
+    assert new_party["name"]["maxLength"] == 200
+    assert "pattern" in new_party["country"]
+    assert "pattern" in new_party["currency"]
+    page = next(p for p in spec["paths"]["/api/v1/suppliers"]["get"]["parameters"] if p["name"] == "page")
+    assert page["schema"]["maximum"] == 1_000_000
