@@ -50,7 +50,7 @@ EMAIL = re.compile(EMAIL_PATTERN)
 EMAIL_MAX_LENGTH = 254
 
 
-def refusal(message: Callable[[], str]) -> dict[str, Any]:
+def _refusal(message: Callable[[], str]) -> dict[str, Any]:
     """Meta(extra=...) of a coded rule with a message of its own (called when shown, so it is in the
     reader's language) for whatever is wrong with a value beyond being missing."""
     return {"refusal": message}
@@ -68,9 +68,9 @@ def _email_refusal() -> str:
     return _("Enter a valid e-mail address.")
 
 
-def text(max_length: int, *, min_length: int = 0, description: str = "") -> msgspec.Meta:
+def text(max_length: int, *, min_length: int = 0) -> msgspec.Meta:
     """The constraints of a free-text field: its length, and only text PostgreSQL can store."""
-    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=STORABLE, description=description or None)
+    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=STORABLE)
 
 
 CountryCode = Annotated[
@@ -81,7 +81,7 @@ CountryCode = Annotated[
         pattern=_any_case(COUNTRIES),
         description="ISO 3166-1 alpha-2 country code (either case)",
         examples=["DE"],
-        extra=refusal(_country_refusal),
+        extra=_refusal(_country_refusal),
     ),
 ]
 CurrencyCode = Annotated[
@@ -92,7 +92,7 @@ CurrencyCode = Annotated[
         pattern=_any_case(CURRENCIES),
         description="ISO 4217 currency code (either case)",
         examples=["EUR"],
-        extra=refusal(_currency_refusal),
+        extra=_refusal(_currency_refusal),
     ),
 ]
 # an address, or nothing where the address is optional
@@ -102,7 +102,7 @@ OptionalEmail = Annotated[
         max_length=EMAIL_MAX_LENGTH,
         pattern=f"{EMAIL_PATTERN}|^$",
         description="E-mail address, or empty",
-        extra=refusal(_email_refusal),
+        extra=_refusal(_email_refusal),
     ),
 ]
 
