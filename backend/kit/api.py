@@ -46,8 +46,8 @@ class ApiError(msgspec.Struct, omit_defaults=True):
 _MEANINGS = {
     400: "The input is refused: `extra` names each refused field and says why.",
     401: "No valid bearer token (missing, expired, for another workspace, or its login has changed).",
-    403: "The token's role may not do this, or the workspace's plan has no API access, or the workspace "
-    "is read-only for now.",
+    403: "The token's role may not do this, or the workspace's plan has no API access (or no room for "
+    "another one of these: `extra` says which limit), or the workspace is read-only for now.",
     404: "Nothing of that id exists for this caller (another party's or another workspace's object "
     "answers the same), or this kind of caller has no such operation.",
     409: "The change conflicts with the object's current state.",

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, JSONBody
 
 from backend.authz.guards import principal_of, staff, staff_permission_or_party
@@ -20,11 +20,13 @@ from backend.kit.pagination import PageRequest
 from backend.parties.repository import CustomerRepository, PartyRepository, SupplierRepository
 from backend.parties.schemas import NewParty, PartyOut, PartyPage
 from backend.parties.service import PartyForm, create_supplier
+from tenants.billing.entitlements import LimitReached
 
 # what each operation may answer besides its success (backend/kit/api.py says what each means)
 LIST_REFUSALS = refusals(400, 401, 403)
 ONE_REFUSALS = refusals(401, 403, 404)
-# a party user is of the wrong audience for creating (404); staff may lack the permission (403)
+# a party user is of the wrong audience for creating (404); staff may lack the permission, or the
+# plan room for another supplier (403)
 CREATE_REFUSALS = refusals(400, 401, 403, 404, 413)
 
 
@@ -77,6 +79,9 @@ class SupplierController(Controller):
         form = msgspec.convert(msgspec.structs.asdict(data), PartyForm)
         try:
             supplier = await create_supplier(db, form)
+        except LimitReached as refused:
+            # the input is fine; the plan has no room for another supplier
+            raise PermissionDeniedException(detail="Plan limit reached", extra=dict(refused.errors)) from refused
         except InvalidForm as rejected:
             raise ValidationException(detail="Invalid supplier", extra=dict(rejected.errors)) from rejected
         return PartyOut.of(supplier)

@@ -3,11 +3,19 @@ party; other tenants' ids answer 404; bad input answers 400 with field details."
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import httpx
 
 from backend.dev.demo import DEMO_PASSWORD
+from backend.kit.ids import new_id
+from backend.models import MembershipKind, TenantStatus
+from backend.parties.service import PartyForm, create_supplier
+from tenants.billing.plans import DEFAULT_PLAN, Limit, plan_of
+from tenants.context import TenantContext
+from tenants.directory import create_tenant
+from tests.fixtures.people import add_login, remove_people
 from tests.web.conftest import api_token
 
 
@@ -158,3 +166,26 @@ async def test_openapi_document_states_the_rules_and_every_refusal(app: Any) -> 
     assert "pattern" in new_party["currency"]
     page = next(p for p in spec["paths"]["/api/v1/suppliers"]["get"]["parameters"] if p["name"] == "page")
     assert page["schema"]["maximum"] == 1_000_000
+
+
+async def test_a_full_plan_refuses_a_new_supplier_as_forbidden_not_as_bad_input(
+    app: Any, db: Any, owner_engine: Any
+) -> None:
+    """Well-formed input the plan has no room for is not bad input: 403, naming the limit."""
+    tenant_id, slug = new_id(), f"full-{secrets.token_hex(3)}"
+    room = plan_of(DEFAULT_PLAN).limit(Limit.ACTIVE_SUPPLIERS)  # a new workspace starts on it
+    assert room is not None
+    async with db.transaction(TenantContext.system(tenant_id)) as session:
+        await create_tenant(session, slug=slug, name="Full Plan", tenant_id=tenant_id, status=TenantStatus.ACTIVE)
+        for n in range(room):
+            await create_supplier(session, PartyForm(name=f"Supplier {n}", country="DE", currency="EUR"))
+    buyer = await add_login(db, tenant_id, f"buyer@{slug}.test", MembershipKind.STAFF, roles=["buyer"])
+    try:
+        async with client(
+            app, host=f"{slug}.localhost", token=await api_token(app, buyer.email, host=f"{slug}.localhost")
+        ) as c:
+            refused = await c.post("/api/v1/suppliers", json={"name": "One More", "country": "DE", "currency": "EUR"})
+        assert refused.status_code == 403
+        assert set(refused.json()["extra"]) == {"plan"}
+    finally:
+        await remove_people(owner_engine, [buyer])
