@@ -68,6 +68,10 @@ def _email_refusal() -> str:
     return _("Enter a valid e-mail address.")
 
 
+def _unstorable() -> str:
+    return _("Remove the NUL character (an invisible control character) from this text.")
+
+
 def text(max_length: int, *, min_length: int = 0) -> msgspec.Meta:
     """The constraints of a free-text field: its length, and only text PostgreSQL can store."""
     return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=STORABLE)
@@ -108,11 +112,18 @@ OptionalEmail = Annotated[
 
 
 class FieldErrors(dict[str, str]):
-    """field name -> message in the reader's language; empty means valid."""
+    """field name -> message in the reader's language; empty means valid. A text field checked for
+    presence or length is also refused if PostgreSQL could not store it (the STORABLE rule)."""
 
     def require(self, field: str, value: str) -> bool:
         if not value:
             self[field] = _("This field is required.")
+            return False
+        return self.storable(field, value)
+
+    def storable(self, field: str, value: str) -> bool:
+        if "\x00" in value:
+            self[field] = _unstorable()
             return False
         return True
 
@@ -131,6 +142,8 @@ class FieldErrors(dict[str, str]):
     def max_length(self, field: str, value: str, limit: int) -> None:
         if len(value) > limit:
             self[field] = _("At most %(limit)d characters.") % {"limit": limit}
+        else:
+            self.storable(field, value)
 
 
 def field_errors(shape: type[msgspec.Struct], values: Mapping[str, Any]) -> FieldErrors:
@@ -163,7 +176,7 @@ def _refusal_of(declared: Any, value: Any, wrong: msgspec.ValidationError) -> st
     if constraints.max_length is not None and len(value) > constraints.max_length:
         return _("At most %(limit)d characters.") % {"limit": constraints.max_length}
     if constraints.pattern == STORABLE:
-        return _("Remove the NUL character (an invisible control character) from this text.")
+        return _unstorable()
     return str(wrong)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from backend.kit.forms import CountryCode, CurrencyCode, OptionalEmail
+from backend.kit.forms import CountryCode, CurrencyCode, FieldErrors, OptionalEmail
 from backend.kit.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageRequest
 from backend.parties.service import PartyForm
 
@@ -43,3 +43,12 @@ def test_paging_is_bounded_whatever_the_query_string_says() -> None:
     far = PageRequest.clamp(2**63, 10**9)
     assert (far.page, far.size) == (MAX_PAGE, MAX_PAGE_SIZE)
     assert far.offset < 2**63 - 1
+
+
+def test_every_form_check_of_presence_or_length_refuses_unstorable_text() -> None:
+    errors = FieldErrors()
+    errors.require("holder", "Acme\x00 GmbH")
+    errors.max_length("bank_name", "Bank\x00", 140)
+    errors.require("city", "Berlin")
+    assert set(errors) == {"holder", "bank_name"}
+    assert all("NUL" in message for message in errors.values())
