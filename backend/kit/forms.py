@@ -112,18 +112,12 @@ OptionalEmail = Annotated[
 
 
 class FieldErrors(dict[str, str]):
-    """field name -> message in the reader's language; empty means valid. A text field checked for
-    presence or length is also refused if PostgreSQL could not store it (the STORABLE rule)."""
+    """field name -> message in the reader's language; empty means valid. A text field whose length
+    is checked is also refused if PostgreSQL could not store it (the STORABLE rule)."""
 
     def require(self, field: str, value: str) -> bool:
         if not value:
             self[field] = _("This field is required.")
-            return False
-        return self.storable(field, value)
-
-    def storable(self, field: str, value: str) -> bool:
-        if "\x00" in value:
-            self[field] = _unstorable()
             return False
         return True
 
@@ -142,8 +136,8 @@ class FieldErrors(dict[str, str]):
     def max_length(self, field: str, value: str, limit: int) -> None:
         if len(value) > limit:
             self[field] = _("At most %(limit)d characters.") % {"limit": limit}
-        else:
-            self.storable(field, value)
+        elif "\x00" in value:
+            self[field] = _unstorable()
 
 
 def field_errors(shape: type[msgspec.Struct], values: Mapping[str, Any]) -> FieldErrors:
