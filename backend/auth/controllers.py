@@ -17,6 +17,7 @@ from backend.auth.steps import elevated_step
 from backend.authz.guards import any_member
 from backend.authz.workspace import AUTH
 from backend.dependencies import CurrentUser, Db, HostTenant
+from backend.kit.api import refusals
 from backend.models import Identity, LinkPurpose, Membership
 
 
@@ -24,7 +25,8 @@ class AuthController(Controller):
     path = "/api/v1"
     tags = ["auth"]
 
-    @post("/token", status_code=200, security=[], opt=AUTH)
+    # security [{}]: no credentials needed (an empty list would leave the document-wide bearer token)
+    @post("/token", status_code=200, security=[{}], opt=AUTH, responses=refusals(400, 401, 403, 413, 429))
     async def token(
         self, request: Request[Any, Any, Any], tenant: HostTenant, data: JSONBody[TokenRequest]
     ) -> TokenResponse:
@@ -61,7 +63,7 @@ class AuthController(Controller):
         access_token, expires_in = state.tokens.issue(principal)
         return TokenResponse(access_token=access_token, expires_in=expires_in)
 
-    @get("/me", guards=[any_member])
+    @get("/me", guards=[any_member], responses=refusals(401, 403))
     async def me(self, db: Db, user: CurrentUser) -> Me:
         """Who the token is for, as the database says now (a token whose login changed since it
         was issued is refused on this read, like on every other)."""

@@ -7,10 +7,12 @@ from uuid import UUID
 
 import msgspec
 
+from backend.kit.forms import text
+
 
 class TokenRequest(msgspec.Struct):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    email: Annotated[str, text(320, min_length=3)]
+    password: Annotated[str, text(1000, min_length=1)]
 
 
 class TokenResponse(msgspec.Struct):

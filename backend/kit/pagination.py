@@ -8,16 +8,24 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 25
+# Far beyond any list a person pages through, and small enough that the row offset
+# (page - 1) * size always fits the database's 64-bit integer.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
     page: int = 1
-    size: int = 25
+    size: int = DEFAULT_PAGE_SIZE
 
     @classmethod
     def clamp(cls, page: int | None, size: int | None) -> PageRequest:
-        return cls(page=max(1, page or 1), size=min(MAX_PAGE_SIZE, max(1, size or 25)))
+        """Whatever a page's query string asked for, within the bounds every list keeps."""
+        return cls(
+            page=min(MAX_PAGE, max(1, page or 1)),
+            size=min(MAX_PAGE_SIZE, max(1, size or DEFAULT_PAGE_SIZE)),
+        )
 
     @property
     def offset(self) -> int:

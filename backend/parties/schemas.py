@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
+from backend.kit.forms import CountryCode, CurrencyCode, OptionalEmail, text
 from backend.models import Customer, Supplier
+
+# The rules of a party's fields, for the API and the staff form alike (PartyForm.errors).
+PartyName = Annotated[str, text(200, min_length=1)]
+Phone = Annotated[str, text(40)]
+TaxId = Annotated[str, text(40)]
 
 
 class PartyOut(msgspec.Struct):
@@ -37,14 +44,14 @@ class PartyOut(msgspec.Struct):
 
 
 class NewParty(msgspec.Struct):
-    """A supplier or customer to create; checked field by field by the service (PartyForm)."""
+    """A supplier or customer to create (the service normalises the codes to upper case)."""
 
-    name: str
-    country: str
-    currency: str
-    email: str = ""
-    phone: str = ""
-    tax_id: str = ""
+    name: PartyName
+    country: CountryCode
+    currency: CurrencyCode
+    email: OptionalEmail = ""
+    phone: Phone = ""
+    tax_id: TaxId = ""
 
 
 class PartyPage(msgspec.Struct):

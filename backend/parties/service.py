@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record, snapshot
 from backend.documents.service import request_document
 from backend.jobs.outbox import enqueue
-from backend.kit.forms import FieldErrors, InvalidForm
+from backend.kit.forms import FieldErrors, InvalidForm, field_errors
 from backend.kit.ids import new_id
 from backend.models import Customer, Document, Supplier
 from backend.models.document import DocumentKind
 from backend.parties.repository import CustomerRepository, SupplierRepository
+from backend.parties.schemas import NewParty
 from backend.parties.tasks import ANNOUNCE_SUPPLIER
 from tenants.billing.entitlements import ensure_room
 from tenants.billing.plans import Limit
@@ -32,16 +33,8 @@ class PartyForm(msgspec.Struct):
     tax_id: str = ""
 
     def errors(self) -> FieldErrors:
-        errors = FieldErrors()
-        if errors.require("name", self.name):
-            errors.max_length("name", self.name, 200)
-        errors.country("country", self.country.upper())
-        errors.currency("currency", self.currency.upper())
-        if self.email:
-            errors.email("email", self.email)
-        errors.max_length("phone", self.phone, 40)
-        errors.max_length("tax_id", self.tax_id, 40)
-        return errors
+        # the rules the API publishes for a new party, so a page and the API refuse the same input
+        return field_errors(NewParty, msgspec.structs.asdict(self))
 
 
 # what a new party's audit event shows

@@ -3,11 +3,19 @@ party; other tenants' ids answer 404; bad input answers 400 with field details."
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import httpx
 
 from backend.dev.demo import DEMO_PASSWORD
+from backend.kit.ids import new_id
+from backend.models import MembershipKind, TenantStatus
+from backend.parties.service import PartyForm, create_supplier
+from tenants.billing.plans import DEFAULT_PLAN, Limit, plan_of
+from tenants.context import TenantContext
+from tenants.directory import create_tenant
+from tests.fixtures.people import add_login, remove_people
 from tests.web.conftest import api_token
 
 
@@ -121,3 +129,63 @@ async def test_create_supplier_validates_numbers_and_announces(app: Any, db: Any
     assert acme.memberships["buyer@acme.test"] in told
     assert acme.memberships["viewer@acme.test"] not in told  # cannot act on it
     assert acme.memberships["supplier@acme.test"] not in told
+
+
+async def test_out_of_range_paging_and_unstorable_text_are_refused_by_field(app: Any) -> None:
+    """A page past any list, or text PostgreSQL cannot store (NUL), is bad input (400, naming the
+    field), never a server error."""
+    async with client(app, token=await api_token(app, "buyer@acme.test")) as c:
+        far = await c.get("/api/v1/suppliers", params={"page": 2**63})
+        assert far.status_code == 400
+        assert far.json()["extra"][0]["key"] == "page"
+        assert (await c.get("/api/v1/customers", params={"page": 1_000_000})).status_code == 200
+        nul_query = await c.get("/api/v1/suppliers", params={"q": "Acme\x00"})
+        assert nul_query.status_code == 400
+        assert nul_query.json()["extra"][0]["key"] == "q"
+        nul_name = await c.post("/api/v1/suppliers", json={"name": "Ac\x00me", "country": "DE", "currency": "EUR"})
+        assert nul_name.status_code == 400
+        assert set(nul_name.json()["extra"]) == {"name"}
+        assert "NUL" in nul_name.json()["extra"]["name"]
+    async with client(app) as c:
+        nul_login = await c.post("/api/v1/token", json={"email": "admin@acme.test\x00", "password": DEMO_PASSWORD})
+        assert nul_login.status_code == 400
+        assert nul_login.json()["extra"][0]["key"] == "email"
+
+
+async def test_openapi_document_states_the_rules_and_every_refusal(app: Any) -> None:
+    async with client(app) as c:
+        spec = (await c.get("/api/v1/schema/openapi.json")).json()
+    one_supplier = spec["paths"]["/api/v1/suppliers/{supplier_id}"]["get"]["responses"]
+    assert {"200", "401", "403", "404"} <= set(one_supplier)
+    token = spec["paths"]["/api/v1/token"]["post"]
+    assert token["security"] == [{}]  # logging in needs no token
+    assert {"200", "400", "401", "429"} <= set(token["responses"])
+    new_party = spec["components"]["schemas"]["NewParty"]["properties"]
+    assert new_party["name"]["maxLength"] == 200
+    assert "pattern" in new_party["country"]
+    assert "pattern" in new_party["currency"]
+    page = next(p for p in spec["paths"]["/api/v1/suppliers"]["get"]["parameters"] if p["name"] == "page")
+    assert page["schema"]["maximum"] == 1_000_000
+
+
+async def test_a_full_plan_refuses_a_new_supplier_as_forbidden_not_as_bad_input(
+    app: Any, db: Any, owner_engine: Any
+) -> None:
+    """Well-formed input the plan has no room for is not bad input: 403, naming the limit."""
+    tenant_id, slug = new_id(), f"full-{secrets.token_hex(3)}"
+    room = plan_of(DEFAULT_PLAN).limit(Limit.ACTIVE_SUPPLIERS)  # a new workspace starts on it
+    assert room is not None
+    async with db.transaction(TenantContext.system(tenant_id)) as session:
+        await create_tenant(session, slug=slug, name="Full Plan", tenant_id=tenant_id, status=TenantStatus.ACTIVE)
+        for n in range(room):
+            await create_supplier(session, PartyForm(name=f"Supplier {n}", country="DE", currency="EUR"))
+    buyer = await add_login(db, tenant_id, f"buyer@{slug}.test", MembershipKind.STAFF, roles=["buyer"])
+    try:
+        async with client(
+            app, host=f"{slug}.localhost", token=await api_token(app, buyer.email, host=f"{slug}.localhost")
+        ) as c:
+            refused = await c.post("/api/v1/suppliers", json={"name": "One More", "country": "DE", "currency": "EUR"})
+        assert refused.status_code == 403
+        assert set(refused.json()["extra"]) == {"plan"}
+    finally:
+        await remove_people(owner_engine, [buyer])
