@@ -42,7 +42,7 @@ from backend.models import (
     RegistrationStatus,
     SupplierRegistration,
 )
-from backend.suppliers import queries
+from backend.suppliers import invitations, queries
 from backend.suppliers import registration as service
 from backend.suppliers.changes import BankDetails, masked, propose_bank_account
 from backend.suppliers.documents import accepted_types
@@ -218,7 +218,7 @@ async def continue_registration(request: Req, workspace: Workspace) -> Response[
 async def _invitation(session: Db, token: str) -> SupplierRegistration:
     """The registration an invitation link is for; an unknown, replaced or expired link is a 404
     (and the tenant's context keeps another tenant's invitations out of reach)."""
-    registration = await service.invited_registration(session, token)
+    registration = await invitations.invited_registration(session, token)
     if registration is None:
         raise NotFoundException()
     return registration
@@ -288,7 +288,7 @@ async def accept_invitation(request: Req, workspace: Workspace, token: FromPath[
         async with form_page(
             START, lambda refused: _invitation_page(session, request, registration, form, errors=refused.errors)
         ):
-            identity = await service.accept_invitation(
+            identity = await invitations.accept_invitation(
                 session, registration, company, full_name=form.full_name, password=password, confirm=confirm
             )
         cookie = registration_cookie(request, registration, identity)
