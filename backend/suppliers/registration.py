@@ -370,18 +370,16 @@ async def missing(session: AsyncSession, registration: SupplierRegistration) -> 
     return Gaps.of(row).messages()
 
 
-async def submit(session: AsyncSession, registration: SupplierRegistration, *, actor: Actor) -> None:
+async def submit(session: AsyncSession, registration: SupplierRegistration) -> None:
     if gaps := await missing(session, registration):
         raise InvalidForm(FieldErrors(registration=" ".join(gaps)))
     # stamped before the move, so both go in one UPDATE: a registrant may change nothing else
     registration.submitted_at = datetime.now(UTC)
-    await _move(session, registration, "submit", actor=actor)
+    await _move(session, registration, "submit")
 
 
-async def review(
-    session: AsyncSession, registration: SupplierRegistration, action: str, *, reviewer: Actor, comment: str = ""
-) -> None:
-    """approve, reject (with a reason) or request_info (with what is needed)."""
+async def review(session: AsyncSession, registration: SupplierRegistration, action: str, *, comment: str = "") -> None:
+    """approve, reject (with a reason) or request_info (with what is needed), by the context's person."""
     if action in ("reject", "request_info") and not comment.strip():
         raise InvalidForm(FieldErrors(comment=_("Say why, so the supplier knows what to do.")))
     if (registration.status, action) not in TRANSITIONS:  # before anything changes
@@ -390,8 +388,8 @@ async def review(
     if action == "approve":
         await ensure_room(session, Limit.ACTIVE_SUPPLIERS)
     registration.review_comment = comment.strip() or None
-    await _move(session, registration, action, actor=reviewer, comment=registration.review_comment)
-    registration.decided_by, registration.decided_at = reviewer.identity_id, datetime.now(UTC)
+    await _move(session, registration, action, comment=registration.review_comment)
+    registration.decided_by, registration.decided_at = context_of(session).identity_id, datetime.now(UTC)
     if action == "approve":
         supplier.status = PartyStatus.ACTIVE
         people = await session.scalars(select(Membership).where(Membership.supplier_id == supplier.id))
@@ -455,7 +453,7 @@ def ensure_editable(registration: SupplierRegistration, action: str) -> None:
 
 
 async def _move(
-    session: AsyncSession, registration: SupplierRegistration, action: str, *, actor: Actor, comment: str | None = None
+    session: AsyncSession, registration: SupplierRegistration, action: str, *, comment: str | None = None
 ) -> None:
     target = TRANSITIONS.get((registration.status, action))
     if target is None:
@@ -471,7 +469,6 @@ async def _move(
         before={"status": before},
         # the reviewer's words stay in the trail: the record keeps only the latest comment
         after={"status": target, "comment": comment} if comment else {"status": target},
-        actor=actor,
     )
     await enqueue(
         session,

@@ -142,14 +142,14 @@ async def test_documents_qualify_expire_with_reminders_once_and_recover(db: Data
         iso = await add_document(
             session, buyer.supplier_id, _upload("iso_9001", DAY0 + timedelta(days=400)), uploaded_by=None
         )
-        terms = await add_document(session, buyer.supplier_id, _upload("terms", None), uploaded_by=None)
+        terms = await add_document(session, buyer.supplier_id, _upload("terms", None))
     assert await _standing(db, buyer) == QualificationStatus.PENDING  # uploaded is not approved
     async with db.transaction(buyer.system) as session:
         for document in (licence, iso):
-            await review_document(session, await session.merge(document), approve=True, reviewer=None, today=DAY0)
+            await review_document(session, await session.merge(document), approve=True, today=DAY0)
     assert await _standing(db, buyer) == QualificationStatus.PENDING  # the terms still wait
     async with db.transaction(buyer.system) as session:
-        await review_document(session, await session.merge(terms), approve=True, reviewer=None, today=DAY0)
+        await review_document(session, await session.merge(terms), approve=True, today=DAY0)
     assert await _standing(db, buyer) == QualificationStatus.QUALIFIED
 
     await _run_job(db, buyer, DAY0)
@@ -176,7 +176,7 @@ async def test_documents_qualify_expire_with_reminders_once_and_recover(db: Data
             session, buyer.supplier_id, _upload("business_licence", DAY0 + timedelta(days=800)), uploaded_by=None
         )
         assert renewed.version == 2
-        await review_document(session, renewed, approve=True, reviewer=None, today=DAY0 + timedelta(days=42))
+        await review_document(session, renewed, approve=True, today=DAY0 + timedelta(days=42))
         statuses = dict(
             (
                 await session.execute(
@@ -207,7 +207,7 @@ async def test_a_document_first_seen_inside_seven_days_gets_one_reminder(db: Dat
         late = await add_document(
             session, buyer.other_supplier_id, _upload("insurance", DAY0 + timedelta(days=5)), uploaded_by=None
         )
-        await review_document(session, late, approve=True, reviewer=None, today=DAY0)
+        await review_document(session, late, approve=True, today=DAY0)
     before = len(await _reminders(db, buyer))
     for day in (DAY0, DAY0 + timedelta(days=1)):
         await _run_job(db, buyer, day)

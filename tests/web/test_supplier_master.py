@@ -110,7 +110,7 @@ async def _approved_document(
         _document(document_type, f"{world_tenant}/{new_id().hex}.pdf", expires_on=expires_on),
         uploaded_by=None,
     )
-    await review_document(session, document, approve=True, reviewer=None, today=TODAY)
+    await review_document(session, document, approve=True, today=TODAY)
 
 
 @pytest.fixture(scope="module")
