@@ -181,9 +181,10 @@ async def decide(
     what four eyes asks of); refused (InvalidForm on "decision") unless they may (`refusal_to_decide`)."""
     if decider.identity_id != context_of(session).identity_id:
         raise ValueError("a change is decided in its decider's own context")
-    if not may(decider, Permission.DECIDE_SUPPLIER_CHANGES):
-        # before the change's rows are read and locked: a supplier's people may not lock them
-        raise InvalidForm(FieldErrors(decision=Permission.DECIDE_SUPPLIER_CHANGES.refusal))
+    # who may not decide any change is refused before this one's rows are read and locked (a
+    # supplier's people may not lock them)
+    if refusal := refusal_to_decide(decider, ChangeAuthors(None, None, None)):
+        raise InvalidForm(FieldErrors(decision=refusal))
     errors = FieldErrors()
     entered_by = None
     if request.kind == ChangeKind.BANK_ACCOUNT:
