@@ -373,6 +373,8 @@ async def missing(session: AsyncSession, registration: SupplierRegistration) -> 
 async def submit(session: AsyncSession, registration: SupplierRegistration) -> None:
     if gaps := await missing(session, registration):
         raise InvalidForm(FieldErrors(registration=" ".join(gaps)))
+    if (registration.status, "submit") not in TRANSITIONS:  # before the stamp: a refusal changes nothing
+        raise IllegalTransition(registration.status, "submit")
     # stamped before the move, so both go in one UPDATE: a registrant may change nothing else
     registration.submitted_at = datetime.now(UTC)
     await _move(session, registration, "submit")

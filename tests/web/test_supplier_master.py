@@ -108,7 +108,6 @@ async def _approved_document(
         session,
         supplier_id,
         _document(document_type, f"{world_tenant}/{new_id().hex}.pdf", expires_on=expires_on),
-        uploaded_by=None,
     )
     await review_document(session, document, approve=True, today=TODAY)
 
@@ -500,7 +499,6 @@ async def test_approving_a_document_qualifies_the_supplier(browser: Any, db: Dat
             _document(
                 world.document_type, f"{world.tenant_id}/{new_id().hex}.pdf", expires_on=TODAY + timedelta(days=300)
             ),
-            uploaded_by=None,
         )
         second = await add_document(
             session,
@@ -508,7 +506,6 @@ async def test_approving_a_document_qualifies_the_supplier(browser: Any, db: Dat
             _document(
                 world.document_type, f"{world.tenant_id}/{new_id().hex}.pdf", expires_on=TODAY + timedelta(days=400)
             ),
-            uploaded_by=None,
         )
     admin = await _staff(browser)
     page = (await admin.get(f"/suppliers/{beta.id}")).text
@@ -701,7 +698,6 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
             session,
             world.alpha,
             _document(world.document_type, key, expires_on=TODAY + timedelta(days=200), filename="营业执照 2026.pdf"),
-            uploaded_by=None,
         )
     url = f"/suppliers/{world.alpha}/documents/{document.id}/file"
     for email in ("admin@acme.test", "viewer@acme.test"):
@@ -734,7 +730,6 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
             NewDocument(
                 f"{world.document_type}_photo", "plant.png", picture_key, "image/png", len(png()), "0" * 64, None, None
             ),
-            uploaded_by=None,
         )
     picture_url = f"/suppliers/{world.alpha}/documents/{picture.id}/file"
     shown = await admin.get(picture_url, params={"inline": "true"})
@@ -759,7 +754,6 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
                 None,
                 None,
             ),
-            uploaded_by=None,
         )
     saved = await admin.get(f"/suppliers/{world.alpha}/documents/{office.id}/file", params={"inline": "true"})
     assert saved.headers["content-disposition"].startswith('attachment; filename="prices.docx"')
