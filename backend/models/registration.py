@@ -44,7 +44,7 @@ class SupplierRegistration(TenantOwned, Base):
     registrant_id: Mapped[UUID | None]  # the identity registering (None: invited, nobody yet)
     invited_email: Mapped[str | None] = mapped_column(String(320))
     invited_by: Mapped[UUID | None]  # the staff identity that sent the invitation
-    # the SHA-256 of the latest invitation link's secret (backend/suppliers/tasks.send_invitation)
+    # the SHA-256 of the latest invitation link's secret (backend/suppliers/tasks.send_invitation, invitations.py)
     invitation_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     invitation_expires_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default=RegistrationStatus.DRAFT)

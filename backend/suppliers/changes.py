@@ -6,8 +6,8 @@ changes (finance) decides, and never the person who asked for the change or type
 `refusal_to_decide` says so for the service, the 360 page, and (its permission) the route's guard. Both the supplier's
 people and the tenant's finance staff are told of every bank change, proposed and decided.
 
-Call these in the tenant's system context, naming the actor: supplier users cannot write the
-outbox (its RLS admits staff and platform code only), and the notification is such a write.
+Call these in the acting person's own context: who proposes or decides is the context's person
+(the audit trail and the request's rows name them from it).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from uuid import UUID
 from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import Actor, record
+from backend.audit.service import record
 from backend.authz.principal import Principal
 from backend.authz.roles import Permission, may
 from backend.jobs.outbox import enqueue
@@ -84,10 +84,8 @@ async def account_in_force(session: AsyncSession, supplier_id: UUID) -> Supplier
     return found
 
 
-async def propose_bank_account(
-    session: AsyncSession, supplier_id: UUID, details: BankDetails, *, actor: Actor, entered_by: UUID | None = None
-) -> SupplierChangeRequest:
-    """A new account, pending until approved; `entered_by` is who typed it in, if not the actor."""
+async def propose_bank_account(session: AsyncSession, supplier_id: UUID, details: BankDetails) -> SupplierChangeRequest:
+    """A new account, pending until approved, typed in by the context's person."""
     account = SupplierBankAccount(
         id=new_id(),
         tenant_id=context_of(session).tenant_id,
@@ -98,35 +96,36 @@ async def propose_bank_account(
         bank_name=details.bank_name,
         country=details.country,
         status=BankAccountStatus.PENDING,
-        entered_by=entered_by or actor.identity_id,
+        entered_by=context_of(session).identity_id,
     )
     session.add(account)
-    return await _propose(session, supplier_id, ChangeKind.BANK_ACCOUNT, {"bank_account_id": str(account.id)}, actor)
+    return await _propose(session, supplier_id, ChangeKind.BANK_ACCOUNT, {"bank_account_id": str(account.id)})
 
 
 async def propose_value(
-    session: AsyncSession, supplier_id: UUID, kind: ChangeKind, value: str, *, actor: Actor
+    session: AsyncSession, supplier_id: UUID, kind: ChangeKind, value: str
 ) -> SupplierChangeRequest:
     """A new legal name or tax id (already validated), in force once approved."""
     field = {ChangeKind.LEGAL_NAME: "name", ChangeKind.TAX_ID: "tax_id"}[kind]
-    return await _propose(session, supplier_id, kind, {field: value}, actor)
+    return await _propose(session, supplier_id, kind, {field: value})
 
 
 async def _propose(
-    session: AsyncSession, supplier_id: UUID, kind: ChangeKind, proposed: dict[str, str], actor: Actor
+    session: AsyncSession, supplier_id: UUID, kind: ChangeKind, proposed: dict[str, str]
 ) -> SupplierChangeRequest:
+    context = context_of(session)
     request = SupplierChangeRequest(
         id=new_id(),
-        tenant_id=context_of(session).tenant_id,
+        tenant_id=context.tenant_id,
         supplier_id=supplier_id,
         kind=kind,
         proposed=proposed,
         status=ChangeStatus.PENDING,
-        requested_by=actor.identity_id,
+        requested_by=context.identity_id,
     )
     session.add(request)
     await session.flush()
-    await record(session, "supplier.change_requested", "supplier", supplier_id, after={"kind": kind}, actor=actor)
+    await record(session, "supplier.change_requested", "supplier", supplier_id, after={"kind": kind})
     await enqueue(
         session,
         NOTIFY_CHANGE,
@@ -178,8 +177,14 @@ async def decide(
     decider: Principal,
     reason: str = "",
 ) -> None:
-    """Approve or reject a pending change. Refused (InvalidForm on "decision") unless the decider
-    may (`refusal_to_decide`)."""
+    """Approve or reject a pending change. The decider is the context's own person (their roles are
+    what four eyes asks of); refused (InvalidForm on "decision") unless they may (`refusal_to_decide`)."""
+    if decider.identity_id != context_of(session).identity_id:
+        raise ValueError("a change is decided in its decider's own context")
+    # who may not decide any change is refused before this one's rows are read and locked (a
+    # supplier's people may not lock them)
+    if refusal := refusal_to_decide(decider, ChangeAuthors(None, None, None)):
+        raise InvalidForm(FieldErrors(decision=refusal))
     errors = FieldErrors()
     entered_by = None
     if request.kind == ChangeKind.BANK_ACCOUNT:
@@ -195,7 +200,6 @@ async def decide(
         errors["decision"] = _("A newer request of the supplier replaces this one: decide that one.")
     if errors:
         raise InvalidForm(errors)
-    actor = Actor.of(decider)
     supplier = await session.get(Supplier, (request.tenant_id, request.supplier_id), with_for_update=True)
     assert supplier is not None
     before: dict[str, str | None] = {}
@@ -236,11 +240,10 @@ async def decide(
                 "supplier",
                 stale.supplier_id,
                 after={"kind": stale.kind, "reason": stale.reason},
-                actor=actor,
             )
     await session.flush()
     action = "supplier.change_approved" if approve else "supplier.change_rejected"
-    await record(session, action, "supplier", supplier.id, before=before, after=after, actor=actor)
+    await record(session, action, "supplier", supplier.id, before=before, after=after)
     await enqueue(
         session, NOTIFY_CHANGE, key=f"change:{request.id}:decided", change_request_id=request.id, status=request.status
     )

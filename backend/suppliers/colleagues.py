@@ -12,12 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
-from backend.audit.service import Actor, record
+from backend.audit.service import record
 from backend.auth.service import normalize_email
 from backend.authz.roles import SupplierRole
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
 from backend.models import Identity, Membership, MembershipKind, Supplier
+from tenants.isolation import context_of
 
 
 async def invite_colleague(
@@ -103,7 +104,7 @@ async def _another_admin(session: AsyncSession, membership: Membership) -> bool:
     return bool(others.all())
 
 
-async def set_colleague_role(session: AsyncSession, membership: Membership, role: str, *, actor: Actor) -> None:
+async def set_colleague_role(session: AsyncSession, membership: Membership, role: str) -> None:
     """One role per person within their company; the company keeps an active admin."""
     if role not in SupplierRole.__members__.values():
         raise InvalidForm(FieldErrors(role=_("Choose a role.")))
@@ -125,16 +126,15 @@ async def set_colleague_role(session: AsyncSession, membership: Membership, role
         membership.id,
         before=before,
         after={"roles": [role]},
-        actor=actor,
     )
 
 
-async def set_colleague_active(session: AsyncSession, membership: Membership, active: bool, *, actor: Actor) -> None:
+async def set_colleague_active(session: AsyncSession, membership: Membership, active: bool) -> None:
     """Take a colleague's access away (not one's own; the company keeps an active admin) or give
     it back. The caller ends a deactivated colleague's sessions."""
     if membership.active == active:
         return
-    if not active and membership.identity_id == actor.identity_id:
+    if not active and membership.identity_id == context_of(session).identity_id:
         raise InvalidForm(FieldErrors(membership=_("You cannot deactivate yourself.")))
     if not active and SupplierRole.ADMIN.value in membership.roles and not await _another_admin(session, membership):
         raise InvalidForm(FieldErrors(membership=_("Your company needs at least one active administrator.")))
@@ -148,5 +148,4 @@ async def set_colleague_active(session: AsyncSession, membership: Membership, ac
         membership.id,
         before={"active": not active},
         after={"active": active},
-        actor=actor,
     )

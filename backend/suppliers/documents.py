@@ -10,7 +10,6 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import Actor
 from backend.documents.storage import Storage
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
@@ -56,7 +55,6 @@ async def upload_document(
     issued_on: date | None,
     expires_on: date | None,
     max_bytes: int,
-    uploaded_by: Actor | None,
     today: date,
 ) -> SupplierDocument:
     """Raises InvalidForm (fields "file", "document_type", "issued_on", "expires_on") and writes
@@ -102,5 +100,4 @@ async def upload_document(
             issued_on=issued_on,
             expires_on=expires_on,
         ),
-        uploaded_by=uploaded_by,
     )

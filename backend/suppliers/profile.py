@@ -17,7 +17,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import Actor, record
+from backend.audit.service import record
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.models import (
     DocumentRequirement,
@@ -58,7 +58,7 @@ class ProfileForm(msgspec.Struct):
 _PROFILE_FIELDS = ("trading_name", "website", "street", "city", "postal_code", "email", "phone")
 
 
-async def update_profile(session: AsyncSession, supplier: Supplier, form: ProfileForm, *, actor: Actor) -> None:
+async def update_profile(session: AsyncSession, supplier: Supplier, form: ProfileForm) -> None:
     if errors := form.errors():
         raise InvalidForm(errors)
     before = {field: getattr(supplier, field) for field in _PROFILE_FIELDS}
@@ -68,9 +68,7 @@ async def update_profile(session: AsyncSession, supplier: Supplier, form: Profil
     after = {field: getattr(supplier, field) for field in _PROFILE_FIELDS}
     if after != before:
         await session.flush()
-        await record(
-            session, "supplier.profile_changed", "supplier", supplier.id, before=before, after=after, actor=actor
-        )
+        await record(session, "supplier.profile_changed", "supplier", supplier.id, before=before, after=after)
 
 
 class DocumentState(enum.StrEnum):

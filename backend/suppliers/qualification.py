@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import Actor, record
+from backend.audit.service import record
 from backend.jobs.outbox import enqueue
 from backend.kit.db import lock_for_transaction
 from backend.models import (
@@ -105,11 +105,9 @@ class NewDocument:
     expires_on: date | None
 
 
-async def add_document(
-    session: AsyncSession, supplier_id: UUID, new: NewDocument, *, uploaded_by: Actor | None
-) -> SupplierDocument:
-    """A new version of one of the supplier's documents, waiting for review; `uploaded_by` names
-    the person in the trail when the session's context is the system's."""
+async def add_document(session: AsyncSession, supplier_id: UUID, new: NewDocument) -> SupplierDocument:
+    """A new version of one of the supplier's documents, waiting for review, uploaded by the
+    context's person."""
     # two uploads of the same document at once would both take the next version number
     await lock_for_transaction(session, f"document:{supplier_id}:{new.document_type}")
     latest = await session.scalar(
@@ -117,11 +115,12 @@ async def add_document(
             SupplierDocument.supplier_id == supplier_id, SupplierDocument.document_type == new.document_type
         )
     )
+    context = context_of(session)
     document = SupplierDocument(
-        tenant_id=context_of(session).tenant_id,
+        tenant_id=context.tenant_id,
         supplier_id=supplier_id,
         version=(latest or 0) + 1,
-        uploaded_by=uploaded_by.identity_id if uploaded_by else None,
+        uploaded_by=context.identity_id,
         status=SupplierDocumentStatus.PENDING_REVIEW,
         **asdict(new),
     )
@@ -133,15 +132,13 @@ async def add_document(
         "supplier",
         supplier_id,
         after={"document_type": new.document_type, "version": document.version, "expires_on": new.expires_on},
-        actor=uploaded_by,
     )
     return document
 
 
-async def review_document(
-    session: AsyncSession, document: SupplierDocument, *, approve: bool, reviewer: UUID | None, today: date
-) -> None:
-    """Approve (it replaces the earlier approved version) or reject a version waiting for review."""
+async def review_document(session: AsyncSession, document: SupplierDocument, *, approve: bool, today: date) -> None:
+    """Approve (it replaces the earlier approved version) or reject a version waiting for review,
+    as the context's person."""
     if document.status != SupplierDocumentStatus.PENDING_REVIEW:
         raise ValueError(f"document {document.id} is {document.status}, not waiting for review")
     if approve:
@@ -155,7 +152,7 @@ async def review_document(
         for old in earlier:
             old.status = SupplierDocumentStatus.SUPERSEDED
     document.status = SupplierDocumentStatus.APPROVED if approve else SupplierDocumentStatus.REJECTED
-    document.reviewed_by, document.reviewed_at = reviewer, datetime.now(UTC)
+    document.reviewed_by, document.reviewed_at = context_of(session).identity_id, datetime.now(UTC)
     await session.flush()
     await record(
         session,

@@ -6,8 +6,10 @@ resubmits. Any other move is refused with IllegalTransition (a 409 for the pages
 activates the supplier and its people; the bank account it registered still needs finance's
 approval (four eyes, backend/suppliers/changes.py) before payments may use it.
 
-Like changes.py, these run in the tenant's system context naming the actor: they write the
-outbox, which a supplier's people cannot.
+Each step runs in its caller's own context: staff review in theirs; the registrant saves and
+submits the draft in theirs (`as_registrant`: their supplier's party, as them), where RLS lets
+them write only their own draft (migration 0010). Only the step that creates the supplier from a
+proved address is an elevated one. Invitations by staff are backend/suppliers/invitations.py.
 
 Nothing is created for an address before it proves itself: the public form only e-mails a link
 (`request`), and the supplier, its draft and the registrant's membership are made when the link
@@ -28,8 +30,7 @@ from sqlalchemy import ColumnElement, and_, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
-from backend.auth import identities, links
-from backend.auth.tokens import digest
+from backend.auth import links
 from backend.jobs.outbox import enqueue
 from backend.kit.errors import Conflict
 from backend.kit.forms import FieldErrors, InvalidForm
@@ -64,8 +65,6 @@ from tenants.isolation import Database, context_of
 from tenants.numbering import next_number
 
 NOTIFY_REGISTRATION = "suppliers.notify_registration"
-NOTIFY_INVITATION = "suppliers.send_invitation"
-INVITATION_LIFETIME = 30 * 86400
 
 # (state, action) -> next state; everything else is illegal
 TRANSITIONS: dict[tuple[str, str], RegistrationStatus] = {
@@ -197,13 +196,13 @@ async def start(session: AsyncSession, form: CompanyForm, *, registrant: Identit
     await session.flush()
     registration = SupplierRegistration(tenant_id=tenant_id, supplier_id=supplier.id, status=RegistrationStatus.DRAFT)
     session.add(registration)
-    await _enrol(session, registration, registrant)
+    await enrol(session, registration, registrant)
     actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
     await record(session, "registration.started", "supplier", supplier.id, after={"name": supplier.name}, actor=actor)
     return registration
 
 
-async def _enrol(session: AsyncSession, registration: SupplierRegistration, registrant: Identity) -> None:
+async def enrol(session: AsyncSession, registration: SupplierRegistration, registrant: Identity) -> None:
     """The registrant becomes the supplier's first user, with the supplier-admin role, inactive
     until approval. A person has one membership per workspace: one who has it already (they
     proved their address by now, so nobody else learns this) logs in or continues what they have."""
@@ -233,127 +232,6 @@ async def _enrol(session: AsyncSession, registration: SupplierRegistration, regi
     await session.flush()
 
 
-# --- invitations by staff ---------------------------------------------------------------------
-
-
-class InvitationForm(msgspec.Struct):
-    """What staff know of a supplier they invite; the supplier completes the rest."""
-
-    legal_name: str = ""
-    country: str = ""
-    currency: str = ""
-    tax_id: str = ""
-    email: str = ""  # the person invited: the link goes there
-    contact_name: str = ""
-    category: list[str] = msgspec.field(default_factory=list)
-
-    def errors(self) -> FieldErrors:
-        errors = FieldErrors()
-        if errors.require("legal_name", self.legal_name):
-            errors.max_length("legal_name", self.legal_name, 200)
-        errors.country("country", self.country.upper())
-        errors.currency("currency", self.currency.upper())
-        if self.tax_id.strip() and "country" not in errors:
-            self.tax_id = tax_id(errors, "tax_id", self.tax_id, self.country.upper()) or self.tax_id
-        errors.email("email", self.email)
-        errors.max_length("contact_name", self.contact_name, 200)
-        return errors
-
-
-async def _known_categories(session: AsyncSession) -> set[str]:
-    return {str(category) for category in await session.scalars(select(SupplierCategory.id))}
-
-
-async def invite(session: AsyncSession, form: InvitationForm, *, inviter: Actor, today: date) -> SupplierRegistration:
-    """A pending supplier with what staff know of it, its draft registration waiting for the
-    invited person, and the invitation e-mail. The supplier completes and submits the draft like
-    any registration; it is reviewed like any other."""
-    errors = form.errors()
-    if not set(form.category) <= await _known_categories(session):
-        errors["category"] = _("Choose the categories from the list.")
-    if errors:
-        raise InvalidForm(errors)
-    tenant_id = context_of(session).tenant_id
-    supplier = Supplier(
-        id=new_id(),
-        tenant_id=tenant_id,
-        status=PartyStatus.PENDING,
-        name=form.legal_name.strip(),
-        country=form.country.upper(),
-        currency=form.currency.upper(),
-        tax_id=form.tax_id.strip() or None,
-        number=await next_number(session, "supplier", "SUP"),
-    )
-    session.add(supplier)
-    await session.flush()
-    if form.contact_name.strip():
-        session.add(
-            SupplierContact(
-                tenant_id=tenant_id, supplier_id=supplier.id, name=form.contact_name.strip(), email=form.email.lower()
-            )
-        )
-    for category_id in sorted(set(form.category)):
-        await supply_category(session, supplier.id, UUID(category_id), today=today)
-    registration = SupplierRegistration(
-        tenant_id=tenant_id,
-        supplier_id=supplier.id,
-        status=RegistrationStatus.DRAFT,
-        invited_email=identities.normalize_email(form.email),
-        invited_by=inviter.identity_id,
-    )
-    session.add(registration)
-    await session.flush()
-    await record(
-        session,
-        "registration.invited",
-        "supplier",
-        supplier.id,
-        after={"name": supplier.name, "invited_email": registration.invited_email},
-        actor=inviter,
-    )
-    await send_invitation(session, registration)
-    return registration
-
-
-async def invited_registration(session: AsyncSession, token: str) -> SupplierRegistration | None:
-    """The registration an invitation link is for (locked), or None for an unknown or expired link.
-    Only the latest link sent for a registration works."""
-    registration: SupplierRegistration | None = await session.scalar(
-        select(SupplierRegistration)
-        .where(
-            SupplierRegistration.invitation_digest == digest(token),
-            SupplierRegistration.invitation_expires_at > datetime.now(UTC),
-        )
-        .with_for_update()
-    )
-    return registration
-
-
-async def send_invitation(session: AsyncSession, registration: SupplierRegistration) -> None:
-    """(Again) e-mail the invitation of a registration nobody has taken up yet."""
-    if registration.registrant_id is not None or registration.invited_email is None:
-        raise IllegalTransition(registration.status, "invite")
-    await enqueue(
-        session,
-        NOTIFY_INVITATION,
-        key=f"registration:{registration.id}:invited:{int(datetime.now(UTC).timestamp() * 1_000_000)}",
-        registration_id=registration.id,
-    )
-
-
-async def resend_invitation(session: AsyncSession, registration: SupplierRegistration, *, actor: Actor) -> None:
-    """A new invitation e-mail for a registration nobody has taken up (the older link stops working)."""
-    await send_invitation(session, registration)
-    await record(
-        session,
-        "registration.invitation_sent",
-        "supplier",
-        registration.supplier_id,
-        after={"invited_email": registration.invited_email},
-        actor=actor,
-    )
-
-
 async def registration_to_decide(session: AsyncSession, supplier_id: UUID) -> SupplierRegistration | None:
     """The supplier's registration, locked: two reviewers deciding at once decide one after the other."""
     registration: SupplierRegistration | None = await session.scalar(
@@ -362,45 +240,7 @@ async def registration_to_decide(session: AsyncSession, supplier_id: UUID) -> Su
     return registration
 
 
-async def accept_invitation(
-    session: AsyncSession,
-    registration: SupplierRegistration,
-    form: CompanyForm,
-    *,
-    full_name: str,
-    password: str,
-    confirm: str,
-) -> Identity:
-    """The invited person takes up the invitation: the link came to the invited address, which it
-    proves (its person chooses a password if they have none); the company as they complete it, and
-    they become its first user. Only once: a taken invitation is an IllegalTransition."""
-    if registration.registrant_id is not None or registration.invited_email is None:
-        raise IllegalTransition(registration.status, "invite")
-    await update_company(session, registration, form)
-    holder = links.LinkHolder(
-        purpose="supplier_invitation",
-        email=registration.invited_email,
-        workspace_id=registration.tenant_id,
-        payload={"full_name": full_name},
-        identity=await identities.find(session, registration.invited_email),
-    )
-    if holder.identity is None and (errors := _name_errors(full_name)):
-        raise InvalidForm(errors)
-    registrant = await links.prove_and_choose(session, holder, full_name=full_name, password=password, confirm=confirm)
-    await _enrol(session, registration, registrant)
-    actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
-    await record(
-        session,
-        "registration.started",
-        "supplier",
-        registration.supplier_id,
-        after={"name": form.legal_name},
-        actor=actor,
-    )
-    return registrant
-
-
-def _name_errors(full_name: str) -> FieldErrors:
+def name_errors(full_name: str) -> FieldErrors:
     errors = FieldErrors()
     if errors.require("full_name", full_name):
         errors.max_length("full_name", full_name, 200)
@@ -530,18 +370,18 @@ async def missing(session: AsyncSession, registration: SupplierRegistration) -> 
     return Gaps.of(row).messages()
 
 
-async def submit(session: AsyncSession, registration: SupplierRegistration, *, actor: Actor) -> None:
+async def submit(session: AsyncSession, registration: SupplierRegistration) -> None:
     if gaps := await missing(session, registration):
         raise InvalidForm(FieldErrors(registration=" ".join(gaps)))
+    if (registration.status, "submit") not in TRANSITIONS:  # before the stamp: a refusal changes nothing
+        raise IllegalTransition(registration.status, "submit")
     # stamped before the move, so both go in one UPDATE: a registrant may change nothing else
     registration.submitted_at = datetime.now(UTC)
-    await _move(session, registration, "submit", actor=actor)
+    await _move(session, registration, "submit")
 
 
-async def review(
-    session: AsyncSession, registration: SupplierRegistration, action: str, *, reviewer: Actor, comment: str = ""
-) -> None:
-    """approve, reject (with a reason) or request_info (with what is needed)."""
+async def review(session: AsyncSession, registration: SupplierRegistration, action: str, *, comment: str = "") -> None:
+    """approve, reject (with a reason) or request_info (with what is needed), by the context's person."""
     if action in ("reject", "request_info") and not comment.strip():
         raise InvalidForm(FieldErrors(comment=_("Say why, so the supplier knows what to do.")))
     if (registration.status, action) not in TRANSITIONS:  # before anything changes
@@ -550,8 +390,8 @@ async def review(
     if action == "approve":
         await ensure_room(session, Limit.ACTIVE_SUPPLIERS)
     registration.review_comment = comment.strip() or None
-    await _move(session, registration, action, actor=reviewer, comment=registration.review_comment)
-    registration.decided_by, registration.decided_at = reviewer.identity_id, datetime.now(UTC)
+    await _move(session, registration, action, comment=registration.review_comment)
+    registration.decided_by, registration.decided_at = context_of(session).identity_id, datetime.now(UTC)
     if action == "approve":
         supplier.status = PartyStatus.ACTIVE
         people = await session.scalars(select(Membership).where(Membership.supplier_id == supplier.id))
@@ -590,7 +430,7 @@ async def choose_categories(
     """The categories the supplier supplies, added to those it had (a category is never dropped
     from a draft: its documents may be on their way)."""
     ensure_editable(registration, "edited")
-    if not wanted or not wanted <= await _known_categories(session):
+    if not wanted or not wanted <= await known_categories(session):
         raise InvalidForm(FieldErrors(category=_("Choose the categories you supply.")))
     have = {
         str(c)
@@ -604,13 +444,18 @@ async def choose_categories(
         await supply_category(session, registration.supplier_id, UUID(category_id), today=today)
 
 
+async def known_categories(session: AsyncSession) -> set[str]:
+    """The ids of the tenant's supplier categories, as a form names them."""
+    return {str(category) for category in await session.scalars(select(SupplierCategory.id))}
+
+
 def ensure_editable(registration: SupplierRegistration, action: str) -> None:
     if registration.status not in EDITABLE:
         raise IllegalTransition(registration.status, action)
 
 
 async def _move(
-    session: AsyncSession, registration: SupplierRegistration, action: str, *, actor: Actor, comment: str | None = None
+    session: AsyncSession, registration: SupplierRegistration, action: str, *, comment: str | None = None
 ) -> None:
     target = TRANSITIONS.get((registration.status, action))
     if target is None:
@@ -626,7 +471,6 @@ async def _move(
         before={"status": before},
         # the reviewer's words stay in the trail: the record keeps only the latest comment
         after={"status": target, "comment": comment} if comment else {"status": target},
-        actor=actor,
     )
     await enqueue(
         session,

@@ -30,12 +30,9 @@ from backend.notifications.rendering import secret_link
 from backend.notifications.service import queue_mail, recipient_locale
 from backend.settings import get_settings
 from backend.suppliers.changes import NOTIFY_CHANGE
+from backend.suppliers.invitations import INVITATION_LIFETIME, NOTIFY_INVITATION
 from backend.suppliers.qualification import RECOMPUTE_STANDING, recompute
-from backend.suppliers.registration import (
-    INVITATION_LIFETIME,
-    NOTIFY_INVITATION,
-    NOTIFY_REGISTRATION,
-)
+from backend.suppliers.registration import NOTIFY_REGISTRATION
 from tenants.isolation import context_of
 from tenants.resolution import workspace_origin
 

@@ -14,7 +14,6 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from backend.accounts.service import list_people
-from backend.audit.service import Actor
 from backend.authz.guards import supplier as supplier_may
 from backend.authz.principal import Principal
 from backend.authz.roles import Permission, SupplierRole
@@ -109,7 +108,7 @@ async def update(request: Req, db: Db, user: CurrentUser, workspace: Workspace) 
     form = bind(ProfileForm, await request.form())
     supplier = await _own_supplier(db, user)
     async with _on_section(db, user, workspace, supplier, "profile"):
-        await update_profile(db, supplier, form, actor=Actor.of(user))
+        await update_profile(db, supplier, form)
     return Redirect(path=f"{PAGE}#profile")
 
 
@@ -131,7 +130,7 @@ async def request_change(request: Req, db: Db, user: CurrentUser, workspace: Wor
         if errors:
             raise InvalidForm(errors)
         assert value_checked is not None
-        await propose_value(db, supplier.id, ChangeKind(kind), value_checked, actor=Actor.of(user))
+        await propose_value(db, supplier.id, ChangeKind(kind), value_checked)
     return Redirect(path=f"{PAGE}#sensitive")
 
 
@@ -141,7 +140,7 @@ async def request_bank_change(request: Req, db: Db, user: CurrentUser, workspace
     form = bind(BankAccountForm, await request.form())
     supplier = await _own_supplier(db, user)
     async with _on_section(db, user, workspace, supplier, "bank"):
-        await propose_bank_account(db, supplier.id, BankDetails.of(form), actor=Actor.of(user))
+        await propose_bank_account(db, supplier.id, BankDetails.of(form))
     return Redirect(path=f"{PAGE}#bank")
 
 
@@ -150,7 +149,7 @@ async def upload(request: Req, db: Db, user: CurrentUser, workspace: Workspace) 
     data = await request.form()
     supplier = await _own_supplier(db, user)
     async with _on_section(db, user, workspace, supplier, "documents"):
-        await upload_from_form(request, db, supplier.id, data, Actor.of(user), today=workspace_today(workspace))
+        await upload_from_form(request, db, supplier.id, data, today=workspace_today(workspace))
     return Redirect(path=f"{PAGE}#documents")
 
 
@@ -200,9 +199,9 @@ async def change_colleague(
             raise NotFoundException()
         if access in ("off", "on"):
             # the membership's access epoch moves with it: their sessions end on their next request
-            await set_colleague_active(db, membership, access == "on", actor=Actor.of(user))
+            await set_colleague_active(db, membership, access == "on")
         else:
-            await set_colleague_role(db, membership, role, actor=Actor.of(user))
+            await set_colleague_role(db, membership, role)
     return Redirect(path=f"{PAGE}#colleagues")
 
 

@@ -10,7 +10,6 @@ from uuid import UUID
 from litestar import Request
 from litestar.datastructures import UploadFile
 
-from backend.audit.service import Actor
 from backend.dependencies import Db
 from backend.documents.storage import storage_from
 from backend.kit.forms import FieldErrors, InvalidForm
@@ -29,7 +28,7 @@ def _date(value: object) -> date | None:
 
 
 async def upload_from_form(
-    request: Request[Any, Any, Any], session: Db, supplier_id: UUID, data: Any, actor: Actor, *, today: date
+    request: Request[Any, Any, Any], session: Db, supplier_id: UUID, data: Any, *, today: date
 ) -> None:
     """Raises InvalidForm (fields "file", "document_type", "issued_on", "expires_on"); `today`
     on the workspace's clock."""
@@ -49,6 +48,5 @@ async def upload_from_form(
         issued_on=_date(data.get("issued_on")),
         expires_on=_date(data.get("expires_on")),
         max_bytes=settings.upload_max_bytes,
-        uploaded_by=actor,
         today=today,
     )

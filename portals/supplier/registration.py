@@ -26,7 +26,6 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_429_TOO_MANY_REQUESTS
 
-from backend.audit.service import acting
 from backend.auth import identities, links
 from backend.auth import service as auth
 from backend.auth.origins import client_address
@@ -42,7 +41,7 @@ from backend.models import (
     RegistrationStatus,
     SupplierRegistration,
 )
-from backend.suppliers import queries
+from backend.suppliers import invitations, queries
 from backend.suppliers import registration as service
 from backend.suppliers.changes import BankDetails, masked, propose_bank_account
 from backend.suppliers.documents import accepted_types
@@ -218,7 +217,7 @@ async def continue_registration(request: Req, workspace: Workspace) -> Response[
 async def _invitation(session: Db, token: str) -> SupplierRegistration:
     """The registration an invitation link is for; an unknown, replaced or expired link is a 404
     (and the tenant's context keeps another tenant's invitations out of reach)."""
-    registration = await service.invited_registration(session, token)
+    registration = await invitations.invited_registration(session, token)
     if registration is None:
         raise NotFoundException()
     return registration
@@ -288,7 +287,7 @@ async def accept_invitation(request: Req, workspace: Workspace, token: FromPath[
         async with form_page(
             START, lambda refused: _invitation_page(session, request, registration, form, errors=refused.errors)
         ):
-            identity = await service.accept_invitation(
+            identity = await invitations.accept_invitation(
                 session, registration, company, full_name=form.full_name, password=password, confirm=confirm
             )
         cookie = registration_cookie(request, registration, identity)
@@ -449,7 +448,7 @@ async def bank_account(request: Req, workspace: Workspace) -> Response[Any]:
 
     async def change(session: Db, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
-        await propose_bank_account(session, registration.supplier_id, BankDetails.of(form), actor=await acting(session))
+        await propose_bank_account(session, registration.supplier_id, BankDetails.of(form))
 
     return await _step(request, workspace, "bank", change)
 
@@ -460,9 +459,7 @@ async def upload(request: Req, workspace: Workspace) -> Response[Any]:
 
     async def change(session: Db, registration: SupplierRegistration) -> None:
         service.ensure_editable(registration, "edited")
-        await upload_from_form(
-            request, session, registration.supplier_id, data, await acting(session), today=workspace_today(workspace)
-        )
+        await upload_from_form(request, session, registration.supplier_id, data, today=workspace_today(workspace))
 
     return await _step(request, workspace, "documents", change)
 
@@ -482,7 +479,7 @@ async def accept_terms(request: Req, workspace: Workspace) -> Response[Any]:
 @post(f"{PATH}/submit", name="supplier_register_submit")
 async def submit(request: Req, workspace: Workspace) -> Response[Any]:
     async def change(session: Db, registration: SupplierRegistration) -> None:
-        await service.submit(session, registration, actor=await acting(session))
+        await service.submit(session, registration)
 
     return await _step(request, workspace, "submit", change)
 

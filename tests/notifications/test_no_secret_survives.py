@@ -28,7 +28,7 @@ from backend.models import AccountLink, Identity, LinkPurpose, Membership, Membe
 from backend.notifications.rendering import MASK, TEMPLATE_DIR, secret_link
 from backend.notifications.service import queue_mail
 from backend.notifications.tasks import SEND_MAIL
-from backend.suppliers.registration import NOTIFY_INVITATION
+from backend.suppliers.invitations import NOTIFY_INVITATION
 from tenants.context import TenantContext
 from tenants.isolation import Database, allow_lookup
 from tests.fixtures.jobs import drain

@@ -136,20 +136,16 @@ async def _run_job(db: Database, buyer: Buyer, day: date) -> None:
 async def test_documents_qualify_expire_with_reminders_once_and_recover(db: Database, buyer: Buyer) -> None:
     assert await _standing(db, buyer) == QualificationStatus.PENDING
     async with db.transaction(buyer.system) as session:
-        licence = await add_document(
-            session, buyer.supplier_id, _upload("business_licence", DAY0 + timedelta(days=40)), uploaded_by=None
-        )
-        iso = await add_document(
-            session, buyer.supplier_id, _upload("iso_9001", DAY0 + timedelta(days=400)), uploaded_by=None
-        )
-        terms = await add_document(session, buyer.supplier_id, _upload("terms", None), uploaded_by=None)
+        licence = await add_document(session, buyer.supplier_id, _upload("business_licence", DAY0 + timedelta(days=40)))
+        iso = await add_document(session, buyer.supplier_id, _upload("iso_9001", DAY0 + timedelta(days=400)))
+        terms = await add_document(session, buyer.supplier_id, _upload("terms", None))
     assert await _standing(db, buyer) == QualificationStatus.PENDING  # uploaded is not approved
     async with db.transaction(buyer.system) as session:
         for document in (licence, iso):
-            await review_document(session, await session.merge(document), approve=True, reviewer=None, today=DAY0)
+            await review_document(session, await session.merge(document), approve=True, today=DAY0)
     assert await _standing(db, buyer) == QualificationStatus.PENDING  # the terms still wait
     async with db.transaction(buyer.system) as session:
-        await review_document(session, await session.merge(terms), approve=True, reviewer=None, today=DAY0)
+        await review_document(session, await session.merge(terms), approve=True, today=DAY0)
     assert await _standing(db, buyer) == QualificationStatus.QUALIFIED
 
     await _run_job(db, buyer, DAY0)
@@ -173,10 +169,10 @@ async def test_documents_qualify_expire_with_reminders_once_and_recover(db: Data
     # a new version uploaded and approved: qualified again, the old one superseded
     async with db.transaction(buyer.system) as session:
         renewed = await add_document(
-            session, buyer.supplier_id, _upload("business_licence", DAY0 + timedelta(days=800)), uploaded_by=None
+            session, buyer.supplier_id, _upload("business_licence", DAY0 + timedelta(days=800))
         )
         assert renewed.version == 2
-        await review_document(session, renewed, approve=True, reviewer=None, today=DAY0 + timedelta(days=42))
+        await review_document(session, renewed, approve=True, today=DAY0 + timedelta(days=42))
         statuses = dict(
             (
                 await session.execute(
@@ -204,10 +200,8 @@ async def test_a_document_first_seen_inside_seven_days_gets_one_reminder(db: Dat
         category = await create_category(session, f"PK{secrets.token_hex(2)}", "Packaging")
         await require_document(session, category, "insurance", "Insurance certificate")
         await supply_category(session, buyer.other_supplier_id, category.id, today=DAY0)
-        late = await add_document(
-            session, buyer.other_supplier_id, _upload("insurance", DAY0 + timedelta(days=5)), uploaded_by=None
-        )
-        await review_document(session, late, approve=True, reviewer=None, today=DAY0)
+        late = await add_document(session, buyer.other_supplier_id, _upload("insurance", DAY0 + timedelta(days=5)))
+        await review_document(session, late, approve=True, today=DAY0)
     before = len(await _reminders(db, buyer))
     for day in (DAY0, DAY0 + timedelta(days=1)):
         await _run_job(db, buyer, day)
@@ -240,9 +234,7 @@ async def test_supplier_users_read_their_own_and_change_no_standing(
     assert categories  # the tree is every party's to read
     # a supplier may add a document of its own, but neither approve it nor touch its standing
     async with db.transaction(supplier_context) as session:
-        await add_document(
-            session, buyer.supplier_id, _upload("iso_9001", DAY0 + timedelta(days=900)), uploaded_by=None
-        )
+        await add_document(session, buyer.supplier_id, _upload("iso_9001", DAY0 + timedelta(days=900)))
     for statement in (
         update(SupplierDocument).values(status="approved"),
         update(SupplierQualification).values(status="qualified"),

@@ -7,15 +7,16 @@ duplicate warning stays inside the tenant."""
 from __future__ import annotations
 
 import secrets
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import PersonForm, add_person
-from backend.audit.service import Actor
 from backend.jobs.broker import load_jobs
 from backend.kit.forms import InvalidForm
 from backend.kit.ids import new_id
@@ -43,6 +44,7 @@ from backend.suppliers.registration import (
     IllegalTransition,
     accept_terms,
     add_contact,
+    as_registrant,
     duplicates,
     missing,
     review,
@@ -50,7 +52,7 @@ from backend.suppliers.registration import (
     submit,
 )
 from backend.suppliers.setup import publish_terms
-from tenants.context import TenantContext
+from tenants.context import PartyKind, TenantContext
 from tenants.directory import create_tenant
 from tenants.isolation import Database
 from tests.fixtures.jobs import drain
@@ -64,7 +66,7 @@ TAX_ID = "DE 136 695 976"
 class Desk:
     tenant_id: UUID
     category_id: UUID
-    reviewer: Actor
+    reviewer: TenantContext  # a buyer's own context, as their review runs in it
     reviewer_email: str
 
     @property
@@ -92,7 +94,7 @@ async def desk(db: Database) -> Desk:
     return Desk(
         tenant_id,
         category.id,
-        Actor(kind="staff", identity_id=buyer.identity_id, membership_id=buyer.id, email=f"buyer@{slug}.test"),
+        TenantContext(tenant_id, PartyKind.STAFF, identity_id=buyer.identity_id, membership_id=buyer.id),
         f"buyer@{slug}.test",
     )
 
@@ -126,7 +128,6 @@ async def _registration(session: object, registration_id: UUID, tenant_id: UUID)
 
 async def test_register_request_information_resubmit_and_approve(db: Database, desk: Desk) -> None:
     registrant = await _registrant(db, desk)
-    supplier_actor = Actor(kind="supplier", identity_id=registrant.id, email=registrant.email)
     async with db.transaction(desk.system) as session:
         with pytest.raises(InvalidForm) as invalid:
             await start(session, _company(country="XX", legal_name=""), registrant=registrant)
@@ -139,9 +140,15 @@ async def test_register_request_information_resubmit_and_approve(db: Database, d
         registration = await start(session, _company(), registrant=registrant)
         gaps = await missing(session, registration)
         assert len(gaps) == 4  # terms, contact, categories, bank account
+
+    def registrant_context() -> AbstractAsyncContextManager[AsyncSession]:
+        return as_registrant(db, desk.tenant_id, registration.supplier_id, registrant.id)
+
+    async with registrant_context() as session:
+        registration = await _registration(session, registration.id, desk.tenant_id)
         with pytest.raises(InvalidForm):
-            await submit(session, registration, actor=supplier_actor)
-    async with db.transaction(desk.system) as session:
+            await submit(session, registration)
+    async with registrant_context() as session:
         registration = await _registration(session, registration.id, desk.tenant_id)
         await accept_terms(session, registration)
         await add_contact(session, registration, name="Karl Kontakt", email="karl@neue-teile.test")
@@ -156,7 +163,6 @@ async def test_register_request_information_resubmit_and_approve(db: Database, d
                 bank_name=None,
                 country="DE",
             ),
-            actor=supplier_actor,
         )
         assert await missing(session, registration) == ["Upload: Business licence."]
         await add_document(
@@ -172,25 +178,26 @@ async def test_register_request_information_resubmit_and_approve(db: Database, d
                 None,
                 TODAY + timedelta(days=365),
             ),
-            uploaded_by=supplier_actor,
         )
-        await submit(session, registration, actor=supplier_actor)
+        await submit(session, registration)
         with pytest.raises(IllegalTransition):
-            await submit(session, registration, actor=supplier_actor)
-    async with db.transaction(desk.system) as session:
+            await submit(session, registration)
+    async with db.transaction(desk.reviewer) as session:
         registration = await _registration(session, registration.id, desk.tenant_id)
         with pytest.raises(InvalidForm):
-            await review(session, registration, "request_info", reviewer=desk.reviewer)  # no comment
-        await review(
-            session, registration, "request_info", reviewer=desk.reviewer, comment="Please add an ISO 9001 certificate."
-        )
+            await review(session, registration, "request_info")  # no comment
+        await review(session, registration, "request_info", comment="Please add an ISO 9001 certificate.")
         with pytest.raises(IllegalTransition):
-            await review(session, registration, "approve", reviewer=desk.reviewer)
-    async with db.transaction(desk.system) as session:
+            await review(session, registration, "approve")
+    async with registrant_context() as session:
         registration = await _registration(session, registration.id, desk.tenant_id)
         assert registration.review_comment == "Please add an ISO 9001 certificate."
-        await submit(session, registration, actor=supplier_actor)
-        await review(session, registration, "approve", reviewer=desk.reviewer)
+        await submit(session, registration)
+    async with db.transaction(desk.reviewer) as session:
+        registration = await _registration(session, registration.id, desk.tenant_id)
+        await review(session, registration, "approve")
+    async with db.transaction(desk.system) as session:
+        registration = await _registration(session, registration.id, desk.tenant_id)
         supplier = await session.get(Supplier, (desk.tenant_id, registration.supplier_id))
         assert supplier is not None
         membership = await session.scalar(select(Membership).where(Membership.supplier_id == supplier.id))
@@ -207,6 +214,10 @@ async def test_register_request_information_resubmit_and_approve(db: Database, d
     asked = next(event for event in events if event.action == "registration.request_info")
     assert asked.changes["comment"] == [None, "Please add an ISO 9001 certificate."]
     assert asked.identity_id == desk.reviewer.identity_id
+    assert registration.decided_by == desk.reviewer.identity_id
+    # the draft's steps are the registrant's own, and the trail says so
+    assert {event.identity_id for event in events if event.action == "registration.submit"} == {registrant.id}
+    assert {event.actor_kind for event in events if event.action == "registration.submit"} == {"supplier"}
     assert steps == [
         "registration.started",
         "registration.submit",
@@ -242,12 +253,17 @@ async def test_a_rejected_registration_keeps_a_read_only_record(db: Database, de
         )
         registration.status = "submitted"  # reviewed as if complete: the review is what is tested here
         await session.flush()
-        await review(session, registration, "reject", reviewer=desk.reviewer, comment="We do not buy from this region.")
+    async with db.transaction(desk.reviewer) as session:
+        registration = await _registration(session, registration.id, desk.tenant_id)
+        await review(session, registration, "reject", comment="We do not buy from this region.")
+    async with as_registrant(db, desk.tenant_id, registration.supplier_id, registrant.id) as session:
+        registration = await _registration(session, registration.id, desk.tenant_id)
+        with pytest.raises(IllegalTransition):
+            await add_contact(session, registration, name="Late", email="late@example.test")
+    async with db.transaction(desk.system) as session:
         supplier = await session.get(Supplier, (desk.tenant_id, registration.supplier_id))
         assert supplier is not None
         assert supplier.status == "rejected"
-        with pytest.raises(IllegalTransition):
-            await add_contact(session, registration, name="Late", email="late@example.test")
         membership_active = await session.scalar(select(Membership.active).where(Membership.supplier_id == supplier.id))
     assert membership_active is False
 

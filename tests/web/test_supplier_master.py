@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.service import PersonForm, add_person
-from backend.audit.service import Actor
 from backend.authz.principal import Principal
 from backend.authz.roles import StaffRole
 from backend.documents.storage import storage_from
@@ -44,7 +43,14 @@ from backend.models import (
 )
 from backend.models.change_request import ChangeKind, ChangeStatus
 from backend.parties.service import PartyForm, create_supplier
-from backend.suppliers.changes import BankDetails, account_in_force, decide, propose_bank_account, propose_value
+from backend.suppliers.changes import (
+    BankDetails,
+    account_in_force,
+    change_to_decide,
+    decide,
+    propose_bank_account,
+    propose_value,
+)
 from backend.suppliers.qualification import (
     NewDocument,
     add_document,
@@ -55,7 +61,7 @@ from backend.suppliers.qualification import (
 )
 from backend.suppliers.registration import CompanyForm, start
 from portals.shared.security_headers import SANDBOXED_FILE_POLICY
-from tenants.context import TenantContext
+from tenants.context import PartyKind, TenantContext
 from tenants.isolation import Database
 from tenants.resolution import HostDispatcher
 from tests.fixtures.people import add_login, give_login, remove_people
@@ -81,7 +87,7 @@ class World:
     chinese: UUID  # qualified, its licence expiring soon
     formula: UUID  # a name a spreadsheet would run; expired in the category
     duplicate: UUID  # alpha's tax id written another way; blocked
-    finance: dict[str, Actor]
+    finance: dict[str, Principal]  # each as their requests name them
 
     @property
     def system(self) -> TenantContext:
@@ -108,9 +114,8 @@ async def _approved_document(
         session,
         supplier_id,
         _document(document_type, f"{world_tenant}/{new_id().hex}.pdf", expires_on=expires_on),
-        uploaded_by=None,
     )
-    await review_document(session, document, approve=True, reviewer=None, today=TODAY)
+    await review_document(session, document, approve=True, today=TODAY)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +125,7 @@ async def world(db: Database, demo: Any) -> World:
     token = secrets.token_hex(3)
     tax_id = f"DE{int(token, 16):09d}"
     code, document_type = f"PAS{token}".upper(), f"iso_{token}"
-    finance: dict[str, Actor] = {}
+    finance: dict[str, Principal] = {}
     async with db.transaction(TenantContext.system(acme.id)) as session:
         category = await create_category(session, code, f"Passive components {token}")
         await require_document(session, category, document_type, "ISO 9001 certificate")
@@ -160,30 +165,36 @@ async def world(db: Database, demo: Any) -> World:
             await give_login(session, email, PASSWORD, local.title())
             form = PersonForm(email=email, full_name=local.title(), roles=["finance"])
             membership = await add_person(session, form, kind=MembershipKind.STAFF)
-            finance[local] = Actor(
-                kind="staff", identity_id=membership.identity_id, membership_id=membership.id, email=email
+            finance[local] = Principal(
+                tenant_id=acme.id,
+                identity_id=membership.identity_id,
+                membership_id=membership.id,
+                kind=MembershipKind.STAFF,
+                party_id=None,
+                roles=frozenset({StaffRole.FINANCE.value}),
+                email=email,
+                name=local.title(),
             )
-        supplier_person = Actor(kind="supplier", identity_id=acme.identity("supplier"), email="supplier@acme.test")
+        alpha_person = await add_person(
+            session,
+            PersonForm(email=f"alpha-{token}@alpha.test", full_name="Alpha Person"),
+            kind=MembershipKind.SUPPLIER,
+            supplier_id=alpha.id,
+        )
+    # alpha's first account: asked for by alpha's person, approved by finance1, each in their own context
+    alpha_context = TenantContext(
+        acme.id, PartyKind.SUPPLIER, alpha.id, identity_id=alpha_person.identity_id, membership_id=alpha_person.id
+    )
+    async with db.transaction(alpha_context) as session:
         first = await propose_bank_account(
             session,
             alpha.id,
             BankDetails(holder="Alpha", account=OLD_ACCOUNT, bic="COBADEFFXXX", bank_name=None, country="DE"),
-            actor=supplier_person,
         )
-        finance1 = finance["finance1"]
-        assert finance1.identity_id is not None
-        assert finance1.membership_id is not None
-        decider = Principal(
-            tenant_id=acme.id,
-            identity_id=finance1.identity_id,
-            membership_id=finance1.membership_id,
-            kind=MembershipKind.STAFF,
-            party_id=None,
-            roles=frozenset({StaffRole.FINANCE.value}),
-            email=finance1.email or "",
-            name="Finance1",
-        )
-        await decide(session, first, approve=True, decider=decider)
+    async with db.transaction(finance["finance1"].context) as session:
+        to_decide = await change_to_decide(session, first.id)
+        assert to_decide is not None
+        await decide(session, to_decide, approve=True, decider=finance["finance1"])
     return World(
         acme.id,
         token,
@@ -430,19 +441,12 @@ async def test_registration_review_actions(browser: Any, db: Database, world: Wo
 
 
 async def test_the_360_page_shows_everything(browser: Any, db: Database, world: World) -> None:
-    async with db.transaction(world.system) as session:
-        await propose_value(
-            session,
-            world.alpha,
-            ChangeKind.LEGAL_NAME,
-            f"Alpha Components {world.token} GmbH",
-            actor=world.finance["finance1"],
-        )
+    async with db.transaction(world.finance["finance1"].context) as session:
+        await propose_value(session, world.alpha, ChangeKind.LEGAL_NAME, f"Alpha Components {world.token} GmbH")
         await propose_bank_account(
             session,
             world.alpha,
             BankDetails(holder="Alpha", account="DE75512108001245126199", bic=None, bank_name=None, country="DE"),
-            actor=world.finance["finance1"],
         )
     admin = await _staff(browser)
     page = await admin.get(f"/suppliers/{world.alpha}")
@@ -500,7 +504,6 @@ async def test_approving_a_document_qualifies_the_supplier(browser: Any, db: Dat
             _document(
                 world.document_type, f"{world.tenant_id}/{new_id().hex}.pdf", expires_on=TODAY + timedelta(days=300)
             ),
-            uploaded_by=None,
         )
         second = await add_document(
             session,
@@ -508,7 +511,6 @@ async def test_approving_a_document_qualifies_the_supplier(browser: Any, db: Dat
             _document(
                 world.document_type, f"{world.tenant_id}/{new_id().hex}.pdf", expires_on=TODAY + timedelta(days=400)
             ),
-            uploaded_by=None,
         )
     admin = await _staff(browser)
     page = (await admin.get(f"/suppliers/{beta.id}")).text
@@ -557,16 +559,15 @@ async def test_approving_a_document_qualifies_the_supplier(browser: Any, db: Dat
 
 
 async def test_a_bank_change_needs_a_second_finance_person(browser: Any, db: Database, world: World) -> None:
-    async with db.transaction(world.system) as session:
+    async with db.transaction(world.finance["finance1"].context) as session:  # typed in by finance1 for the supplier
         change = await propose_bank_account(
             session,
             world.alpha,
             BankDetails(holder="Alpha", account=NEW_ACCOUNT, bic="BYLADEM1001", bank_name=None, country="DE"),
-            actor=world.finance["finance1"],  # typed in by finance1 for the supplier
         )
     url = f"/suppliers/{world.alpha}/changes/{change.id}"
     message = "Someone other than the person who asked for or entered this change must decide it."
-    finance1 = await _staff(browser, world.finance["finance1"].email or "", PASSWORD)
+    finance1 = await _staff(browser, world.finance["finance1"].email, PASSWORD)
     page = await finance1.get(f"/suppliers/{world.alpha}")
     # the page asks the service's own question of the row: no buttons for the one who typed it in
     assert f'action="{url}"' not in page.text
@@ -588,7 +589,7 @@ async def test_a_bank_change_needs_a_second_finance_person(browser: Any, db: Dat
     assert in_force is not None
     assert in_force.account == OLD_ACCOUNT  # the old account stays in force until approval
 
-    finance2 = await _staff(browser, world.finance["finance2"].email or "", PASSWORD)
+    finance2 = await _staff(browser, world.finance["finance2"].email, PASSWORD)
     assert f'action="{url}"' in (await finance2.get(f"/suppliers/{world.alpha}")).text
     approved = await finance2.post_form(url, {"decision": "approve", "reason": "Confirmed by phone"})
     assert approved.status_code in (302, 303)
@@ -701,7 +702,6 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
             session,
             world.alpha,
             _document(world.document_type, key, expires_on=TODAY + timedelta(days=200), filename="营业执照 2026.pdf"),
-            uploaded_by=None,
         )
     url = f"/suppliers/{world.alpha}/documents/{document.id}/file"
     for email in ("admin@acme.test", "viewer@acme.test"):
@@ -734,7 +734,6 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
             NewDocument(
                 f"{world.document_type}_photo", "plant.png", picture_key, "image/png", len(png()), "0" * 64, None, None
             ),
-            uploaded_by=None,
         )
     picture_url = f"/suppliers/{world.alpha}/documents/{picture.id}/file"
     shown = await admin.get(picture_url, params={"inline": "true"})
@@ -759,7 +758,6 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
                 None,
                 None,
             ),
-            uploaded_by=None,
         )
     saved = await admin.get(f"/suppliers/{world.alpha}/documents/{office.id}/file", params={"inline": "true"})
     assert saved.headers["content-disposition"].startswith('attachment; filename="prices.docx"')
@@ -784,10 +782,9 @@ async def test_document_download(app: HostDispatcher, browser: Any, db: Database
 async def test_other_tenants_ids_are_404(
     browser: Any, db: Database, demo: Any, world: World, owner_engine: AsyncEngine
 ) -> None:
+    async with db.transaction(world.finance["finance1"].context) as session:
+        change = await propose_value(session, world.alpha, ChangeKind.TAX_ID, "DE136695976")
     async with db.transaction(world.system) as session:
-        change = await propose_value(
-            session, world.alpha, ChangeKind.TAX_ID, "DE136695976", actor=world.finance["finance1"]
-        )
         document_id = await session.scalar(
             select(SupplierDocument.id).where(SupplierDocument.supplier_id == world.chinese)
         )

@@ -14,13 +14,12 @@ from typing import Any
 import weasyprint
 from sqlalchemy import select
 
-from backend.audit.service import Actor
 from backend.dev.demo import DemoData
 from backend.jobs.broker import load_jobs
 from backend.models import OutgoingMail, Supplier, SupplierRegistration
 from backend.suppliers.qualification import create_category, require_document
 from backend.suppliers.registration import review
-from tenants.context import TenantContext
+from tenants.context import PartyKind, TenantContext
 from tenants.isolation import Database
 from tests.fixtures.accounts import send_mail, token_of
 from tests.fixtures.jobs import drain
@@ -42,15 +41,17 @@ def _pdf() -> bytes:
 
 async def _review(db: Database, demo: DemoData, name: str, action: str, comment: str = "") -> None:
     acme = demo.tenants["acme"]
-    reviewer = Actor(kind="staff", identity_id=acme.identity("buyer"), membership_id=acme.membership("buyer"))
-    async with db.transaction(TenantContext.system(acme.id)) as session:
+    reviewer = TenantContext(
+        acme.id, PartyKind.STAFF, identity_id=acme.identity("buyer"), membership_id=acme.membership("buyer")
+    )
+    async with db.transaction(reviewer) as session:
         supplier = await session.scalar(select(Supplier).where(Supplier.name == name))
         assert supplier is not None
         registration = await session.scalar(
             select(SupplierRegistration).where(SupplierRegistration.supplier_id == supplier.id)
         )
         assert registration is not None
-        await review(session, registration, action, reviewer=reviewer, comment=comment)
+        await review(session, registration, action, comment=comment)
 
 
 async def test_a_supplier_registers_is_asked_for_more_and_is_approved(

@@ -12,14 +12,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from backend.audit.service import Actor
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
 from backend.dependencies import CurrentUser, Db, Workspace
 from backend.kit.forms import bind
 from backend.kit.i18n import gettext as _
+from backend.suppliers.invitations import InvitationForm, invite, resend_invitation
 from backend.suppliers.queries import categories
-from backend.suppliers.registration import InvitationForm, invite, registration_to_decide, resend_invitation
+from backend.suppliers.registration import registration_to_decide
 from portals.shared.clock import workspace_today
 from portals.shared.forms import form_page
 from portals.staff.suppliers.pages import SUPPLIER_PAGES, Req, on_detail, supplier_or_404
@@ -39,7 +39,7 @@ async def invite_form(db: Db, workspace: Workspace) -> Template:
 async def invite_supplier(request: Req, db: Db, user: CurrentUser, workspace: Workspace) -> Response[Any]:
     form = bind(InvitationForm, await request.form())
     async with form_page("staff/supplier_invite.html", lambda refused: _invite_context(db, form, refused.errors)):
-        registration = await invite(db, form, inviter=Actor.of(user), today=workspace_today(workspace))
+        registration = await invite(db, form, today=workspace_today(workspace))
     return Redirect(path=f"/suppliers/{registration.supplier_id}")
 
 
@@ -52,5 +52,5 @@ async def resend(db: Db, user: CurrentUser, workspace: Workspace, party_id: From
     taken_up = _("The invitation has been taken up already.")  # the one refusal: taken up meanwhile
     # a refused step leaves nothing behind (the savepoint), and the page still renders
     async with on_detail(db, user, workspace, party_id, lambda _refused: {"notice": taken_up}), db.begin_nested():
-        await resend_invitation(db, registration, actor=Actor.of(user))
+        await resend_invitation(db, registration)
     return Redirect(path=f"/suppliers/{party_id}")

@@ -12,7 +12,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from backend.audit.service import Actor
 from backend.authz.guards import staff
 from backend.authz.roles import Permission
 from backend.dependencies import CurrentUser, Db, Workspace
@@ -73,7 +72,7 @@ async def review_registration(
             registration = await registration_to_decide(db, supplier.id)
             if registration is None:  # gone since the look above
                 raise NotFoundException()
-            await review(db, registration, action, reviewer=Actor.of(user), comment=comment)
+            await review(db, registration, action, comment=comment)
     return Redirect(path=f"/suppliers/{party_id}")
 
 
@@ -103,9 +102,7 @@ async def review_supplier_document(
             raise DomainError(_("Choose approve or reject."))
         if document.status != SupplierDocumentStatus.PENDING_REVIEW:
             raise Conflict(_("This document has been reviewed already."))
-    await review_document(
-        db, document, approve=decision == "approve", reviewer=user.identity_id, today=workspace_today(workspace)
-    )
+    await review_document(db, document, approve=decision == "approve", today=workspace_today(workspace))
     return Redirect(path=f"/suppliers/{party_id}")
 
 
