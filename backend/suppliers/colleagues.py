@@ -28,7 +28,6 @@ async def invite_colleague(
     email: str,
     full_name: str,
     role: str,
-    invited_by: UUID | None,
 ) -> Membership:
     """A colleague at the same supplier, invited by e-mail (or added, if they already use Merkato).
     Someone with other access to the buyer's workspace (its staff, another supplier, a customer)
@@ -61,7 +60,6 @@ async def invite_colleague(
                 PersonForm(email=email, full_name=full_name),
                 kind=MembershipKind.SUPPLIER,
                 supplier_id=supplier_id,
-                created_by=invited_by,
             )
     except IntegrityError as taken:
         raise InvalidForm(FieldErrors(email=_("This address cannot be invited. Please use another one."))) from taken

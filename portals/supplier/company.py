@@ -176,7 +176,6 @@ async def invite(request: Req, db: Db, user: CurrentUser, workspace: Workspace) 
             email=str(data.get("email", "")).strip(),
             full_name=str(data.get("full_name", "")).strip(),
             role=str(data.get("role", "")),
-            invited_by=user.identity_id,
         )
     return Redirect(path=f"{PAGE}#colleagues")
 
