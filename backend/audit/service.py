@@ -95,9 +95,9 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     return changes
 
 
-async def acting(session: AsyncSession) -> Actor:
+async def _acting(session: AsyncSession) -> Actor:
     """Who acts in this transaction, as its context names them (the person, their membership and
-    party kind), for the services that keep the actor on a row besides the audit trail."""
+    party kind)."""
     context = context_of(session)
     email = None
     if context.identity_id is not None:
@@ -123,7 +123,7 @@ async def record(
     tenant_id = context_of(session).tenant_id
     if tenant_id is None:
         raise ValueError(f"audit event {action!r} needs a tenant context")
-    who = actor or await acting(session)
+    who = actor or await _acting(session)
     # Core INSERT without RETURNING: nothing is read back, and the ORM's identity map has no use
     # for rows nobody in this transaction will look at.
     await session.execute(
