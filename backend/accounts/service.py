@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.auth import identities, links
 from backend.auth.tasks import NOTIFY_ACCESS
-from backend.authz.roles import StaffRole, role_label
+from backend.authz.roles import StaffRole
 from backend.jobs.outbox import enqueue
 from backend.kit.forms import FieldErrors, InvalidForm
 from backend.kit.i18n import gettext as _
@@ -241,7 +241,7 @@ async def change_roles(session: AsyncSession, membership: Membership, form: Role
     elif membership.id == context_of(session).membership_id and (
         lost := sorted((set(membership.roles) - new) & _MANAGING_ROLES)
     ):
-        errors["roles"] = _("You cannot remove your own %(role)s role.") % {"role": role_label(lost[0])}
+        errors["roles"] = _("You cannot remove your own %(role)s role.") % {"role": StaffRole.label_of(lost[0])}
     elif reason := await _keeps_someone_in_charge(session, membership, new):
         errors["roles"] = reason
     if errors:

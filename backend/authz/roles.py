@@ -121,11 +121,6 @@ ROLE_PERMISSIONS: Mapping[MembershipKind, Mapping[str, frozenset[Permission]]] =
 }
 
 
-def role_label(role: str) -> str:
-    """A staff role's name in the reader's language (a value no role has shows as stored)."""
-    return StaffRole.label_of(role)
-
-
 def permissions_of(kind: str, roles: Iterable[str]) -> frozenset[Permission]:
     """What a member of this audience holding these roles may do (an unknown role grants nothing)."""
     table = ROLE_PERMISSIONS.get(MembershipKind(kind), {})

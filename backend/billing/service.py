@@ -35,7 +35,7 @@ from backend.models import Identity, Membership, MembershipKind, StripeEvent, Te
 from backend.settings import Settings
 from tenants.billing.access import LIVE, Access, SubscriptionStatus, access_for
 from tenants.billing.entitlements import usage
-from tenants.billing.plans import PLANS, Interval, Limit, Plan, limit_label, plan_of
+from tenants.billing.plans import PLANS, Interval, Limit, Plan, plan_of
 from tenants.context import TenantContext
 from tenants.isolation import Database, allow_lookup, context_of
 
@@ -248,7 +248,7 @@ async def over_limits(session: AsyncSession, plan: Plan) -> list[str]:
         if allowed is not None and (used := await usage(session, limit)) > allowed:
             problems.append(
                 _("You use %(used)d of “%(what)s”; the %(plan)s plan includes %(allowed)d.")
-                % {"used": used, "what": limit_label(limit), "plan": plan.name, "allowed": allowed}
+                % {"used": used, "what": limit.label, "plan": plan.name, "allowed": allowed}
             )
     return problems
 

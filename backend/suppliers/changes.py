@@ -43,8 +43,6 @@ NOTIFY_CHANGE = "suppliers.notify_change"
 
 # The labels are the enums'; these names stay for the supplier portal's company page until it
 # asks the enums itself.
-change_status_label = ChangeStatus.label_of
-change_kind_label = ChangeKind.label_of
 
 
 @dataclass(frozen=True, slots=True)

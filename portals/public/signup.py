@@ -36,7 +36,7 @@ from backend.signup import service as signups
 from portals.public.account import link_step, through_link
 from portals.shared.forms import form_page
 from portals.shared.session_cookies import session_cookie
-from tenants.billing.plans import PLANS, Interval, Limit, Module, limit_label, module_label
+from tenants.billing.plans import PLANS, Interval, Limit, Module
 from tenants.context import NO_CONTEXT
 
 Req = Request[Any, Any, Any]
@@ -52,8 +52,6 @@ def _catalog() -> dict[str, Any]:
         "plans": list(PLANS.values()),
         "limits": list(Limit),
         "modules": list(Module),
-        "limit_label": limit_label,
-        "module_label": module_label,
     }
 
 

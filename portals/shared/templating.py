@@ -10,7 +10,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from backend.authz.principal import Principal
-from backend.authz.roles import Permission, may, role_label
+from backend.authz.roles import Permission, StaffRole, may
 from backend.kit.i18n import LOCALE_NAMES, current_locale, moment, money, translated_environment
 from backend.models.party import PartyStatus
 from portals.shared.billing_notice import workspace_notice
@@ -41,7 +41,7 @@ def environment() -> Environment:
     env = translated_environment(TEMPLATE_DIRS)
     env.filters["money"] = money
     env.filters["datetime"] = _moment
-    env.filters["role"] = role_label
+    env.filters["role"] = StaffRole.label_of
     env.filters["status"] = PartyStatus.label_of
     env.globals["party_statuses"] = list(PartyStatus)
     env.globals["current_locale"] = current_locale

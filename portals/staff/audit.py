@@ -20,7 +20,7 @@ from backend.audit.repository import AuditEntry, AuditFilter, AuditRepository
 from backend.audit.service import ANONYMOUS
 from backend.authz.guards import staff
 from backend.authz.principal import Principal
-from backend.authz.roles import Permission, may, role_label
+from backend.authz.roles import Permission, StaffRole, may
 from backend.dependencies import Db, Workspace
 from backend.kit.forms import FieldErrors
 from backend.kit.i18n import gettext as _
@@ -67,7 +67,7 @@ def _value(field: str, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_value(field, item) for item in value)
     if field == "roles":
-        return role_label(str(value))
+        return StaffRole.label_of(str(value))
     if field == "status":
         return PartyStatus.label_of(str(value))
     if field == "kind":

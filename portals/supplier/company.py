@@ -21,13 +21,11 @@ from backend.dependencies import CurrentUser, Db, Workspace
 from backend.kit.forms import FieldErrors, InvalidForm, bind
 from backend.kit.i18n import gettext as _
 from backend.kit.pagination import PageRequest
-from backend.models import ChangeKind, MembershipKind, Supplier
+from backend.models import ChangeKind, ChangeStatus, MembershipKind, Supplier
 from backend.suppliers import queries
 from backend.suppliers.changes import (
     BankDetails,
     account_in_force,
-    change_kind_label,
-    change_status_label,
     masked,
     propose_bank_account,
     propose_value,
@@ -66,8 +64,8 @@ async def _context(
         "changes": await queries.recent_changes(session, supplier.id),
         "documents": await document_standings(session, supplier.id, today=workspace_today(workspace)),
         "people": await list_people(session, PageRequest(size=100), kind=MembershipKind.SUPPLIER, party_id=supplier.id),
-        "change_kind_label": change_kind_label,
-        "change_status_label": change_status_label,
+        "ChangeKind": ChangeKind,
+        "ChangeStatus": ChangeStatus,
         "me": user.membership_id,
         "accepted_types": await accepted_types(session),
         "roles": list(SupplierRole),

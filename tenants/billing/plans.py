@@ -117,12 +117,3 @@ def plan_for_lookup_key(lookup_key: str | None) -> tuple[Plan, Interval] | None:
             if plan.lookup_key(interval) == lookup_key:
                 return plan, interval
     return None
-
-
-# For the callers that pass a function to their templates (the public pricing page)
-def limit_label(limit: Limit) -> str:
-    return limit.label
-
-
-def module_label(module: Module) -> str:
-    return module.label
