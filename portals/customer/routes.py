@@ -21,7 +21,6 @@ async def home(db: Db, user: CurrentUser, workspace: Workspace) -> Template:
         kind=MembershipKind.CUSTOMER,
         heading=_("Customer portal"),
         welcome=_("Welcome, %(name)s. You buy from %(tenant)s.") % {"name": user.name, "tenant": workspace.name},
-        coming=_("Orders with promise dates, order tracking, invoices and support tickets will appear here."),
     )
 
 

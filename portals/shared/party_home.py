@@ -23,7 +23,6 @@ async def party_home(
     kind: MembershipKind,
     heading: str,
     welcome: str,
-    coming: str,
     document_request_url: str | None = None,
 ) -> Template:
     session = repository.session
@@ -41,7 +40,6 @@ async def party_home(
             "people": people,
             "heading": heading,
             "welcome": welcome,
-            "coming": coming,
             "documents": documents,
         },
     )

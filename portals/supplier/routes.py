@@ -22,7 +22,6 @@ async def home(db: Db, user: CurrentUser, workspace: Workspace) -> Template:
         kind=MembershipKind.SUPPLIER,
         heading=_("Supplier portal"),
         welcome=_("Welcome, %(name)s. You supply %(tenant)s.") % {"name": user.name, "tenant": workspace.name},
-        coming=_("Requests for quotation, purchase orders, ship notices and invoices will appear here."),
         document_request_url="/supplier/documents",
     )
 
