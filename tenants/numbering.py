@@ -24,7 +24,9 @@ _NEXT = (
 
 
 async def next_number(session: AsyncSession, key: str, prefix: str, width: int = 5) -> str:
-    """Increment the counter in this transaction (the row lock serialises concurrent callers)."""
+    """Increment the counter in this transaction (the row lock serialises concurrent callers).
+    A key starting with `party.` names a counter a supplier's or customer's people may take in
+    their own context, for what they number themselves (migration 0011); the rest are staff's."""
     tenant_id = context_of(session).tenant_id
     value = (await session.execute(_NEXT, {"tenant_id": tenant_id, "key": key})).scalar_one()
     return f"{prefix}-{value:0{width}d}"

@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from backend.dev.demo import DemoData
 from backend.kit.ids import new_id
 from tenants.context import PartyKind, TenantContext
-from tenants.isolation import Database
+from tenants.isolation import Database, context_of
+from tenants.numbering import next_number
 from tests.fixtures.transactions import rolled_back
 from tests.fixtures.workflow import WorkflowRows
 from tests.isolation import catalog
@@ -312,6 +313,33 @@ async def test_a_party_asks_for_work_but_never_reads_or_changes_the_tenants_jobs
             {
                 "run it": ("UPDATE outbox SET status = 'done'", {}),
                 "drop it": ("DELETE FROM outbox", {}),
+            },
+        )
+        assert not through, through
+
+
+async def test_a_party_takes_its_own_numbers_and_reads_no_other_counter(
+    as_supplier: Runner, as_customer: Runner
+) -> None:
+    """0011: a counter keyed `party.…` is one a party numbers its own documents with; how many
+    suppliers or customers the tenant has (the other counters) stays out of its sight."""
+    # (a key each: both fixtures' transactions are open at once, and a number taken locks its row)
+    for runner, key in ((as_supplier, "party.probe.supplier"), (as_customer, "party.probe.customer")):
+        assert isinstance(runner, SessionRunner)
+        numbers = [await next_number(runner.session, key, "PRB") for _ in range(2)]
+        first = int(numbers[0].rsplit("-", 1)[1])
+        assert numbers[1] == f"PRB-{first + 1:05d}"
+        seen = await runner.count("SELECT count(*) FROM counters WHERE key NOT LIKE 'party.%'")
+        assert seen.rows == 0, seen
+        through = await _refusals(
+            runner,
+            {
+                "take a supplier number": (
+                    "INSERT INTO counters (tenant_id, key, value) VALUES (:t, 'supplier', 1)"
+                    " ON CONFLICT (tenant_id, key) DO UPDATE SET value = counters.value + 1",
+                    {"t": str(context_of(runner.session).tenant_id)},
+                ),
+                "drop its own counter": ("DELETE FROM counters", {}),
             },
         )
         assert not through, through
