@@ -57,7 +57,7 @@ _INSERT = (
         status=JobStatus.PENDING,
         attempts=0,
     )
-    # no RETURNING: a party's people may add jobs but not read them (RLS), and RETURNING reads
+    # no RETURNING: the status line says whether the row went in, and nothing is read back
     .on_conflict_do_nothing(index_elements=[_OUTBOX.c.tenant_id, _OUTBOX.c.key])
 )
 # Every write that asks for work runs this, so it goes straight to the driver, compiled once;
@@ -71,7 +71,8 @@ async def enqueue(
     session: AsyncSession, actor: str, *, run_at: datetime | None = None, key: str | None = None, **args: Any
 ) -> UUID | None:
     """Add a job to this transaction; returns its outbox id: the existing one for a repeated key,
-    or None for a repeated key in a context that may add jobs but not read them (a party's)."""
+    or None for a repeated key whose job this context may not read (a party reads only the jobs
+    its own person asked for)."""
     if actor not in REGISTRY:
         raise ValueError(f"no job named {actor!r}")
     tenant_id = context_of(session).tenant_id
