@@ -30,6 +30,7 @@ import redis
 from backend.jobs import outbox as outbox_module
 from backend.jobs.broker import BatchingPublisher
 from backend.jobs.runtime import install
+from backend.models import Tenant
 from backend.parties import service as parties_service
 from bench.load import LoadResult, parse_wrk
 from bench.outbox_jobs import MARK
@@ -45,10 +46,11 @@ from bench.run import (
     throwaway_database,
 )
 from bench.run import _seed as seed
-from tenants.context import TenantContext
+from tenants.context import PartyKind, TenantContext
 from tenants.isolation import Database
 
 TARGET_WRITE_RATIO = 0.8
+UNLIMITED_PLAN = "enterprise"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
@@ -208,6 +210,19 @@ def _wrk_post(port: int, token: str, seconds: float, script_dir: Path) -> LoadRe
     return parse_wrk(done.stdout)
 
 
+async def without_supplier_limit(owner_url: str, tenant_id: UUID) -> None:
+    """The write run adds thousands of suppliers: its workspace goes on the plan with no limit on
+    them, or every request past the demo plan's 250 would be refused (403) instead of measured."""
+    db = Database.connect(owner_url)
+    try:
+        async with db.transaction(TenantContext(tenant_id, PartyKind.STAFF)) as session:
+            tenant = await session.get(Tenant, tenant_id)
+            assert tenant is not None
+            tenant.plan = UNLIMITED_PLAN
+    finally:
+        await db.dispose()
+
+
 def measure_writes(stack: ExitStack, owner_url: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     env = {
         **os.environ,
@@ -276,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = f"p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms, max {lag['max_ms']} ms"
         print(f"  {lag['jobs']} jobs, each ran once: {summary}")
         print("write throughput, POST /api/v1/suppliers with and without its job:")
+        asyncio.run(without_supplier_limit(owner_url, demo.tenants["acme"].id))
         writes = measure_writes(stack, owner_url, args, log_dir)
         verdict = "meets" if writes["ratio"] >= TARGET_WRITE_RATIO else "BELOW"
         print(f"ratio with/without job: {writes['ratio']} ({verdict} the target of {TARGET_WRITE_RATIO})")
