@@ -308,11 +308,14 @@ async def test_a_party_asks_for_work_but_never_reads_or_changes_the_tenants_jobs
             )
         # its own jobs (the one just added, which the owner cannot see yet); none of the tenant's
         assert mine.rows == asked + 1, mine
+        other_work = {**params, "id": str(new_id()), "key": f"probe:{new_id()}", "actor": "billing.apply_stripe_event"}
         through = await _refusals(
             runner,
             {
                 "run it": ("UPDATE outbox SET status = 'done'", {}),
                 "drop it": ("DELETE FROM outbox", {}),
+                # only the jobs a party's own steps need (0012)
+                "ask for other work": (sql, {"args": "{}", **other_work}),
             },
         )
         assert not through, through
