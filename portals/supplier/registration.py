@@ -336,35 +336,36 @@ def _as_registrant(request: Req, tenant_id: UUID, opened: DraftCookie) -> Abstra
     return service.as_registrant(request.app.state.db, tenant_id, opened.supplier_id, opened.identity_id)
 
 
-async def _open_draft(
+async def _draft_of(
     session: Db, tenant_id: UUID, opened: DraftCookie, *, lock: bool = False
 ) -> SupplierRegistration | None:
-    """The cookie's registration while it is still this person's: theirs, not approved (from then
-    on the company is the portal's, behind the login, where access can be taken away), and made
-    before no newer password (whoever knew the old one must not keep the draft); else None."""
-    registration = await session.get(SupplierRegistration, (tenant_id, opened.registration_id), with_for_update=lock)
+    registration: SupplierRegistration | None = await session.get(
+        SupplierRegistration, (tenant_id, opened.registration_id), with_for_update=lock
+    )
+    return registration
+
+
+async def _still_theirs(session: Db, registration: SupplierRegistration | None, opened: DraftCookie) -> bool:
+    """The cookie's registration is still this person's: theirs, not approved (from then on the
+    company is the portal's, behind the login, where access can be taken away), and made before
+    no newer password (whoever knew the old one must not keep the draft)."""
     if (
         registration is None
         or registration.registrant_id != opened.identity_id
         or registration.status == RegistrationStatus.APPROVED
     ):
-        return None
+        return False
     identity = await session.get(Identity, opened.identity_id)
-    return registration if identity is not None and identity.credential_epoch == opened.epoch else None
+    return identity is not None and identity.credential_epoch == opened.epoch
 
 
-def _elsewhere(approved: bool) -> Response[Any]:
+def _elsewhere(registration: SupplierRegistration | None) -> Response[Any]:
     """Where a cookie that no longer opens the draft leads, forgetting it (else the start page
     would send the browser back to the draft): an approved supplier logs in, anyone else starts."""
     forget = Cookie(key=COOKIE, value="", path=PATH, max_age=0, httponly=True, samesite="lax")
-    if approved:
+    if registration is not None and registration.status == RegistrationStatus.APPROVED:
         return Redirect(path="/login?next=/supplier", cookies=[forget])
     return Redirect(path=PATH, cookies=[forget])
-
-
-async def _approved(session: Db, tenant_id: UUID, opened: DraftCookie) -> bool:
-    registration = await session.get(SupplierRegistration, (tenant_id, opened.registration_id))
-    return registration is not None and registration.status == RegistrationStatus.APPROVED
 
 
 @get(f"{PATH}/draft", name="supplier_register_draft")
@@ -373,9 +374,9 @@ async def draft(request: Req, workspace: Workspace) -> Response[Any]:
     if opened is None:
         return Redirect(path=PATH)
     async with _as_registrant(request, workspace.id, opened) as session:
-        registration = await _open_draft(session, workspace.id, opened)
-        if registration is None:
-            return _elsewhere(await _approved(session, workspace.id, opened))
+        registration = await _draft_of(session, workspace.id, opened)
+        if registration is None or not await _still_theirs(session, registration, opened):
+            return _elsewhere(registration)
         context = await _draft_context(session, registration)
     return Template(template_name="supplier/register_draft.html", context=context)
 
@@ -391,9 +392,9 @@ async def _step(request: Req, workspace: TenantInfo, section: str, change: Chang
     if opened is None:
         return Redirect(path=PATH)
     async with _as_registrant(request, workspace.id, opened) as session:
-        registration = await _open_draft(session, workspace.id, opened, lock=True)
-        if registration is None:
-            return _elsewhere(await _approved(session, workspace.id, opened))
+        registration = await _draft_of(session, workspace.id, opened, lock=True)
+        if registration is None or not await _still_theirs(session, registration, opened):
+            return _elsewhere(registration)
 
         async def again(refused: DomainError) -> dict[str, Any]:
             errors = refused.errors or {"registration": refused.message}
